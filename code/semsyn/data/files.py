@@ -1,0 +1,68 @@
+"""Finding the files of a dataset: image extensions, recursive listing in natural order, SPADE's
+``files.list`` cache (off unless --cache_filelist_read/--cache_filelist_write)."""
+import os
+import re
+
+from ..errors import UserError
+
+IMG_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.ppm', '.bmp', '.tif', '.tiff', '.webp')
+CACHE_NAME = 'files.list'
+
+
+def is_image_file(name):
+    return name.lower().endswith(IMG_EXTENSIONS)
+
+
+def natural_key(text):
+    """Sort key under which 'img10' comes after 'img9' (SPADE's util.natural_keys)."""
+    # re.split with a group alternates text, digits, text, ...: odd positions are the numbers.
+    return [int(part) if i % 2 else part for i, part in enumerate(re.split(r'(\d+)', text))]
+
+
+def natural_sort(paths):
+    return sorted(paths, key=natural_key)
+
+
+def require_dir(folder, layout):
+    """UserError naming folder and the expected layout when it is not a directory."""
+    if not os.path.isdir(folder):
+        raise UserError(f'dataset folder {folder} not found; expected {layout}')
+
+
+def list_images(folder, read_cache=False, write_cache=False):
+    """Image files under folder, recursively, in natural order."""
+    cache = os.path.join(folder, CACHE_NAME)
+    if read_cache and os.path.isfile(cache):
+        return read_file_list(cache, folder)
+    paths = []
+    # followlinks: datasets are often assembled from symlinked folders.
+    for root, dirs, files in os.walk(folder, followlinks=True):
+        dirs.sort()
+        paths.extend(os.path.join(root, f) for f in files if is_image_file(f))
+    paths = natural_sort(paths)
+    if write_cache:
+        write_file_list(cache, paths, folder)
+    return paths
+
+
+def read_file_list(cache, folder):
+    """Paths listed in a files.list, relative ones taken from folder (SPADE wrote absolute ones)."""
+    try:
+        with open(cache) as f:
+            lines = [ln.strip() for ln in f.read().splitlines()]
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(f'cannot read the file list cache {cache}: {exc}; delete it or drop '
+                        f'--cache_filelist_read') from None
+    return natural_sort(ln if os.path.isabs(ln) else os.path.join(folder, ln) for ln in lines if ln)
+
+
+def write_file_list(cache, paths, folder):
+    """Write paths relative to folder, so the cache stays valid when the dataset moves."""
+    tmp = cache + '.tmp'
+    try:
+        with open(tmp, 'w') as f:
+            f.writelines(os.path.relpath(p, folder) + '\n' for p in paths)
+        os.replace(tmp, cache)
+    except OSError as exc:
+        raise UserError(f'cannot write the file list cache {cache}: {exc.strerror}; drop '
+                        f'--cache_filelist_write') from None

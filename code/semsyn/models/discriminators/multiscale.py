@@ -1,0 +1,65 @@
+"""PatchGAN (n_layer) and multiscale discriminators of SPADE/pix2pixHD, same parameter names."""
+import torch.nn as nn
+import torch.nn.functional as F
+
+from ..base import BaseNetwork
+from ..ops import get_nonspade_norm_layer
+
+
+def discriminator_input_nc(opt):
+    """Label channels (+ dontcare, + instance edges) + image channels."""
+    return opt.semantic_nc + opt.output_nc
+
+
+class NLayerDiscriminator(BaseNetwork):
+    """forward(cat([semantics, image], 1)) -> [feat_1, ..., feat_n, prediction], or the prediction alone
+    with --no_ganFeat_loss."""
+
+    def __init__(self, opt):
+        super().__init__()
+        self.opt = opt
+        kw, padw = 4, 2
+        nf = opt.ndf
+        norm_layer = get_nonspade_norm_layer(opt.norm_D)
+        sequence = [[nn.Conv2d(discriminator_input_nc(opt), nf, kernel_size=kw, stride=2, padding=padw),
+                     nn.LeakyReLU(0.2, False)]]
+        for n in range(1, opt.n_layers_D):
+            nf_prev, nf = nf, min(nf * 2, 512)
+            stride = 1 if n == opt.n_layers_D - 1 else 2
+            sequence += [[norm_layer(nn.Conv2d(nf_prev, nf, kernel_size=kw, stride=stride, padding=padw)),
+                          nn.LeakyReLU(0.2, False)]]
+        sequence += [[nn.Conv2d(nf, 1, kernel_size=kw, stride=1, padding=padw)]]
+        for n, layers in enumerate(sequence):
+            self.add_module('model' + str(n), nn.Sequential(*layers))
+
+    def forward(self, input):
+        results = [input]
+        for submodel in self.children():
+            results.append(submodel(results[-1]))
+        if not self.opt.no_ganFeat_loss:
+            return results[1:]
+        return results[-1]
+
+
+class MultiscaleDiscriminator(BaseNetwork):
+    """num_D PatchGANs on the input downsampled by 2 each time; returns a list over scales."""
+
+    def __init__(self, opt):
+        super().__init__()
+        self.opt = opt
+        if opt.netD_subarch != 'n_layer':
+            raise ValueError(f'unrecognized discriminator subarchitecture {opt.netD_subarch}')
+        for i in range(opt.num_D):
+            self.add_module('discriminator_%d' % i, NLayerDiscriminator(opt))
+
+    @staticmethod
+    def downsample(input):
+        return F.avg_pool2d(input, kernel_size=3, stride=2, padding=[1, 1], count_include_pad=False)
+
+    def forward(self, input):
+        result = []
+        for D in self.children():
+            out = D(input)
+            result.append(out if not self.opt.no_ganFeat_loss else [out])
+            input = self.downsample(input)
+        return result

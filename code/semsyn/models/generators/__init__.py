@@ -1,0 +1,5 @@
+"""Generators, one file per method; GENERATORS maps --netG to the class."""
+from .pix2pixhd import Pix2PixHDGenerator
+from .spade import SPADEGenerator
+
+GENERATORS = {'spade': SPADEGenerator, 'pix2pixhd': Pix2PixHDGenerator}

@@ -1,0 +1,81 @@
+"""Losses of SPADE-family training: GAN (hinge/ls/original/w), feature matching, VGG, KLD."""
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from .vgg import VGG19Features
+
+
+class GANLoss(nn.Module):
+    """SPADE's GANLoss. `input` is a prediction tensor or a list over discriminators, each a tensor or a
+    list whose last element is the prediction; the loss is averaged over discriminators."""
+
+    def __init__(self, gan_mode, target_real_label=1.0, target_fake_label=0.0):
+        super().__init__()
+        if gan_mode not in ('ls', 'original', 'w', 'hinge'):
+            raise ValueError(f'Unexpected gan_mode {gan_mode}')
+        self.gan_mode = gan_mode
+        self.real_label = target_real_label
+        self.fake_label = target_fake_label
+
+    def _target(self, input, target_is_real):
+        return torch.full_like(input, self.real_label if target_is_real else self.fake_label)
+
+    def loss(self, input, target_is_real, for_discriminator=True):
+        if self.gan_mode == 'original':
+            return F.binary_cross_entropy_with_logits(input, self._target(input, target_is_real))
+        if self.gan_mode == 'ls':
+            return F.mse_loss(input, self._target(input, target_is_real))
+        if self.gan_mode == 'hinge':
+            if for_discriminator:
+                if target_is_real:
+                    return -torch.mean(torch.clamp(input - 1, max=0))
+                return -torch.mean(torch.clamp(-input - 1, max=0))
+            if not target_is_real:
+                raise ValueError("The generator's hinge loss must be aiming for real")
+            return -torch.mean(input)
+        # wgan
+        return -input.mean() if target_is_real else input.mean()
+
+    def forward(self, input, target_is_real, for_discriminator=True):
+        if not isinstance(input, list):
+            return self.loss(input, target_is_real, for_discriminator)
+        total = 0
+        for pred_i in input:
+            if isinstance(pred_i, list):
+                pred_i = pred_i[-1]
+            total = total + self.loss(pred_i, target_is_real, for_discriminator)
+        return total / len(input)
+
+
+def feature_matching_loss(pred_fake, pred_real, lambda_feat):
+    """L1 between discriminator features of fake and (detached) real, all layers but the prediction,
+    weighted lambda_feat / num_D (SPADE's GAN_Feat loss)."""
+    num_D = len(pred_fake)
+    loss = pred_fake[0][0].new_zeros(())
+    for fake_i, real_i in zip(pred_fake, pred_real):
+        for fake_f, real_f in zip(fake_i[:-1], real_i[:-1]):
+            loss = loss + F.l1_loss(fake_f, real_f.detach()) * lambda_feat / num_D
+    return loss
+
+
+class VGGLoss(nn.Module):
+    """Perceptual loss: weighted L1 between VGG19 relu1_1..relu5_1 features (SPADE's weights)."""
+
+    weights = (1.0 / 32, 1.0 / 16, 1.0 / 8, 1.0 / 4, 1.0)
+
+    def __init__(self, weights_path=None, state_dict=None):
+        super().__init__()
+        self.vgg = VGG19Features(weights_path, state_dict=state_dict)
+
+    def forward(self, x, y):
+        x_vgg, y_vgg = self.vgg(x), self.vgg(y)
+        loss = 0
+        for w, xf, yf in zip(self.weights, x_vgg, y_vgg):
+            loss = loss + w * F.l1_loss(xf, yf.detach())
+        return loss
+
+
+def kld_loss(mu, logvar):
+    """KL(N(mu, exp(logvar)) || N(0, 1)), summed as in SPADE."""
+    return -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())

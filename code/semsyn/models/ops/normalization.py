@@ -1,0 +1,82 @@
+"""Normalisation layers with SPADE's parameter names (so released checkpoints load unchanged).
+
+``syncbatch``/``sync_batch`` build ``nn.BatchNorm2d``: it has the same keys as vacancy's
+SynchronizedBatchNorm2d used by the originals; statistics are synchronised across processes when
+training under torchrun (converted to ``nn.SyncBatchNorm``), not across DataParallel replicas.
+"""
+import re
+
+import torch.nn as nn
+import torch.nn.functional as F
+from torch.nn.utils import spectral_norm
+
+
+def param_free_norm(kind, channels):
+    """Normalisation without learned affine parameters: instance, batch or syncbatch."""
+    if kind == 'instance':
+        return nn.InstanceNorm2d(channels, affine=False)
+    if kind in ('syncbatch', 'sync_batch', 'batch'):
+        return nn.BatchNorm2d(channels, affine=False)
+    raise ValueError(f"'{kind}' is not a recognised param-free norm type")
+
+
+def _out_channels(layer):
+    if hasattr(layer, 'out_channels'):
+        return layer.out_channels
+    return layer.weight.size(0)
+
+
+def get_nonspade_norm_layer(norm_type='instance'):
+    """SPADE's helper: wraps a conv as [spectral_norm](conv) followed by a norm layer.
+
+    'spectralinstance' -> Sequential(spectral_norm(conv) without bias, InstanceNorm2d(affine=False)).
+    """
+    def add_norm_layer(layer):
+        subnorm_type = norm_type
+        if norm_type.startswith('spectral'):
+            layer = spectral_norm(layer)
+            subnorm_type = norm_type[len('spectral'):]
+        if subnorm_type == 'none' or len(subnorm_type) == 0:
+            return layer
+        # the norm layer makes the conv bias redundant: remove it (as the originals do)
+        if getattr(layer, 'bias', None) is not None:
+            delattr(layer, 'bias')
+            layer.register_parameter('bias', None)
+        channels = _out_channels(layer)
+        if subnorm_type in ('batch', 'sync_batch', 'syncbatch'):
+            norm_layer = nn.BatchNorm2d(channels, affine=True)
+        elif subnorm_type == 'instance':
+            norm_layer = nn.InstanceNorm2d(channels, affine=False)
+        else:
+            raise ValueError(f"normalization layer '{subnorm_type}' is not recognised")
+        return nn.Sequential(layer, norm_layer)
+
+    return add_norm_layer
+
+
+def parse_spade_config(config_text):
+    """'spadesyncbatch3x3' -> ('syncbatch', 3)."""
+    parsed = re.search(r'spade(\D+)(\d)x\d', config_text)
+    if not config_text.startswith('spade') or parsed is None:
+        raise ValueError(f"'{config_text}' is not a SPADE norm config such as spadesyncbatch3x3")
+    return parsed.group(1), int(parsed.group(2))
+
+
+class SPADE(nn.Module):
+    """Spatially-adaptive normalisation: param-free norm, then (1 + gamma(seg)) * x + beta(seg)."""
+
+    def __init__(self, config_text, norm_nc, label_nc, nhidden=128):
+        super().__init__()
+        norm_kind, ks = parse_spade_config(config_text)
+        self.param_free_norm = param_free_norm(norm_kind, norm_nc)
+        pw = ks // 2
+        self.mlp_shared = nn.Sequential(nn.Conv2d(label_nc, nhidden, kernel_size=ks, padding=pw), nn.ReLU())
+        self.mlp_gamma = nn.Conv2d(nhidden, norm_nc, kernel_size=ks, padding=pw)
+        self.mlp_beta = nn.Conv2d(nhidden, norm_nc, kernel_size=ks, padding=pw)
+
+    def forward(self, x, segmap):
+        normalized = self.param_free_norm(x)
+        # legacy 'nearest' (floor indexing), as the original: 'nearest-exact' would shift label borders
+        segmap = F.interpolate(segmap, size=x.size()[2:], mode='nearest')
+        actv = self.mlp_shared(segmap)
+        return normalized * (1 + self.mlp_gamma(actv)) + self.mlp_beta(actv)

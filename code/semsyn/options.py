@@ -1,0 +1,411 @@
+"""One option parser for training and testing: CLI flags, YAML configs, saved option files.
+
+Precedence, lowest first: built-in defaults, train/test defaults, the defaults a network or
+dataset choice brings (as SPADE's ``modify_commandline_options``), ``opt.yml`` of the run
+(``--load_from_opt_file``), ``--config file.yml``, flags given on the command line. Derived values
+(``semantic_nc``, the list of GPU ids, ``isTrain``) are computed only after all of them are merged,
+so a YAML that sets ``no_instance`` gives a consistent ``semantic_nc``.
+"""
+import argparse
+import math
+import os
+import sys
+
+import yaml
+
+from .errors import UserError
+
+INF = float('inf')
+
+# Option table: name -> (type, default, help[, choices]).  type is one of int, float, str, bool.
+# bool options are flags on the command line (store_true) and true/false in YAML.
+BASE_OPTIONS = {
+    # experiment
+    'name': (str, 'label2coco', 'name of the experiment; checkpoints go to checkpoints_dir/name'),
+    'gpu_ids': (str, None, 'GPU ids, e.g. 0 or 0,1,2; -1 for CPU (default: 0 when CUDA is available, else -1)'),
+    'checkpoints_dir': (str, './checkpoints', 'models are saved here'),
+    'model': (str, 'pix2pix', 'which model wrapper to use', ['pix2pix']),
+    'seed': (int, 0, 'random seed for weights, data order, augmentation and VAE noise'),
+    'config': (str, None, 'YAML file with option values (same keys as the flags)'),
+    'load_from_opt_file': (bool, False, 'take the model/data options from checkpoints_dir/name/opt.yml'),
+    # networks
+    'norm_G': (str, 'spectralinstance', 'normalisation of the generator'),
+    'norm_D': (str, 'spectralinstance', 'normalisation of the discriminator'),
+    'norm_E': (str, 'spectralinstance', 'normalisation of the encoder'),
+    'netG': (str, 'spade', 'generator architecture', ['spade', 'pix2pixhd']),
+    'ngf': (int, 64, 'number of generator filters in the first conv layer'),
+    'init_type': (str, 'xavier', 'network initialisation', ['normal', 'xavier', 'xavier_uniform', 'kaiming',
+                                                           'orthogonal', 'none']),
+    'init_variance': (float, 0.02, 'variance (gain) of the initialisation'),
+    'z_dim': (int, 256, 'dimension of the latent z vector'),
+    'use_vae': (bool, False, 'enable training with an image encoder (style VAE)'),
+    'nef': (int, 16, 'number of encoder filters in the first conv layer'),
+    'num_upsampling_layers': (str, 'normal', 'normal: 5 upsamplings, more: 6, most: 7 (SPADE generator)',
+                              ['normal', 'more', 'most']),
+    'resnet_n_downsample': (int, 4, 'pix2pixhd: number of downsamplings'),
+    'resnet_n_blocks': (int, 9, 'pix2pixhd: number of residual blocks'),
+    'resnet_kernel_size': (int, 3, 'pix2pixhd: kernel size of the residual blocks'),
+    'resnet_initial_kernel_size': (int, 7, 'pix2pixhd: kernel size of the first conv'),
+    # SCGAN's names (used by its generator; kept here so its configs parse with one parser)
+    'num_experts_conv': (int, 3, 'SCGAN: number of expert kernels of the conditional convolution'),
+    'num_experts_norm': (int, 3, 'SCGAN: number of expert affine parameters of the conditional normalisation'),
+    'weight_type': (str, 'softmax', 'SCGAN: activation of the routing weights', ['softmax', 'sigmoid']),
+    'temperature': (float, 1.0, 'SCGAN: routing weights are multiplied by this before the activation'),
+    'nrf': (int, 32, 'SCGAN: width of the routing (semantic-vector) network'),
+    'nff': (int, 32, 'SCGAN: width of the first feature map'),
+    'position': (bool, False, 'SCGAN: position prior (iterative Gaussian propagation of the label map)'),
+    'pyr_pos': (bool, False, 'SCGAN: apply the position prior on the label pyramid'),
+    'pyr_rng': (int, 5, 'SCGAN: number of pyramid levels blurred by the position prior'),
+    'ig_sz': (int, 7, 'SCGAN: window size of the position prior'),
+    'ig_sigma': (float, 1.5, 'SCGAN: sigma of the position prior'),
+    'ig_iter': (int, 1, 'SCGAN: iterations of the position prior'),
+    'ig_relative': (bool, False, 'SCGAN: relative update in the position prior'),
+    'no_spectral_on_routing': (bool, False, 'SCGAN: no spectral norm in the routing network'),
+    # data
+    'phase': (str, 'train', 'train, val, test, etc'),
+    'batchSize': (int, 1, 'input batch size (per process)'),
+    'preprocess_mode': (str, 'scale_width_and_crop', 'scaling and cropping of images at load time',
+                        ['resize_and_crop', 'crop', 'scale_width', 'scale_width_and_crop', 'scale_shortside',
+                         'scale_shortside_and_crop', 'fixed', 'none']),
+    'load_size': (int, 1024, 'scale images to this size; the final image is cropped to crop_size'),
+    'crop_size': (int, 512, 'crop to this size'),
+    'aspect_ratio': (float, 1.0, 'width / height of the generated image'),
+    'label_nc': (int, 182, 'number of input label classes without the dontcare label'),
+    'contain_dontcare_label': (bool, False, 'the label maps contain a dontcare label (255)'),
+    'output_nc': (int, 3, 'number of output image channels'),
+    'dataroot': (str, './datasets/cityscapes/', 'root folder of the dataset'),
+    'dataset_mode': (str, 'coco', 'dataset format', ['coco', 'ade20k', 'cityscapes', 'celeba', 'custom',
+                                                     'synthetic']),
+    'serial_batches': (bool, False, 'take images in order, not shuffled'),
+    'no_flip': (bool, False, 'no random horizontal flip'),
+    'nThreads': (int, 0, 'number of data loading workers'),
+    'max_dataset_size': (int, sys.maxsize, 'maximum number of samples taken from the dataset'),
+    'cache_filelist_write': (bool, False, 'write the file list to a cache in the dataroot'),
+    'cache_filelist_read': (bool, False, 'read the file list from the cache in the dataroot'),
+    'display_winsize': (int, 400, 'display window size'),
+    'no_instance': (bool, False, 'do not add the instance edge map as input'),
+    'no_pairing_check': (bool, False, 'do not check that label and image file names match'),
+    'coco_no_portraits': (bool, False, 'coco: skip portrait images'),
+    'label_dir': (str, None, 'custom: folder of label maps'),
+    'image_dir': (str, None, 'custom: folder of images'),
+    'instance_dir': (str, None, 'custom: folder of instance maps (optional)'),
+    'synthetic_size': (int, 64, 'synthetic: number of samples'),
+}
+
+TRAIN_OPTIONS = {
+    'display_freq': (int, 100, 'frequency (in samples) of showing results on the web page'),
+    'print_freq': (int, 100, 'frequency (in samples) of printing losses'),
+    'save_latest_freq': (int, 5000, 'frequency (in samples) of saving the latest checkpoint'),
+    'save_epoch_freq': (int, 10, 'frequency (in epochs) of saving epoch checkpoints'),
+    'no_html': (bool, False, 'do not write the training web page'),
+    'tf_log': (bool, False, 'log to TensorBoard (torch.utils.tensorboard) in checkpoints_dir/name/logs'),
+    'continue_train': (bool, False, 'resume from which_epoch (with its training state when present)'),
+    'which_epoch': (str, 'latest', 'which checkpoint to load'),
+    'niter': (int, 50, 'number of epochs at the starting learning rate'),
+    'niter_decay': (int, 0, 'number of epochs to decay the learning rate linearly to zero'),
+    'optimizer': (str, 'adam', 'optimizer', ['adam']),
+    'beta1': (float, 0.0, 'Adam beta1 (used with --no_TTUR; TTUR uses 0)'),
+    'beta2': (float, 0.9, 'Adam beta2 (used with --no_TTUR; TTUR uses 0.9)'),
+    'no_TTUR': (bool, False, 'do not use the TTUR scheme (G lr/2, D lr*2, betas 0/0.9)'),
+    'lr': (float, 0.0002, 'initial learning rate'),
+    'D_steps_per_G': (int, 1, 'number of discriminator iterations per generator iteration'),
+    'ndf': (int, 64, 'number of discriminator filters in the first conv layer'),
+    'lambda_feat': (float, 10.0, 'weight of the feature matching loss'),
+    'lambda_vgg': (float, 10.0, 'weight of the VGG loss'),
+    'lambda_kld': (float, 0.05, 'weight of the KL divergence loss'),
+    'no_ganFeat_loss': (bool, False, 'no discriminator feature matching loss'),
+    'no_vgg_loss': (bool, False, 'no VGG perceptual loss'),
+    'vgg_weights': (str, None, 'path to torchvision VGG19 ImageNet weights (default: the torch hub cache)'),
+    'gan_mode': (str, 'hinge', 'GAN loss', ['ls', 'original', 'hinge', 'w']),
+    'netD': (str, 'multiscale', 'discriminator architecture', ['multiscale', 'n_layer']),
+    'netD_subarch': (str, 'n_layer', 'architecture of each discriminator of the multiscale one', ['n_layer']),
+    'num_D': (int, 2, 'number of discriminators at different scales'),
+    'n_layers_D': (int, 4, 'number of layers of each PatchGAN discriminator'),
+    'lambda_w_recon': (float, 1.0, 'SCGAN: weight of the routing-image reconstruction loss'),
+    'rw_loss': (str, 'l1', 'SCGAN: loss of the routing-image reconstruction', ['l1', 'l2', 'vgg']),
+}
+
+TEST_OPTIONS = {
+    'results_dir': (str, './results/', 'results are saved here'),
+    'which_epoch': (str, 'latest', 'which checkpoint to load'),
+    'how_many': (float, INF, 'how many test images to run'),
+    'visual_n': (int, -1, 'how many samples of each batch go to the result page (-1: all)'),
+}
+
+# Spellings of the original repositories that mean the same option.
+ALIASES = {'dataset': 'dataset_mode', 'nThread': 'nThreads'}
+
+# Options a saved opt.yml does not bring back: they say how this run is executed, not what it is.
+RUN_OPTIONS = {'name', 'gpu_ids', 'checkpoints_dir', 'config', 'load_from_opt_file', 'phase', 'serial_batches',
+               'no_flip', 'continue_train', 'which_epoch', 'results_dir', 'how_many', 'isTrain', 'nThreads',
+               'dataroot', 'batchSize', 'visual_n', 'max_dataset_size'}
+
+DERIVED = ('isTrain', 'semantic_nc', 'gpu_id_list')
+
+
+def option_table(is_train):
+    table = dict(BASE_OPTIONS)
+    table.update(TRAIN_OPTIONS if is_train else TEST_OPTIONS)
+    return table
+
+
+# ----------------------------------------------------------------------------------------------
+# defaults brought by choices (SPADE's modify_commandline_options)
+
+def phase_defaults(is_train):
+    if is_train:
+        return {}
+    return {'preprocess_mode': 'scale_width_and_crop', 'crop_size': 256, 'load_size': 256, 'display_winsize': 256,
+            'serial_batches': True, 'no_flip': True, 'phase': 'test'}
+
+
+def generator_defaults(netG):
+    return {'spade': {'norm_G': 'spectralspadesyncbatch3x3'},
+            'pix2pixhd': {'norm_G': 'instance'}}.get(netG, {})
+
+
+def dataset_defaults(mode, is_train):
+    if mode == 'coco':
+        return {'preprocess_mode': 'resize_and_crop', 'load_size': 286 if is_train else 256, 'crop_size': 256,
+                'display_winsize': 256, 'label_nc': 182, 'contain_dontcare_label': True,
+                'cache_filelist_read': False, 'cache_filelist_write': False}
+    if mode == 'ade20k':
+        return {'preprocess_mode': 'resize_and_crop', 'load_size': 286 if is_train else 256, 'crop_size': 256,
+                'display_winsize': 256, 'label_nc': 150, 'contain_dontcare_label': True, 'no_instance': True}
+    if mode == 'cityscapes':
+        return {'preprocess_mode': 'fixed', 'load_size': 512, 'crop_size': 512, 'display_winsize': 512,
+                'label_nc': 35, 'aspect_ratio': 2.0, 'num_upsampling_layers': 'more'}
+    if mode == 'celeba':
+        return {'preprocess_mode': 'resize_and_crop', 'load_size': 512, 'crop_size': 512, 'display_winsize': 512,
+                'label_nc': 18, 'contain_dontcare_label': True, 'no_instance': True}
+    if mode == 'custom':
+        return {'preprocess_mode': 'resize_and_crop', 'load_size': 286 if is_train else 256, 'crop_size': 256,
+                'display_winsize': 256, 'label_nc': 13, 'contain_dontcare_label': False}
+    if mode == 'synthetic':
+        return {'preprocess_mode': 'none', 'load_size': 64, 'crop_size': 64, 'display_winsize': 64,
+                'label_nc': 6, 'contain_dontcare_label': False, 'no_instance': False, 'dataroot': ''}
+    return {}
+
+
+# ----------------------------------------------------------------------------------------------
+# parsing
+
+def _type_name(tp):
+    return {int: 'an integer', float: 'a number', str: 'a string', bool: 'true or false'}[tp]
+
+
+def check_value(key, value, table, source):
+    """Validate and normalise one value from a YAML file or dict; one-line UserError if wrong."""
+    tp, choices = table[key][0], (table[key][3] if len(table[key]) > 3 else None)
+    if value is None and table[key][1] is None:
+        return None
+    ok = False
+    if tp is bool:
+        ok = isinstance(value, bool)
+    elif tp is int:
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif tp is float:
+        if isinstance(value, str) and value.strip().lower() in ('inf', '.inf'):
+            value = INF
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        value = float(value) if ok else value
+    elif tp is str:
+        # YAML reads `which_epoch: 200` or `gpu_ids: 0` as numbers; they are still names here.
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            value = str(value)
+        ok = isinstance(value, str)
+    if not ok:
+        raise UserError(f"{source}: option '{key}' expects {_type_name(tp)}, got {value!r} "
+                        f"({type(value).__name__})")
+    if choices is not None and value not in choices:
+        raise UserError(f"{source}: option '{key}' must be one of {', '.join(choices)}; got {value!r}")
+    return value
+
+
+def check_mapping(values, table, source):
+    """Validate a dict of option values (from YAML or code): unknown keys and wrong types are errors."""
+    if values is None:
+        return {}
+    if not isinstance(values, dict):
+        raise UserError(f'{source}: expected a mapping of option names to values, got {type(values).__name__}')
+    out = {}
+    for key, value in values.items():
+        key = ALIASES.get(key, key)
+        if key in DERIVED:
+            continue  # computed from the other options; saved files may carry them
+        if key not in table:
+            raise UserError(f"{source}: unknown option '{key}'")
+        out[key] = check_value(key, value, table, source)
+    return out
+
+
+def load_yaml_options(path, table):
+    """Values of a YAML config. Keys of the other phase (e.g. niter in test.py) are valid and ignored,
+    so one config serves train.py and test.py; unknown keys are errors."""
+    if not os.path.isfile(path):
+        raise UserError(f'--config {path}: file not found')
+    try:
+        with open(path) as f:
+            values = yaml.safe_load(f)
+    except yaml.YAMLError as exc:
+        raise UserError(f'--config {path}: not valid YAML ({str(exc).splitlines()[0]})') from None
+    every = {**BASE_OPTIONS, **TRAIN_OPTIONS, **TEST_OPTIONS}
+    return {k: v for k, v in check_mapping(values, every, path).items() if k in table}
+
+
+class _OneLineParser(argparse.ArgumentParser):
+    def error(self, message):
+        raise UserError(f'command line: {message}')
+
+
+def build_argparser(table, explicit_only):
+    """argparse parser over the option table; with explicit_only, unset options are absent."""
+    kwargs = {'argument_default': argparse.SUPPRESS} if explicit_only else {}
+    parser = _OneLineParser(formatter_class=argparse.ArgumentDefaultsHelpFormatter, allow_abbrev=False, **kwargs)
+    aliases = {}
+    for alias, target in ALIASES.items():
+        aliases.setdefault(target, []).append(alias)
+    for key, spec in table.items():
+        tp, default, help_text = spec[:3]
+        flags = ['--' + key] + ['--' + a for a in aliases.get(key, [])]
+        extra = {} if explicit_only else {'default': default}
+        if tp is bool:
+            parser.add_argument(*flags, dest=key, action='store_true', help=help_text, **extra)
+        else:
+            if len(spec) > 3:
+                extra['choices'] = spec[3]
+            parser.add_argument(*flags, dest=key, type=tp, help=help_text, **extra)
+    return parser
+
+
+def resolve(cli=None, is_train=True, overrides=None):
+    """Merge all option sources and derive values; returns an argparse.Namespace.
+
+    cli: the command-line arguments (list of strings, default sys.argv[1:]).
+    overrides: a dict of values applied like command-line flags (for library use and tests).
+    """
+    table = option_table(is_train)
+    if cli is None:
+        cli = sys.argv[1:]
+    explicit = vars(build_argparser(table, explicit_only=True).parse_args(cli))
+    explicit.update(check_mapping(overrides or {}, table, 'options'))
+
+    config = load_yaml_options(explicit['config'], table) if explicit.get('config') else {}
+
+    base = {key: spec[1] for key, spec in table.items()}
+    base.update(phase_defaults(is_train))
+
+    def chosen(key, saved):
+        for layer in (explicit, config, saved):
+            if key in layer:
+                return layer[key]
+        return base[key]
+
+    saved = {}
+    if explicit.get('load_from_opt_file') or config.get('load_from_opt_file'):
+        saved = load_saved_options(chosen('checkpoints_dir', {}), chosen('name', {}), table)
+
+    values = dict(base)
+    values.update(generator_defaults(chosen('netG', saved)))
+    values.update(dataset_defaults(chosen('dataset_mode', saved), is_train))
+    for layer in (saved, config, explicit):
+        values.update(layer)
+    opt = argparse.Namespace(**values)
+    opt.isTrain = is_train
+    finalize(opt)
+    return opt
+
+
+def finalize(opt):
+    """Compute derived values and check cross-option constraints."""
+    opt.semantic_nc = opt.label_nc + (1 if opt.contain_dontcare_label else 0) + (0 if opt.no_instance else 1)
+    opt.gpu_id_list = parse_gpu_ids(opt.gpu_ids)
+    if opt.gpu_ids is None:
+        opt.gpu_ids = ','.join(str(i) for i in opt.gpu_id_list) if opt.gpu_id_list else '-1'
+    for key in ('batchSize', 'crop_size', 'load_size', 'label_nc', 'ngf', 'output_nc'):
+        if getattr(opt, key) < 1:
+            raise UserError(f'--{key} must be a positive integer, got {getattr(opt, key)}')
+    if opt.aspect_ratio <= 0:
+        raise UserError(f'--aspect_ratio must be positive, got {opt.aspect_ratio}')
+    if opt.isTrain:
+        if opt.D_steps_per_G < 1:
+            raise UserError(f'--D_steps_per_G must be at least 1, got {opt.D_steps_per_G}')
+        if opt.niter < 0 or opt.niter_decay < 0:
+            raise UserError('--niter and --niter_decay must not be negative')
+    return opt
+
+
+def parse_gpu_ids(text):
+    """'0,1' -> [0, 1]; '-1' or '' -> [] (CPU); None -> [0] when CUDA is available, else []."""
+    if text is None:
+        import torch
+        return [0] if torch.cuda.is_available() else []
+    ids = []
+    for part in str(text).split(','):
+        part = part.strip()
+        if not part:
+            continue
+        try:
+            gid = int(part)
+        except ValueError:
+            raise UserError(f"--gpu_ids: expected comma-separated integers such as 0,1 or -1 for CPU, got '{text}'")
+        if gid >= 0:
+            ids.append(gid)
+    return ids
+
+
+# ----------------------------------------------------------------------------------------------
+# saving and loading
+
+def option_values(opt):
+    """The non-derived option values of a namespace, as plain YAML-safe types."""
+    out = {}
+    for key, value in sorted(vars(opt).items()):
+        if key in DERIVED:
+            continue
+        if isinstance(value, float) and math.isinf(value):
+            value = 'inf'
+        out[key] = value
+    return out
+
+
+def save_options(opt, folder=None):
+    """Write opt.yml (machine-readable) and opt.txt (SPADE's human-readable listing)."""
+    from .fileio import atomic_write_text
+    folder = folder or os.path.join(opt.checkpoints_dir, opt.name)
+    os.makedirs(folder, exist_ok=True)
+    values = option_values(opt)
+    atomic_write_text(os.path.join(folder, 'opt.yml'), yaml.safe_dump(values, sort_keys=True))
+    table = option_table(opt.isTrain)
+    lines = ['----------------- Options ---------------']
+    for key, value in values.items():
+        default = table[key][1] if key in table else None
+        note = '' if value == default else f'\t[default: {default}]'
+        lines.append(f'{key:>25}: {str(value):<30}{note}')
+    lines.append(f'{"semantic_nc":>25}: {opt.semantic_nc:<30}\t[derived]')
+    lines.append('----------------- End -------------------')
+    atomic_write_text(os.path.join(folder, 'opt.txt'), '\n'.join(lines) + '\n')
+
+
+def load_saved_options(checkpoints_dir, name, table):
+    """Options of an earlier run from its opt.yml, without the ones that say how to run."""
+    path = os.path.join(checkpoints_dir, name, 'opt.yml')
+    if not os.path.isfile(path):
+        raise UserError(f'--load_from_opt_file: {path} not found')
+    with open(path) as f:
+        try:
+            values = yaml.safe_load(f) or {}
+        except yaml.YAMLError as exc:
+            raise UserError(f'{path}: not valid YAML ({str(exc).splitlines()[0]})') from None
+    values = {k: v for k, v in values.items() if k not in RUN_OPTIONS and k in table}
+    return check_mapping(values, table, path)
+
+
+def make_options(values=None, is_train=True):
+    """Options namespace from a dict of values (the rest from defaults), for library use and tests."""
+    return resolve([], is_train=is_train, overrides=dict(values or {}))
+
+
+def print_options(opt):
+    for key, value in option_values(opt).items():
+        print(f'{key:>25}: {value}')

@@ -1,0 +1,75 @@
+"""Checkpoint files: atomic writes, safe loading, and a clear error when a checkpoint doesn't fit.
+
+Network checkpoints are plain state dicts with the original parameter names
+(``<epoch>_net_<G|D|E|A>.pth``) so released SPADE/CC-FPSE/SCGAN weights drop in; the training state
+for an exact resume (optimizers, counters, learning rate, RNG states) is a separate file.
+"""
+import os
+
+import torch
+
+from ..errors import UserError
+from ..fileio import atomic_torch_save
+
+
+def network_path(checkpoints_dir, name, epoch, role):
+    return os.path.join(checkpoints_dir, name, f'{epoch}_net_{role}.pth')
+
+
+def train_state_path(checkpoints_dir, name, epoch):
+    return os.path.join(checkpoints_dir, name, f'{epoch}_train_state.pth')
+
+
+def safe_load(path, what='checkpoint'):
+    """torch.load with weights_only=True; a missing or unreadable file is a one-line UserError."""
+    if not os.path.isfile(path):
+        raise UserError(f'{what} {path} not found')
+    try:
+        return torch.load(path, map_location='cpu', weights_only=True)
+    except Exception as exc:  # pickle errors, truncated files, non-tensor payloads
+        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise UserError(f'{what} {path} could not be read as a weights-only PyTorch file ({msg})') from None
+
+
+def strip_module_prefix(state_dict):
+    """Accept checkpoints saved from a DataParallel/DDP-wrapped network ('module.' prefixes)."""
+    if state_dict and all(k.startswith('module.') for k in state_dict):
+        return {k[len('module.'):]: v for k, v in state_dict.items()}
+    return state_dict
+
+
+def check_fits(net, state_dict, path, options_hint=''):
+    """Raise a one-line UserError naming the first key or shape that doesn't fit the network."""
+    own = net.state_dict()
+    missing = [k for k in own if k not in state_dict]
+    unexpected = [k for k in state_dict if k not in own]
+    hint = f' (check the options: {options_hint})' if options_hint else ''
+    if missing or unexpected:
+        parts = []
+        if missing:
+            parts.append(f'{len(missing)} missing keys, e.g. {missing[0]}')
+        if unexpected:
+            parts.append(f'{len(unexpected)} unexpected keys, e.g. {unexpected[0]}')
+        raise UserError(f'checkpoint {path} does not fit the network: {"; ".join(parts)}{hint}')
+    for key, value in own.items():
+        got = state_dict[key]
+        if not isinstance(got, torch.Tensor) or tuple(got.shape) != tuple(value.shape):
+            shape = tuple(got.shape) if isinstance(got, torch.Tensor) else type(got).__name__
+            raise UserError(f'checkpoint {path} does not fit the network: {key} has shape {shape}, '
+                            f'the options give {tuple(value.shape)}{hint}')
+
+
+def load_network(net, path, options_hint=''):
+    """Load a plain state dict strictly into net after checking keys and shapes."""
+    state_dict = safe_load(path)
+    if not isinstance(state_dict, dict):
+        raise UserError(f'checkpoint {path} holds a {type(state_dict).__name__}, expected a state dict')
+    state_dict = strip_module_prefix(state_dict)
+    check_fits(net, state_dict, path, options_hint)
+    net.load_state_dict(state_dict, strict=True)
+    return net
+
+
+def save_network(net, path):
+    net = net.module if hasattr(net, 'module') else net
+    atomic_torch_save({k: v.detach().cpu() for k, v in net.state_dict().items()}, path)

@@ -1,0 +1,80 @@
+"""One training step of G and D: optimizers with TTUR, the linear LR decay, the training state."""
+import torch
+
+from ..devices import unwrap
+
+
+def learning_rate(opt, epochs_done):
+    """SPADE's schedule in closed form: constant for niter epochs, then linear to 0 over niter_decay."""
+    if opt.niter_decay <= 0 or epochs_done <= opt.niter:
+        return opt.lr
+    return max(0.0, opt.lr - opt.lr / opt.niter_decay * (epochs_done - opt.niter))
+
+
+def split_lr(opt, lr):
+    """(G lr, D lr): TTUR halves G's and doubles D's, as SPADE."""
+    return (lr, lr) if opt.no_TTUR else (lr / 2, lr * 2)
+
+
+class Trainer:
+    """Runs the G and D updates of a SynthesisModel (possibly wrapped in DataParallel)."""
+
+    def __init__(self, opt, model):
+        self.opt = opt
+        self.model = model
+        core = unwrap(model)
+        self.netD = core.netD
+        g_params = list(core.netG.parameters())
+        if core.netE is not None:
+            g_params += list(core.netE.parameters())
+        # TTUR fixes the betas as SPADE does; --no_TTUR uses --beta1/--beta2
+        betas = (opt.beta1, opt.beta2) if opt.no_TTUR else (0.0, 0.9)
+        self.lr = opt.lr
+        g_lr, d_lr = split_lr(opt, self.lr)
+        self.optimizer_G = torch.optim.Adam(g_params, lr=g_lr, betas=betas)
+        self.optimizer_D = torch.optim.Adam(core.netD.parameters(), lr=d_lr, betas=betas)
+        self.g_losses, self.d_losses, self.generated = {}, {}, None
+
+    def run_generator_one_step(self, input_semantics, real_image):
+        self.optimizer_G.zero_grad(set_to_none=True)
+        self.netD.requires_grad_(False)  # D's weight gradients are not needed for G's update
+        try:
+            g_losses, generated = self.model(input_semantics, real_image, mode='generator')
+            g_loss = sum(v.mean() for v in g_losses.values())
+            g_loss.backward()
+        finally:
+            self.netD.requires_grad_(True)
+        self.optimizer_G.step()
+        self.g_losses = {k: v.detach().mean() for k, v in g_losses.items()}
+        self.generated = generated.detach()
+
+    def run_discriminator_one_step(self, input_semantics, real_image):
+        self.optimizer_D.zero_grad(set_to_none=True)
+        d_losses = self.model(input_semantics, real_image, mode='discriminator')
+        d_loss = sum(v.mean() for v in d_losses.values())
+        d_loss.backward()
+        self.optimizer_D.step()
+        self.d_losses = {k: v.detach().mean() for k, v in d_losses.items()}
+
+    def latest_losses(self):
+        return {**self.g_losses, **self.d_losses}
+
+    def update_learning_rate(self, epochs_done):
+        new_lr = learning_rate(self.opt, epochs_done)
+        if new_lr != self.lr:
+            g_lr, d_lr = split_lr(self.opt, new_lr)
+            for group in self.optimizer_G.param_groups:
+                group['lr'] = g_lr
+            for group in self.optimizer_D.param_groups:
+                group['lr'] = d_lr
+            print(f'update learning rate: {self.lr:f} -> {new_lr:f}')
+            self.lr = new_lr
+
+    def state_dict(self):
+        return {'optimizer_G': self.optimizer_G.state_dict(), 'optimizer_D': self.optimizer_D.state_dict(),
+                'lr': self.lr}
+
+    def load_state_dict(self, state):
+        self.optimizer_G.load_state_dict(state['optimizer_G'])
+        self.optimizer_D.load_state_dict(state['optimizer_D'])
+        self.lr = state['lr']

@@ -1,0 +1,38 @@
+"""Released configurations: our networks have exactly the original state-dict keys, order and shapes."""
+import json
+
+import pytest
+import torch
+
+from semsyn.models import create_network
+from tests.conftest import REFERENCE, require
+
+MANIFESTS = REFERENCE / 'manifests'
+SUPPORTED = {'SPADEGenerator', 'MultiscaleDiscriminator', 'ConvEncoder'}
+
+
+def manifest_names():
+    if not MANIFESTS.is_dir():
+        return []
+    return sorted(p.stem for p in MANIFESTS.glob('*.json'))
+
+
+@pytest.mark.parametrize('name', manifest_names() or ['<none>'])
+def test_manifest_keys_and_shapes(name):
+    require(MANIFESTS, 'reference manifests')
+    m = json.loads((MANIFESTS / f'{name}.json').read_text())
+    if m['class'] not in SUPPORTED:
+        pytest.skip(f'{m["class"]} ({m["source"]}) is not implemented yet')
+    if m['source'] == 'dvlab-research/SCGAN' and m['class'] == 'ConvEncoder':
+        pytest.skip("SCGAN's encoder (nef, z_dim) comes with the SCGAN generator")
+    options = dict(m['options'])
+    if m['network'] != 'G':
+        options.pop('netG')  # D and E don't depend on the generator choice
+    with torch.device('meta'):  # shapes only: no memory for 100M-parameter generators
+        net = create_network(m['network'], options, init=False)
+    ours = {k: list(v.shape) for k, v in net.state_dict().items()}
+    assert list(ours) == list(m['params']), 'key names or order differ'
+    assert ours == m['params']
+    assert sum(p.numel() for p in net.parameters()) == m['num_parameters']
+    buffers = {k for k, _ in net.named_buffers()}
+    assert buffers == set(m['buffers'])

@@ -1,0 +1,42 @@
+"""Small-run helpers for end-to-end tests: tiny networks, few samples, CPU."""
+import os
+import re
+
+from semsyn.options import resolve
+from semsyn.testing import run_test
+from semsyn.training.loop import train
+
+TINY = ['--gpu_ids', '-1', '--ngf', '4', '--ndf', '8', '--no_vgg_loss', '--batchSize', '2', '--niter', '1',
+        '--niter_decay', '0', '--print_freq', '2', '--display_freq', '2', '--nThreads', '0']
+
+
+def tiny_args(tmp_path, name, *extra):
+    return TINY + ['--checkpoints_dir', str(tmp_path / 'ck'), '--name', name] + list(extra)
+
+
+def train_run(tmp_path, name, *extra):
+    opt = resolve(tiny_args(tmp_path, name, *extra), is_train=True)
+    train(opt)
+    return opt
+
+
+def synthesize_run(tmp_path, name, *extra):
+    args = ['--gpu_ids', '-1', '--ngf', '4', '--checkpoints_dir', str(tmp_path / 'ck'), '--name', name,
+            '--results_dir', str(tmp_path / 'results'), '--batchSize', '2'] + list(extra)
+    opt = resolve(args, is_train=False)
+    return opt, run_test(opt)
+
+
+LOSS_LINE = re.compile(r'\(epoch: \d+, iters: \d+, time: [\d.]+\) (.*)')
+
+
+def logged_losses(run_dir):
+    """All loss values of loss_log.txt as a list of dicts."""
+    out = []
+    with open(os.path.join(run_dir, 'loss_log.txt')) as f:
+        for line in f:
+            m = LOSS_LINE.match(line.strip())
+            if m:
+                pairs = re.findall(r'(\w+): (\S+)', m.group(1))
+                out.append({k: float(v) for k, v in pairs})
+    return out

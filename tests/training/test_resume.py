@@ -1,0 +1,63 @@
+"""--continue_train resumes exactly: an interrupted run ends with the same weights as an uninterrupted one."""
+import pytest
+import torch
+
+from semsyn.options import resolve
+from semsyn.training import loop
+from semsyn.training.checkpoints import safe_load
+from semsyn.training.trainer import Trainer, learning_rate
+
+pytestmark = pytest.mark.slow
+
+ARGS = ['--gpu_ids', '-1', '--dataset_mode', 'synthetic', '--synthetic_size', '8', '--crop_size', '64', '--ngf', '4',
+        '--ndf', '8', '--no_vgg_loss', '--batchSize', '2', '--niter', '1', '--niter_decay', '2', '--use_vae',
+        '--save_latest_freq', '4', '--print_freq', '2', '--display_freq', '4', '--D_steps_per_G', '2']
+
+
+def run_args(tmp_path, name, *extra):
+    return ARGS + ['--checkpoints_dir', str(tmp_path), '--name', name] + list(extra)
+
+
+def test_interrupted_run_resumes_exactly(tmp_path, monkeypatch):
+    loop.train(resolve(run_args(tmp_path, 'straight')))
+
+    original = Trainer.run_discriminator_one_step
+    calls = {'n': 0}
+
+    def interrupted(self, *args):
+        calls['n'] += 1
+        if calls['n'] == 8:  # epoch 2, 4th batch: the last save was after its 2nd batch
+            raise KeyboardInterrupt
+        return original(self, *args)
+
+    monkeypatch.setattr(Trainer, 'run_discriminator_one_step', interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        loop.train(resolve(run_args(tmp_path, 'resumed')))
+    state = safe_load(tmp_path / 'resumed' / 'latest_train_state.pth')
+    assert state['progress'] == {'epoch': 2, 'batches_done': 2, 'total_samples': 12}
+    monkeypatch.setattr(Trainer, 'run_discriminator_one_step', original)
+    loop.train(resolve(run_args(tmp_path, 'resumed', '--continue_train')))
+
+    for role in ('G', 'D', 'E'):
+        a = safe_load(tmp_path / 'straight' / f'latest_net_{role}.pth')
+        b = safe_load(tmp_path / 'resumed' / f'latest_net_{role}.pth')
+        assert a.keys() == b.keys()
+        for key in a:
+            assert torch.equal(a[key], b[key]), f'{role}.{key} differs after resume'
+    sa = safe_load(tmp_path / 'straight' / 'latest_train_state.pth')
+    sb = safe_load(tmp_path / 'resumed' / 'latest_train_state.pth')
+    assert sa['progress'] == sb['progress'] and sa['trainer']['lr'] == sb['trainer']['lr']
+
+
+def test_resume_without_state_starts_the_next_epoch(tmp_path):
+    loop.train(resolve(run_args(tmp_path, 'ep', '--save_epoch_freq', '1', '--niter_decay', '0')))
+    (tmp_path / 'ep' / 'latest_train_state.pth').unlink()
+    opt = resolve(run_args(tmp_path, 'ep', '--continue_train', '--which_epoch', '1', '--niter_decay', '1'))
+    loop.train(opt)
+    assert (tmp_path / 'ep' / '2_net_G.pth').is_file()
+
+
+def test_learning_rate_schedule_is_spades():
+    opt = resolve(['--gpu_ids', '-1', '--niter', '2', '--niter_decay', '4', '--lr', '0.0004'])
+    assert [learning_rate(opt, e) for e in range(7)] == pytest.approx(
+        [0.0004, 0.0004, 0.0004, 0.0003, 0.0002, 0.0001, 0.0])
