@@ -86,3 +86,12 @@ def test_label_out_of_range_stops_training_with_the_file_name(tmp_path):
                '--load_size', '32', '--ngf', '4', '--ndf', '8', '--no_vgg_loss', '--batchSize', '2',
                '--checkpoints_dir', str(tmp_path / 'ck'), '--name', 'lab', '--nThreads', '1')
     assert_one_line_error(proc, '1.png', '9')
+
+
+def test_missing_vgg_weights_stop_training_at_start_up(tmp_path, monkeypatch):
+    monkeypatch.setenv('TORCH_HOME', str(tmp_path / 'torch_home'))
+    monkeypatch.setenv('SEMSYN_OFFLINE', '1')
+    args = [a for a in TINY if a != '--no_vgg_loss']
+    proc = run('train.py', *args, '--checkpoints_dir', str(tmp_path / 'ck'), '--name', 'v')
+    assert_one_line_error(proc, 'vgg19-dcbb9e9d.pth', str(tmp_path / 'torch_home'), '--vgg_weights')
+    assert not (tmp_path / 'ck' / 'v' / 'opt.yml').exists()

@@ -42,9 +42,13 @@ def check_results(page, n):
 
 
 def test_synthetic_spade_train_then_test(tmp_path):
-    opt = train_run(tmp_path, 'syn', '--dataset_mode', 'synthetic', '--synthetic_size', '4', '--crop_size', '64')
+    train_run(tmp_path, 'syn', '--dataset_mode', 'synthetic', '--synthetic_size', '4', '--crop_size', '64',
+              '--tf_log')
     check_run(tmp_path, 'syn')
-    test_opt, page = synthesize_run(tmp_path, 'syn', '--dataset_mode', 'synthetic', '--synthetic_size', '3',
+    events = list((tmp_path / 'ck' / 'syn' / 'logs').glob('events.out.tfevents.*'))
+    assert events and events[0].stat().st_size > 0
+    assert '<svg' in (tmp_path / 'ck' / 'syn' / 'web' / 'index.html').read_text()
+    _, page = synthesize_run(tmp_path, 'syn', '--dataset_mode', 'synthetic', '--synthetic_size', '3',
                               '--crop_size', '64')
     assert page == str(tmp_path / 'results' / 'syn' / 'test_latest' / 'index.html')
     assert check_results(page, 3) == (64, 64)
