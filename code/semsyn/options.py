@@ -32,7 +32,7 @@ BASE_OPTIONS = {
     'norm_G': (str, 'spectralinstance', 'normalisation of the generator'),
     'norm_D': (str, 'spectralinstance', 'normalisation of the discriminator'),
     'norm_E': (str, 'spectralinstance', 'normalisation of the encoder'),
-    'netG': (str, 'spade', 'generator architecture', ['spade', 'pix2pixhd']),
+    'netG': (str, 'spade', 'generator architecture', ['spade', 'pix2pixhd', 'condconv']),
     'ngf': (int, 64, 'number of generator filters in the first conv layer'),
     'init_type': (str, 'xavier', 'network initialisation', ['normal', 'xavier', 'xavier_uniform', 'kaiming',
                                                            'orthogonal', 'none']),
@@ -104,9 +104,9 @@ TRAIN_OPTIONS = {
     'niter': (int, 50, 'number of epochs at the starting learning rate'),
     'niter_decay': (int, 0, 'number of epochs to decay the learning rate linearly to zero'),
     'optimizer': (str, 'adam', 'optimizer', ['adam']),
-    'beta1': (float, 0.0, 'Adam beta1 (used with --no_TTUR; TTUR uses 0)'),
-    'beta2': (float, 0.9, 'Adam beta2 (used with --no_TTUR; TTUR uses 0.9)'),
-    'no_TTUR': (bool, False, 'do not use the TTUR scheme (G lr/2, D lr*2, betas 0/0.9)'),
+    'beta1': (float, 0.0, 'Adam beta1 (default 0.0 with TTUR, 0.5 with --no_TTUR)'),
+    'beta2': (float, 0.9, 'Adam beta2 (default 0.9 with TTUR, 0.999 with --no_TTUR)'),
+    'no_TTUR': (bool, False, 'do not use the TTUR scheme (G lr/2, D lr*2)'),
     'lr': (float, 0.0002, 'initial learning rate'),
     'D_steps_per_G': (int, 1, 'number of discriminator iterations per generator iteration'),
     'ndf': (int, 64, 'number of discriminator filters in the first conv layer'),
@@ -117,7 +117,7 @@ TRAIN_OPTIONS = {
     'no_vgg_loss': (bool, False, 'no VGG perceptual loss'),
     'vgg_weights': (str, None, 'path to torchvision VGG19 ImageNet weights (default: the torch hub cache)'),
     'gan_mode': (str, 'hinge', 'GAN loss', ['ls', 'original', 'hinge', 'w']),
-    'netD': (str, 'multiscale', 'discriminator architecture', ['multiscale', 'n_layer']),
+    'netD': (str, 'multiscale', 'discriminator architecture', ['multiscale', 'n_layer', 'fpse']),
     'netD_subarch': (str, 'n_layer', 'architecture of each discriminator of the multiscale one', ['n_layer']),
     'num_D': (int, 2, 'number of discriminators at different scales'),
     'n_layers_D': (int, 4, 'number of layers of each PatchGAN discriminator'),
@@ -161,7 +161,13 @@ def phase_defaults(is_train):
 
 def generator_defaults(netG):
     return {'spade': {'norm_G': 'spectralspadesyncbatch3x3'},
-            'pix2pixhd': {'norm_G': 'instance'}}.get(netG, {})
+            'pix2pixhd': {'norm_G': 'instance'},
+            'condconv': {'norm_G': 'spectralsync_batch'}}.get(netG, {})
+
+
+def ttur_defaults(no_TTUR):
+    """SPADE: 'the default values for beta1 and beta2 differ by TTUR option'."""
+    return {'beta1': 0.5, 'beta2': 0.999} if no_TTUR else {}
 
 
 def dataset_defaults(mode, is_train):
@@ -308,6 +314,8 @@ def resolve(cli=None, is_train=True, overrides=None):
     values = dict(base)
     values.update(generator_defaults(chosen('netG', saved)))
     values.update(dataset_defaults(chosen('dataset_mode', saved), is_train))
+    if is_train:
+        values.update(ttur_defaults(chosen('no_TTUR', saved)))
     for layer in (saved, config, explicit):
         values.update(layer)
     opt = argparse.Namespace(**values)

@@ -34,10 +34,10 @@ def test_multiscale_gan_loss_averages_over_discriminators_and_uses_last_output()
 
 
 def test_feature_matching_weights_and_detaches_real():
-    fake = [[torch.zeros(1, 2), torch.ones(1)], [torch.zeros(1, 2), torch.ones(1)]]
-    real = [[torch.ones(1, 2, requires_grad=True), torch.zeros(1)], [torch.full((1, 2), 3.0), torch.zeros(1)]]
+    fake = [[torch.zeros(1, 2)], [torch.zeros(1, 2)]]
+    real = [[torch.ones(1, 2, requires_grad=True)], [torch.full((1, 2), 3.0)]]
     loss = feature_matching_loss(fake, real, lambda_feat=10.0)
-    assert loss.item() == pytest.approx(10.0 / 2 * (1 + 3))  # prediction (last) excluded
+    assert loss.item() == pytest.approx(10.0 / 2 * (1 + 3))
     assert not loss.requires_grad
 
 

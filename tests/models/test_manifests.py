@@ -8,7 +8,7 @@ from semsyn.models import create_network
 from tests.conftest import REFERENCE, require
 
 MANIFESTS = REFERENCE / 'manifests'
-SUPPORTED = {'SPADEGenerator', 'MultiscaleDiscriminator', 'ConvEncoder'}
+SUPPORTED = {'SPADEGenerator', 'CondConvGenerator', 'MultiscaleDiscriminator', 'FPSEDiscriminator', 'ConvEncoder'}
 
 
 def manifest_names():

@@ -63,3 +63,18 @@ def test_generator_and_discriminator_losses(use_vae):
 def test_vae_needs_z_dim_256():
     with pytest.raises(UserError, match='z_dim'):
         SynthesisModel(small_opt(use_vae=True, z_dim=16))
+
+
+def test_fpse_feature_matching_weighs_each_feature_by_lambda_over_count():
+    torch.manual_seed(0)
+    opt = small_opt(netD='fpse', lambda_feat=20.0)
+    model = SynthesisModel(opt).eval()
+    sem = one_hot_semantics(torch.randint(0, 4, (2, 1, 64, 64)), torch.zeros(2, 1, 64, 64, dtype=torch.long), opt)
+    real = torch.rand(2, 3, 64, 64) * 2 - 1
+    with torch.no_grad():
+        g_losses, fake = model(sem, real, mode='generator')
+        feats_fake, preds_fake = model.netD(fake, sem)
+        feats_real, _ = model.netD(real, sem)
+    expect = sum(torch.nn.functional.l1_loss(a, b) for a, b in zip(feats_fake, feats_real)) * 20.0 / 4
+    assert g_losses['GAN_Feat'].item() == pytest.approx(expect.item(), rel=1e-4)
+    assert g_losses['GAN'].item() == pytest.approx(-sum(p.mean() for p in preds_fake).item() / 3, rel=1e-4)

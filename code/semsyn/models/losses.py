@@ -48,15 +48,12 @@ class GANLoss(nn.Module):
         return total / len(input)
 
 
-def feature_matching_loss(pred_fake, pred_real, lambda_feat):
-    """L1 between discriminator features of fake and (detached) real, all layers but the prediction,
-    weighted lambda_feat / num_D (SPADE's GAN_Feat loss)."""
-    num_D = len(pred_fake)
-    loss = pred_fake[0][0].new_zeros(())
-    for fake_i, real_i in zip(pred_fake, pred_real):
-        for fake_f, real_f in zip(fake_i[:-1], real_i[:-1]):
-            loss = loss + F.l1_loss(fake_f, real_f.detach()) * lambda_feat / num_D
-    return loss
+def feature_matching_loss(groups_fake, groups_real, lambda_feat):
+    """L1 between discriminator features of fake and (detached) real, each weighted
+    lambda_feat / number of groups: SPADE's GAN_Feat loss with a group per discriminator (its
+    intermediate layers), CC-FPSE's with a group per FPSE feature."""
+    terms = [F.l1_loss(f, r.detach()) for fg, rg in zip(groups_fake, groups_real) for f, r in zip(fg, rg)]
+    return torch.stack(terms).sum() * (lambda_feat / len(groups_fake))
 
 
 class VGGLoss(nn.Module):

@@ -89,10 +89,10 @@ class SynthesisModel(nn.Module):
         fake_image, kld = self.generate_fake(input_semantics, real_image, compute_kld_loss=opt.use_vae)
         if kld is not None:
             losses['KLD'] = kld
-        pred_fake, pred_real = self.discriminate(input_semantics, fake_image, real_image)
+        (pred_fake, feat_fake), (_, feat_real) = self.discriminate(input_semantics, fake_image, real_image)
         losses['GAN'] = self.criterionGAN(pred_fake, True, for_discriminator=False)
         if not opt.no_ganFeat_loss:
-            losses['GAN_Feat'] = feature_matching_loss(pred_fake, pred_real, opt.lambda_feat)
+            losses['GAN_Feat'] = feature_matching_loss(feat_fake, feat_real, opt.lambda_feat)
         if self.criterionVGG is not None:
             losses['VGG'] = self.criterionVGG(fake_image, real_image) * opt.lambda_vgg
         return losses, fake_image
@@ -101,7 +101,7 @@ class SynthesisModel(nn.Module):
         with torch.no_grad():
             fake_image, _ = self.generate_fake(input_semantics, real_image)
         fake_image = fake_image.detach().requires_grad_()
-        pred_fake, pred_real = self.discriminate(input_semantics, fake_image, real_image)
+        (pred_fake, _), (pred_real, _) = self.discriminate(input_semantics, fake_image, real_image)
         return {'D_Fake': self.criterionGAN(pred_fake, False, for_discriminator=True),
                 'D_real': self.criterionGAN(pred_real, True, for_discriminator=True)}
 
@@ -119,18 +119,23 @@ class SynthesisModel(nn.Module):
         return self.netG(input_semantics, z=z), kld
 
     def discriminate(self, input_semantics, fake_image, real_image):
-        # fake and real go through D in one batch so batch-dependent norms see both
-        fake_concat = torch.cat([input_semantics, fake_image], dim=1)
-        real_concat = torch.cat([input_semantics, real_image], dim=1)
-        out = self.netD(torch.cat([fake_concat, real_concat], dim=0))
-        return divide_pred(out)
+        """((fake predictions, fake feature groups), (real predictions, real feature groups)).
+
+        Fake and real go through D in one batch so batch-dependent norms see both."""
+        images = torch.cat([fake_image, real_image], dim=0)
+        semantics = torch.cat([input_semantics, input_semantics], dim=0)
+        if self.netD.takes_segmap:
+            out = self.netD(images, semantics)
+        else:
+            out = self.netD(torch.cat([semantics, images], dim=1))
+        preds, groups = self.netD.predictions_and_features(out)
+        return split_halves(preds, groups, 0), split_halves(preds, groups, 1)
 
 
-def divide_pred(pred):
-    """Split D outputs of the [fake; real] batch into (fake, real) with the same nesting."""
-    if isinstance(pred, list):
-        fake = [[t[:t.size(0) // 2] for t in p] if isinstance(p, list) else p[:p.size(0) // 2] for p in pred]
-        real = [[t[t.size(0) // 2:] for t in p] if isinstance(p, list) else p[p.size(0) // 2:] for p in pred]
-        return fake, real
-    return pred[:pred.size(0) // 2], pred[pred.size(0) // 2:]
+def split_halves(preds, groups, half):
+    """The fake (half 0) or real (half 1) part of D outputs computed on the [fake; real] batch."""
+    def take(t):
+        n = t.size(0) // 2
+        return t[:n] if half == 0 else t[n:]
+    return [take(p) for p in preds], [[take(f) for f in g] for g in groups]
 

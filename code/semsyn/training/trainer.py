@@ -27,8 +27,7 @@ class Trainer:
         g_params = list(core.netG.parameters())
         if core.netE is not None:
             g_params += list(core.netE.parameters())
-        # TTUR fixes the betas as SPADE does; --no_TTUR uses --beta1/--beta2
-        betas = (opt.beta1, opt.beta2) if opt.no_TTUR else (0.0, 0.9)
+        betas = (opt.beta1, opt.beta2)  # their defaults depend on --no_TTUR (options.ttur_defaults)
         self.lr = opt.lr
         g_lr, d_lr = split_lr(opt, self.lr)
         self.optimizer_G = torch.optim.Adam(g_params, lr=g_lr, betas=betas)

@@ -1,4 +1,5 @@
 """Discriminators; DISCRIMINATORS maps --netD to the class."""
+from .fpse import FPSEDiscriminator
 from .multiscale import MultiscaleDiscriminator, NLayerDiscriminator
 
-DISCRIMINATORS = {'multiscale': MultiscaleDiscriminator, 'n_layer': NLayerDiscriminator}
+DISCRIMINATORS = {'multiscale': MultiscaleDiscriminator, 'n_layer': NLayerDiscriminator, 'fpse': FPSEDiscriminator}

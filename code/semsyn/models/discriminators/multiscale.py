@@ -15,6 +15,8 @@ class NLayerDiscriminator(BaseNetwork):
     """forward(cat([semantics, image], 1)) -> [feat_1, ..., feat_n, prediction], or the prediction alone
     with --no_ganFeat_loss."""
 
+    takes_segmap = False
+
     def __init__(self, opt):
         super().__init__()
         self.opt = opt
@@ -40,6 +42,11 @@ class NLayerDiscriminator(BaseNetwork):
             return results[1:]
         return results[-1]
 
+    def predictions_and_features(self, out):
+        if isinstance(out, list):
+            return [out[-1]], [out[:-1]]
+        return [out], [[]]
+
 
 class MultiscaleDiscriminator(BaseNetwork):
     """num_D PatchGANs on the input downsampled by 2 each time; returns a list over scales."""
@@ -51,6 +58,13 @@ class MultiscaleDiscriminator(BaseNetwork):
             raise ValueError(f'unrecognized discriminator subarchitecture {opt.netD_subarch}')
         for i in range(opt.num_D):
             self.add_module('discriminator_%d' % i, NLayerDiscriminator(opt))
+
+    takes_segmap = False  # input is cat([semantics, image], 1)
+
+    @staticmethod
+    def predictions_and_features(out):
+        """(score map per scale, feature-matching groups: one per discriminator, weighed 1/num_D)."""
+        return [o[-1] for o in out], [o[:-1] for o in out]
 
     @staticmethod
     def downsample(input):

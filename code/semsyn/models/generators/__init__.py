@@ -1,5 +1,6 @@
 """Generators, one file per method; GENERATORS maps --netG to the class."""
+from .ccfpse import CondConvGenerator
 from .pix2pixhd import Pix2PixHDGenerator
 from .spade import SPADEGenerator
 
-GENERATORS = {'spade': SPADEGenerator, 'pix2pixhd': Pix2PixHDGenerator}
+GENERATORS = {'spade': SPADEGenerator, 'pix2pixhd': Pix2PixHDGenerator, 'condconv': CondConvGenerator}

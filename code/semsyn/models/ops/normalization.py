@@ -62,6 +62,14 @@ def parse_spade_config(config_text):
     return parsed.group(1), int(parsed.group(2))
 
 
+def resize_nearest(segmap, size):
+    """Legacy 'nearest' (floor indexing), as the originals: 'nearest-exact' would shift label borders.
+    Same size: the map itself, not a copy that autograd would keep for backward once more."""
+    if tuple(segmap.shape[2:]) == tuple(size):
+        return segmap
+    return F.interpolate(segmap, size=size, mode='nearest')
+
+
 class SPADE(nn.Module):
     """Spatially-adaptive normalisation: param-free norm, then (1 + gamma(seg)) * x + beta(seg)."""
 
@@ -76,7 +84,6 @@ class SPADE(nn.Module):
 
     def forward(self, x, segmap):
         normalized = self.param_free_norm(x)
-        # legacy 'nearest' (floor indexing), as the original: 'nearest-exact' would shift label borders
-        segmap = F.interpolate(segmap, size=x.size()[2:], mode='nearest')
+        segmap = resize_nearest(segmap, x.size()[2:])
         actv = self.mlp_shared(segmap)
         return normalized * (1 + self.mlp_gamma(actv)) + self.mlp_beta(actv)

@@ -1,0 +1,174 @@
+"""CC-FPSE generator (Liu et al., NeurIPS 2019, xh-liu/CC-FPSE ``CondConvGenerator``), same names.
+
+A label-encoding pyramid (stride-2 levels down to the latent size, one more level with ``more``
+upsampling) with an FPN top-down path gives a semantic feature per scale. Each residual block
+predicts, from cat([nearest-resized one-hot map, that feature]), per-pixel 3x3 depthwise kernels
+and sigmoid channel gates for its two conditional convolutions.
+"""
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch.nn.utils import spectral_norm
+
+from ..base import BaseNetwork
+from ..ops import SPADE, get_nonspade_norm_layer
+from ..ops.normalization import resize_nearest
+from ..ops.depthwise import pixel_depthwise_conv, predicted_depthwise_conv
+from .spade import latent_size
+
+PREDICTOR_HIDDEN = 128  # hard-coded width of the kernel and gate predictors in the original
+
+
+def batch_norm(channels):
+    """BatchNorm2d; converted to SyncBatchNorm for distributed training (the original's --mpdist)."""
+    return nn.BatchNorm2d(channels, affine=True)
+
+
+class DepthConv(nn.Module):
+    """Per-pixel depthwise 3x3 conv whose kernels a predictor network computes from ``cond``.
+
+    With ``recompute`` the predicted kernels are not stored for backward but recomputed from the
+    predictor's hidden layer (one extra convolution, C*9 channels less memory).
+    ``norm_layer`` is built by the original but never used; it is kept so checkpoints load."""
+
+    def __init__(self, channels, recompute=False):
+        super().__init__()
+        self.norm_layer = batch_norm(channels)
+        self.recompute = recompute
+
+    def forward(self, x, cond, predictor):
+        if not self.recompute:
+            return pixel_depthwise_conv(x, predictor(cond))
+        first, act, last = predictor
+        return predicted_depthwise_conv(x, act(first(cond)), last.weight, last.bias)
+
+
+def kernel_predictor(cond_nc, out_nc, gate=False):
+    layers = [nn.Conv2d(cond_nc, PREDICTOR_HIDDEN, kernel_size=3, padding=1), nn.ReLU(inplace=True),
+              nn.Conv2d(PREDICTOR_HIDDEN, out_nc, kernel_size=3, padding=1)]
+    if gate:
+        layers.append(nn.Sigmoid())
+    return nn.Sequential(*layers)
+
+
+class DepthsepCCBlock(nn.Module):
+    """Residual block with predicted depthwise kernels:
+    BN -> cond. depthwise conv -> 1x1 conv -> x gate -> LeakyReLU, twice; SPADE-normed 1x1 shortcut.
+
+    ``norm_0`` is built by the original but never used; it is kept so checkpoints load.
+    Memory: no unfolded input is stored (ops/depthwise.py), and the first conditional conv (C_in*9
+    predicted channels, the largest tensor of the block) recomputes its kernels in backward, in
+    channel chunks; the block's backward peak is then set by the second half, whose kernels are
+    stored. Measured in bench/ccfpse_depthwise.py: about half the original's peak memory for the
+    same time; recomputing the second kernels too costs time without lowering the peak."""
+
+    def __init__(self, fin, fout, opt, cond_nc):
+        super().__init__()
+        self.learned_shortcut = fin != fout
+        fmiddle = min(fin, fout)
+        self.gen_weights1 = kernel_predictor(cond_nc, fin * 9)
+        self.gen_weights2 = kernel_predictor(cond_nc, fmiddle * 9)
+        self.gen_se_weights1 = kernel_predictor(cond_nc, fmiddle, gate=True)
+        self.gen_se_weights2 = kernel_predictor(cond_nc, fout, gate=True)
+        self.conv_0 = DepthConv(fin, recompute=True)
+        self.norm_0 = batch_norm(fmiddle)
+        self.conv_1 = nn.Conv2d(fin, fmiddle, kernel_size=1)
+        self.norm_1 = batch_norm(fin)
+        self.conv_2 = DepthConv(fmiddle)
+        self.norm_2 = batch_norm(fmiddle)
+        self.conv_3 = nn.Conv2d(fmiddle, fout, kernel_size=1)
+        if self.learned_shortcut:
+            self.conv_s = nn.Conv2d(fin, fout, kernel_size=1, bias=False)
+            if 'spectral' in opt.norm_G:
+                self.conv_s = spectral_norm(self.conv_s)
+            self.norm_s = SPADE('spadesyncbatch3x3', fin, cond_nc)
+
+    def forward(self, x, seg, label_feature):
+        cond = torch.cat([resize_nearest(seg, x.size()[2:]), label_feature], dim=1)
+        x_s = self.conv_s(self.norm_s(x, cond)) if self.learned_shortcut else x
+        dx = self.conv_0(self.norm_1(x), cond, self.gen_weights1)
+        dx = F.leaky_relu(self.conv_1(dx) * self.gen_se_weights1(cond), 2e-1)
+        dx = self.conv_2(self.norm_2(dx), cond, self.gen_weights2)
+        dx = F.leaky_relu(self.conv_3(dx) * self.gen_se_weights2(cond), 2e-1)
+        return x_s + dx
+
+
+class CondConvGenerator(BaseNetwork):
+    """forward(input_semantics, z=None) -> image in [-1, 1] (tanh)."""
+
+    def __init__(self, opt):
+        super().__init__()
+        self.opt = opt
+        nf = opt.ngf
+        self.sw, self.sh = latent_size(opt)
+        self.more = opt.num_upsampling_layers == 'more'
+        if opt.num_upsampling_layers == 'most':
+            raise ValueError("CC-FPSE's generator supports num_upsampling_layers normal and more")
+        if opt.use_vae:
+            self.fc = nn.Linear(opt.z_dim, 16 * nf * self.sw * self.sh)
+        else:
+            self.fc = nn.Conv2d(opt.semantic_nc, 16 * nf, 3, padding=1)
+
+        norm_layer = get_nonspade_norm_layer(opt.norm_G)
+        levels = 7 if self.more else 6
+
+        def level(cin, cout, ks, stride):
+            return nn.Sequential(norm_layer(nn.Conv2d(cin, cout, ks, stride=stride, padding=ks // 2)),
+                                 nn.LeakyReLU(0.2, True))
+
+        # bottom-up label encoder: full resolution, then stride-2 levels down to the latent size
+        self.add_module('labelenc1', level(opt.semantic_nc, nf, 3, 1))
+        for i in range(2, levels + 1):
+            self.add_module(f'labelenc{i}', level(nf, nf, 3, 2))
+        # top-down path: 1x1 laterals, 3x3 smoothing
+        for i in range(1, levels):
+            self.add_module(f'labellat{i}', level(nf, nf, 1, 1))
+        for i in range(1, levels):
+            self.add_module(f'labeldec{i}', level(nf, nf, 3, 1))
+        self.levels = levels
+
+        cond_nc = opt.semantic_nc + nf
+        self.head_0 = DepthsepCCBlock(16 * nf, 16 * nf, opt, cond_nc)
+        self.G_middle_0 = DepthsepCCBlock(16 * nf, 16 * nf, opt, cond_nc)
+        self.G_middle_1 = DepthsepCCBlock(16 * nf, 16 * nf, opt, cond_nc)
+        self.up_0 = DepthsepCCBlock(16 * nf, 8 * nf, opt, cond_nc)
+        self.up_1 = DepthsepCCBlock(8 * nf, 4 * nf, opt, cond_nc)
+        self.up_2 = DepthsepCCBlock(4 * nf, 2 * nf, opt, cond_nc)
+        self.up_3 = DepthsepCCBlock(2 * nf, 1 * nf, opt, cond_nc)
+        self.conv_img = nn.Conv2d(nf, 3, 3, padding=1)
+        self.up = nn.Upsample(scale_factor=2)
+
+    def label_pyramid(self, seg):
+        """Semantic features from coarse (latent size) to full resolution."""
+        encoded = [self.labelenc1(seg)]
+        for i in range(2, self.levels + 1):
+            encoded.append(getattr(self, f'labelenc{i}')(encoded[-1]))
+        features = [encoded[-1]]
+        for i in range(1, self.levels):
+            lateral = getattr(self, f'labellat{i}')(encoded[-1 - i])
+            features.append(getattr(self, f'labeldec{i}')(self.up(features[-1]) + lateral))
+        return features
+
+    def forward(self, input, z=None):
+        seg = input
+        if self.opt.use_vae:
+            if z is None:
+                z = torch.randn(input.size(0), self.opt.z_dim, dtype=input.dtype, device=input.device)
+            x = self.fc(z).view(-1, 16 * self.opt.ngf, self.sh, self.sw)
+        else:
+            x = self.fc(F.interpolate(seg, size=(self.sh, self.sw)))
+        feats = self.label_pyramid(seg)
+        x = self.head_0(x, seg, feats[0])
+        x = self.up(x)
+        x = self.G_middle_0(x, seg, feats[1])
+        k = 1
+        if self.more:
+            x = self.up(x)
+            k = 2
+        x = self.G_middle_1(x, seg, feats[k])
+        for block in (self.up_0, self.up_1, self.up_2, self.up_3):
+            x = self.up(x)
+            k += 1
+            x = block(x, seg, feats[k])
+        x = self.conv_img(F.leaky_relu(x, 2e-1))
+        return torch.tanh(x)

@@ -1,0 +1,134 @@
+"""Per-pixel depthwise 3x3 convolution with predicted kernels (CC-FPSE's conditional convolution).
+
+``kernels`` [N, C*9, H, W] holds a 3x3 kernel for every channel and pixel, channel-major with the
+taps row-major (channel c's taps are channels 9c..9c+8), zero padding 1, cross-correlation, no bias:
+
+    out[n, c, h, w] = sum_{i,j in 0..2} kernels[n, 9c + 3i + j, h, w] * x_pad[n, c, h + i, w + j]
+
+The original unfolds the input (N x C*9 x H x W) and keeps that copy for backward. Here the nine
+shifted products are accumulated instead, and backward rebuilds the shifted views from the saved
+input, so no unfolded copy is ever stored:
+
+- ``pixel_depthwise_conv(x, kernels)`` keeps x and the kernels for backward;
+- ``predicted_depthwise_conv(x, hidden, weight, bias)`` also takes the last layer of the kernel
+  predictor (kernels = conv3x3(hidden)) and keeps only x and ``hidden``, recomputing the kernels in
+  backward: it trades one convolution for not storing the C*9-channel kernel tensor.
+"""
+import torch
+import torch.nn.functional as F
+from torch.autograd.function import once_differentiable
+
+TAPS = [(i, j) for i in range(3) for j in range(3)]
+BACKWARD_CHUNKS = 4  # predicted_depthwise_conv's backward works on this many channel groups
+
+
+def pixel_depthwise_conv_unfold(x, kernels):
+    """Reference implementation, as CC-FPSE's DepthConv.forward (unfold, multiply, sum)."""
+    n, c, h, w = x.shape
+    cols = F.unfold(x, kernel_size=3, padding=1).view(n * c, 9, h, w)
+    return (kernels.view(n * c, 9, h, w) * cols).sum(dim=1).view(n, c, h, w)
+
+
+def _apply(x, kernels):
+    n, c, h, w = x.shape
+    k = kernels.view(n, c, 9, h, w)
+    xp = F.pad(x, (1, 1, 1, 1))
+    out = torch.zeros_like(x)
+    for t, (i, j) in enumerate(TAPS):
+        out.addcmul_(k[:, :, t], xp[:, :, i:i + h, j:j + w])
+    return out
+
+
+def _grad_input(grad_out, kernels):
+    n, c, h, w = grad_out.shape
+    k = kernels.view(n, c, 9, h, w)
+    grad_xp = grad_out.new_zeros(n, c, h + 2, w + 2)
+    for t, (i, j) in enumerate(TAPS):
+        grad_xp[:, :, i:i + h, j:j + w].addcmul_(grad_out, k[:, :, t])
+    return grad_xp[:, :, 1:h + 1, 1:w + 1]
+
+
+def _grad_kernels(grad_out, x):
+    n, c, h, w = x.shape
+    xp = F.pad(x, (1, 1, 1, 1))
+    grad_k = grad_out.new_empty(n, c, 9, h, w)
+    for t, (i, j) in enumerate(TAPS):
+        torch.mul(grad_out, xp[:, :, i:i + h, j:j + w], out=grad_k[:, :, t])
+    return grad_k.view(n, c * 9, h, w)
+
+
+class _PixelDepthwiseConv(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, kernels):
+        ctx.save_for_backward(x, kernels)
+        return _apply(x, kernels)
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_out):
+        x, kernels = ctx.saved_tensors
+        grad_out = grad_out.contiguous()
+        grad_k = _grad_kernels(grad_out, x) if ctx.needs_input_grad[1] else None
+        grad_x = _grad_input(grad_out, kernels) if ctx.needs_input_grad[0] else None
+        return grad_x, grad_k
+
+
+class _PredictedDepthwiseConv(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, hidden, weight, bias):
+        ctx.save_for_backward(x, hidden, weight, bias)
+        return _apply(x, F.conv2d(hidden, weight, bias, padding=1))
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_out):
+        x, hidden, weight, bias = ctx.saved_tensors
+        grad_out = grad_out.contiguous()
+        c = x.shape[1]
+        step = max(1, -(-c // BACKWARD_CHUNKS))
+        grad_x = torch.empty_like(x) if ctx.needs_input_grad[0] else None
+        grad_hidden = torch.zeros_like(hidden) if ctx.needs_input_grad[1] else None
+        grad_weight = torch.empty_like(weight) if ctx.needs_input_grad[2] else None
+        grad_bias = torch.empty_like(bias) if bias is not None and ctx.needs_input_grad[3] else None
+        mask = [grad_hidden is not None, grad_weight is not None, grad_bias is not None]
+        # channel chunks: the recomputed kernels and their gradient never exist whole
+        for c0 in range(0, c, step):
+            ch, k = slice(c0, c0 + step), slice(9 * c0, 9 * (c0 + step))
+            w, b = weight[k], bias[k] if bias is not None else None
+            if grad_x is not None:
+                grad_x[:, ch] = _grad_input(grad_out[:, ch], F.conv2d(hidden, w, b, padding=1))
+            grad_k = _grad_kernels(grad_out[:, ch].contiguous(), x[:, ch])
+            gh, gw, gb = torch.ops.aten.convolution_backward(
+                grad_k, hidden, w, [w.shape[0]], [1, 1], [1, 1], [1, 1], False, [0, 0], 1, mask)
+            del grad_k
+            if grad_hidden is not None:
+                grad_hidden += gh
+            if grad_weight is not None:
+                grad_weight[k] = gw
+            if grad_bias is not None:
+                grad_bias[k] = gb
+        return grad_x, grad_hidden, grad_weight, grad_bias
+
+
+def _check(x, channels9):
+    n, c, h, w = x.shape
+    if channels9 != c * 9:
+        raise ValueError(f'kernels must have {c * 9} channels (9 per input channel) for input {tuple(x.shape)}, '
+                         f'got {channels9}')
+
+
+def pixel_depthwise_conv(x, kernels):
+    """Memory-lean per-pixel depthwise 3x3 convolution; same values and gradients as the unfold one."""
+    _check(x, kernels.shape[1])
+    if kernels.shape != (x.shape[0], x.shape[1] * 9) + tuple(x.shape[2:]):
+        raise ValueError(f'kernels must have shape {(x.shape[0], x.shape[1] * 9) + tuple(x.shape[2:])}, '
+                         f'got {tuple(kernels.shape)}')
+    return _PixelDepthwiseConv.apply(x, kernels.to(x.dtype))
+
+
+def predicted_depthwise_conv(x, hidden, weight, bias=None):
+    """pixel_depthwise_conv(x, conv2d(hidden, weight, bias, padding=1)) without storing the kernels."""
+    _check(x, weight.shape[0])
+    if weight.shape[2:] != (3, 3):
+        raise ValueError(f'the kernel predictor layer must be a 3x3 convolution, got {tuple(weight.shape)}')
+    return _PredictedDepthwiseConv.apply(x, hidden, weight, bias)

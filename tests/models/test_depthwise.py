@@ -1,0 +1,89 @@
+"""The memory-lean per-pixel depthwise conv equals the unfold version (values and gradients)."""
+import pytest
+import torch
+
+from semsyn.models.ops.depthwise import (pixel_depthwise_conv, pixel_depthwise_conv_unfold,
+                                         predicted_depthwise_conv)
+
+
+@pytest.mark.parametrize('shape', [(1, 1, 1, 1), (2, 3, 5, 7), (3, 4, 8, 8), (2, 5, 9, 4), (4, 2, 16, 3)])
+def test_matches_unfold_values_and_gradients(shape):
+    torch.manual_seed(sum(shape))
+    n, c, h, w = shape
+    x = torch.randn(shape, requires_grad=True)
+    k = torch.randn(n, c * 9, h, w, requires_grad=True)
+    x2, k2 = x.detach().clone().requires_grad_(), k.detach().clone().requires_grad_()
+    ours = pixel_depthwise_conv(x, k)
+    ref = pixel_depthwise_conv_unfold(x2, k2)
+    assert torch.allclose(ours, ref, atol=1e-5, rtol=0)
+    g = torch.randn_like(ours)
+    ours.backward(g)
+    ref.backward(g)
+    assert torch.allclose(x.grad, x2.grad, atol=1e-5, rtol=0)
+    assert torch.allclose(k.grad, k2.grad, atol=1e-5, rtol=0)
+
+
+def test_gradcheck_float64():
+    x = torch.randn(2, 2, 4, 5, dtype=torch.float64, requires_grad=True)
+    k = torch.randn(2, 18, 4, 5, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(pixel_depthwise_conv, (x, k))
+
+
+def test_layout_is_channel_major_taps_row_major():
+    """Only tap (0, 2) of channel 1 is set: the output is the input shifted from the up-right neighbour."""
+    x = torch.arange(2 * 4 * 4, dtype=torch.float32).view(1, 2, 4, 4)
+    k = torch.zeros(1, 18, 4, 4)
+    k[0, 9 + 2] = 1.0  # channel 1, row 0, column 2
+    out = pixel_depthwise_conv(x, k)
+    assert out[0, 0].abs().sum() == 0
+    expect = torch.zeros(4, 4)
+    expect[1:, :3] = x[0, 1, :3, 1:]
+    assert torch.equal(out[0, 1], expect)
+
+
+def test_saves_no_unfolded_copy():
+    """What autograd keeps for backward is the input and the kernels, nothing of size 9 x input."""
+    x = torch.randn(1, 4, 8, 8, requires_grad=True)
+    k = torch.randn(1, 36, 8, 8, requires_grad=True)
+    saved = []
+    with torch.autograd.graph.saved_tensors_hooks(lambda t: saved.append(t.numel()) or t, lambda t: t):
+        pixel_depthwise_conv(x * 1, k * 1)
+    assert sorted(saved) == [x.numel(), k.numel()]
+
+
+def test_wrong_kernel_shape():
+    with pytest.raises(ValueError, match='kernels must have 18 channels'):
+        pixel_depthwise_conv(torch.zeros(1, 2, 3, 3), torch.zeros(1, 9, 3, 3))
+    with pytest.raises(ValueError, match='kernels must have shape'):
+        pixel_depthwise_conv(torch.zeros(1, 1, 3, 3), torch.zeros(1, 9, 3, 4))
+
+
+@pytest.mark.parametrize('shape,bias', [((2, 3, 5, 7), True), ((1, 2, 6, 6), False), ((3, 1, 4, 9), True)])
+def test_predicted_kernels_recomputed_in_backward_match_unfold(shape, bias):
+    torch.manual_seed(7)
+    n, c, h, w = shape
+    x = torch.randn(shape, requires_grad=True)
+    hidden = torch.randn(n, 5, h, w, requires_grad=True)
+    weight = torch.randn(c * 9, 5, 3, 3, requires_grad=True)
+    b = torch.randn(c * 9, requires_grad=True) if bias else None
+    leaves = [x, hidden, weight] + ([b] if bias else [])
+    copies = [t.detach().clone().requires_grad_() for t in leaves]
+    ours = predicted_depthwise_conv(x, hidden, weight, b)
+    kernels = torch.nn.functional.conv2d(copies[1], copies[2], copies[3] if bias else None, padding=1)
+    ref = pixel_depthwise_conv_unfold(copies[0], kernels)
+    assert torch.allclose(ours, ref, atol=1e-5, rtol=0)
+    g = torch.randn_like(ours)
+    ours.backward(g)
+    ref.backward(g)
+    for a, r in zip(leaves, copies):
+        assert torch.allclose(a.grad, r.grad, atol=1e-5, rtol=1e-5)
+
+
+def test_predicted_saves_input_and_hidden_only():
+    x = torch.randn(1, 4, 8, 8, requires_grad=True)
+    hidden = torch.randn(1, 3, 8, 8, requires_grad=True)
+    weight = torch.randn(36, 3, 3, 3, requires_grad=True)
+    saved = []
+    with torch.autograd.graph.saved_tensors_hooks(lambda t: saved.append(t.numel()) or t, lambda t: t):
+        predicted_depthwise_conv(x * 1, hidden * 1, weight, None)
+    assert sum(saved) == x.numel() + hidden.numel() + weight.numel()
