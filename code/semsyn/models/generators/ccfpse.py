@@ -14,7 +14,7 @@ from ..base import BaseNetwork
 from ..ops import SPADE, get_nonspade_norm_layer
 from ..ops.normalization import resize_nearest
 from ..ops.depthwise import pixel_depthwise_conv, predicted_depthwise_conv
-from .spade import latent_size
+from .spade import LatentInput, latent_size
 
 PREDICTOR_HIDDEN = 128  # hard-coded width of the kernel and gate predictors in the original
 
@@ -104,10 +104,7 @@ class CondConvGenerator(BaseNetwork):
         self.more = opt.num_upsampling_layers == 'more'
         if opt.num_upsampling_layers == 'most':
             raise ValueError("CC-FPSE's generator supports num_upsampling_layers normal and more")
-        if opt.use_vae:
-            self.fc = nn.Linear(opt.z_dim, 16 * nf * self.sw * self.sh)
-        else:
-            self.fc = nn.Conv2d(opt.semantic_nc, 16 * nf, 3, padding=1)
+        self.fc = LatentInput.layer(opt, self.sw, self.sh)
 
         norm_layer = get_nonspade_norm_layer(opt.norm_G)
         levels = 7 if self.more else 6
@@ -151,12 +148,7 @@ class CondConvGenerator(BaseNetwork):
 
     def forward(self, input, z=None):
         seg = input
-        if self.opt.use_vae:
-            if z is None:
-                z = torch.randn(input.size(0), self.opt.z_dim, dtype=input.dtype, device=input.device)
-            x = self.fc(z).view(-1, 16 * self.opt.ngf, self.sh, self.sw)
-        else:
-            x = self.fc(F.interpolate(seg, size=(self.sh, self.sw)))
+        x = LatentInput.features(self.fc, self.opt, seg, z, self.sw, self.sh)
         feats = self.label_pyramid(seg)
         x = self.head_0(x, seg, feats[0])
         x = self.up(x)

@@ -17,6 +17,26 @@ def latent_size(opt):
     return sw, sh
 
 
+class LatentInput(nn.Module):
+    """The first feature map (16*ngf channels at the latent size): from z through a linear layer
+    (``--use_vae``) or from the label map downsampled to the latent size through a 3x3 conv.
+    Its layer is named ``fc`` in every original generator; owners register it as ``self.fc``."""
+
+    @staticmethod
+    def layer(opt, sw, sh):
+        if opt.use_vae:
+            return nn.Linear(opt.z_dim, 16 * opt.ngf * sw * sh)
+        return nn.Conv2d(opt.semantic_nc, 16 * opt.ngf, 3, padding=1)
+
+    @staticmethod
+    def features(fc, opt, seg, z, sw, sh):
+        if opt.use_vae:
+            if z is None:
+                z = torch.randn(seg.size(0), opt.z_dim, dtype=seg.dtype, device=seg.device)
+            return fc(z).view(-1, 16 * opt.ngf, sh, sw)
+        return fc(F.interpolate(seg, size=(sh, sw)))
+
+
 class SPADEResnetBlock(nn.Module):
     """Residual block: SPADE norm -> LeakyReLU -> conv, twice; learned shortcut when fin != fout."""
 
@@ -54,10 +74,7 @@ class SPADEGenerator(BaseNetwork):
         self.opt = opt
         nf = opt.ngf
         self.sw, self.sh = latent_size(opt)
-        if opt.use_vae:
-            self.fc = nn.Linear(opt.z_dim, 16 * nf * self.sw * self.sh)
-        else:
-            self.fc = nn.Conv2d(opt.semantic_nc, 16 * nf, 3, padding=1)
+        self.fc = LatentInput.layer(opt, self.sw, self.sh)
         self.head_0 = SPADEResnetBlock(16 * nf, 16 * nf, opt)
         self.G_middle_0 = SPADEResnetBlock(16 * nf, 16 * nf, opt)
         self.G_middle_1 = SPADEResnetBlock(16 * nf, 16 * nf, opt)
@@ -74,12 +91,7 @@ class SPADEGenerator(BaseNetwork):
 
     def forward(self, input, z=None):
         seg = input
-        if self.opt.use_vae:
-            if z is None:
-                z = torch.randn(input.size(0), self.opt.z_dim, dtype=input.dtype, device=input.device)
-            x = self.fc(z).view(-1, 16 * self.opt.ngf, self.sh, self.sw)
-        else:
-            x = self.fc(F.interpolate(seg, size=(self.sh, self.sw)))
+        x = LatentInput.features(self.fc, self.opt, seg, z, self.sw, self.sh)
         x = self.head_0(x, seg)
         x = self.up(x)
         x = self.G_middle_0(x, seg)
