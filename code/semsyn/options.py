@@ -90,6 +90,12 @@ BASE_OPTIONS = {
     'image_dir': (str, None, 'custom: folder of images'),
     'instance_dir': (str, None, 'custom: folder of instance maps (optional)'),
     'synthetic_size': (int, 64, 'synthetic: number of samples'),
+    # FID
+    'gt': (str, None, 'FID reference: a folder of real images or a .npz with mu/sigma (default: the real images '
+                      'of the test set at the generated resolution)'),
+    'fid_weights': (str, None, 'pt_inception-2015-12-05-6726825d.pth (default: the torch hub cache)'),
+    'fid_batch_size': (int, 50, 'batch size of the Inception forward'),
+    'fid_cache_dir': (str, None, 'where statistics of --gt folders are cached (default ~/.cache/semsyn/fid_stats)'),
 }
 
 TRAIN_OPTIONS = {
@@ -123,6 +129,8 @@ TRAIN_OPTIONS = {
     'n_layers_D': (int, 4, 'number of layers of each PatchGAN discriminator'),
     'lambda_w_recon': (float, 1.0, 'SCGAN: weight of the routing-image reconstruction loss'),
     'rw_loss': (str, 'l1', 'SCGAN: loss of the routing-image reconstruction', ['l1', 'l2', 'vgg']),
+    'fid_epoch': (int, 0, 'every this many epochs, synthesize the validation set, compute FID and keep the best '
+                          'checkpoints (0: never)'),
 }
 
 TEST_OPTIONS = {
@@ -130,6 +138,7 @@ TEST_OPTIONS = {
     'which_epoch': (str, 'latest', 'which checkpoint to load'),
     'how_many': (float, INF, 'how many test images to run'),
     'visual_n': (int, -1, 'how many samples of each batch go to the result page (-1: all)'),
+    'fid': (bool, False, 'compute FID (and KID) of the synthesized images against --gt'),
 }
 
 # Spellings of the original repositories that mean the same option.
@@ -138,7 +147,8 @@ ALIASES = {'dataset': 'dataset_mode', 'nThread': 'nThreads'}
 # Options a saved opt.yml does not bring back: they say how this run is executed, not what it is.
 RUN_OPTIONS = {'name', 'gpu_ids', 'checkpoints_dir', 'config', 'load_from_opt_file', 'phase', 'serial_batches',
                'no_flip', 'continue_train', 'which_epoch', 'results_dir', 'how_many', 'isTrain', 'nThreads',
-               'dataroot', 'batchSize', 'visual_n', 'max_dataset_size'}
+               'dataroot', 'batchSize', 'visual_n', 'max_dataset_size', 'fid', 'gt', 'fid_weights',
+               'fid_cache_dir'}
 
 DERIVED = ('isTrain', 'semantic_nc', 'gpu_id_list')
 

@@ -8,6 +8,8 @@ from tqdm import tqdm
 from .data import create_dataset
 from .devices import data_parallel, resolve_device
 from .errors import UserError
+from .metrics.evaluation import FIDEvaluator, format_result
+from .metrics.fid import save_result
 from .models.synthesis import SynthesisModel, one_hot_semantics
 from .training.checkpoints import load_network, network_path
 from .training.logger import sample_visuals
@@ -30,36 +32,54 @@ def result_dir(opt):
     return os.path.join(opt.results_dir, opt.name, f'{opt.phase}_{opt.which_epoch}')
 
 
+def synthesize(model, loader, opt, device, limit, desc='test'):
+    """Yield (data, label map, synthesized images) for the first `limit` samples of loader."""
+    done = 0
+    with torch.no_grad():
+        for data in tqdm(loader, total=math.ceil(limit / opt.batchSize), desc=desc, leave=False, disable=None):
+            if done >= limit:
+                break
+            n = min(data['label'].size(0), limit - done)
+            label = data['label'][:n].to(device)
+            instance = data['instance'][:n].to(device) if not opt.no_instance else None
+            semantics = one_hot_semantics(label, instance, opt)
+            data = {k: v[:n] for k, v in data.items()}
+            yield data, label, model(semantics, data['image'].to(device), mode='inference')
+            done += n
+
+
+def sample_limit(opt, dataset):
+    return len(dataset) if math.isinf(opt.how_many) else min(len(dataset), int(opt.how_many))
+
+
 def run_test(opt):
-    """Synthesize up to --how_many images; returns the path of the result page."""
+    """Synthesize up to --how_many images (with --fid, score them); returns the path of the result page."""
     device = resolve_device(opt)
     seed_everything(opt.seed)  # the VAE's z is random: --seed makes a test run reproducible
     dataset = create_dataset(opt)
+    if len(dataset) == 0:
+        raise UserError(f'no test images were found for --phase {opt.phase} in {opt.dataroot}')
     loader = make_loader(dataset, opt, shuffle=not opt.serial_batches, drop_last=False)
     set_epoch(loader, 0)
     model = data_parallel(load_generator_model(opt, device), opt)
+    evaluator = FIDEvaluator(opt, device) if opt.fid else None  # fails early when weights are missing
 
     web_dir = result_dir(opt)
     page = HTMLPage(web_dir, f'Experiment = {opt.name}, Phase = {opt.phase}, Epoch = {opt.which_epoch}')
-    limit = len(dataset) if math.isinf(opt.how_many) else min(len(dataset), int(opt.how_many))
-    done = 0
-    with torch.no_grad():
-        for data in tqdm(loader, total=math.ceil(limit / opt.batchSize), desc='test', disable=None):
-            if done >= limit:
-                break
-            label = data['label'].to(device)
-            instance = data['instance'].to(device) if not opt.no_instance else None
-            semantics = one_hot_semantics(label, instance, opt)
-            generated = model(semantics, data['image'].to(device), mode='inference')
-            n = min(generated.size(0), limit - done)
-            if opt.visual_n >= 0:
-                n = min(n, opt.visual_n)
-            for i, visuals in enumerate(sample_visuals(label, generated, data['image'], opt, n)):
-                name = os.path.splitext(os.path.basename(data['path'][i]))[0]
-                add_result(page, web_dir, name, visuals)
-            done += generated.size(0)
-    if done == 0:
-        raise UserError(f'no test images were found for --phase {opt.phase} in {opt.dataroot}')
+    for data, label, generated in synthesize(model, loader, opt, device, sample_limit(opt, dataset)):
+        if evaluator is not None:
+            evaluator.add(generated, data['image'])
+        n = generated.size(0) if opt.visual_n < 0 else min(generated.size(0), opt.visual_n)
+        for i, visuals in enumerate(sample_visuals(label, generated, data['image'], opt, n)):
+            name = os.path.splitext(os.path.basename(data['path'][i]))[0]
+            add_result(page, web_dir, name, visuals)
+    if evaluator is not None:
+        result = evaluator.result()
+        print(format_result(result) + f'  ({result.get("num_fake")} images vs {result["reference"]})')
+        fid_file = save_result(result, web_dir, {'name': opt.name, 'epoch': opt.which_epoch})
+        page.add_header('metrics')
+        page.add_table([[k, v] for k, v in sorted(result.items())], header=['metric', 'value'])
+        print(f'metrics: {fid_file}')
     path = page.save()
     print(f'results: {path}')
     return path

@@ -48,7 +48,7 @@ def test_kld_zero_for_standard_normal():
 
 def test_vgg_missing_weights_is_one_line_error(tmp_path, monkeypatch):
     monkeypatch.setattr(torch.hub, 'get_dir', lambda: str(tmp_path))
-    monkeypatch.setattr('semsyn.models.vgg.fetch_to_hub_cache', lambda url, timeout=20: None)
+    monkeypatch.setenv('SEMSYN_OFFLINE', '1')
     with pytest.raises(UserError) as exc:
         load_vgg19_state_dict()
     msg = str(exc.value)

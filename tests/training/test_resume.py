@@ -34,7 +34,7 @@ def test_interrupted_run_resumes_exactly(tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         loop.train(resolve(run_args(tmp_path, 'resumed')))
     state = safe_load(tmp_path / 'resumed' / 'latest_train_state.pth')
-    assert state['progress'] == {'epoch': 2, 'batches_done': 2, 'total_samples': 12}
+    assert state['progress'] == {'epoch': 2, 'batches_done': 2, 'total_samples': 12, 'best_fid': float('inf')}
     monkeypatch.setattr(Trainer, 'run_discriminator_one_step', original)
     loop.train(resolve(run_args(tmp_path, 'resumed', '--continue_train')))
 

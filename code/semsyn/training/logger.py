@@ -46,6 +46,17 @@ class TrainingLogger:
                 self.writer.add_scalar(f'loss/{k}', v, step)
             self.writer.flush()
 
+    def log_metrics(self, epoch, step, values, text):
+        """Evaluation results (FID, KID) at the end of an epoch."""
+        message = f'(epoch: {epoch}, total_steps: {step}) {text}'
+        tqdm.write(message)
+        with open(self.log_path, 'a') as f:
+            f.write(message + '\n')
+        if self.writer is not None:
+            for k, v in values.items():
+                self.writer.add_scalar(f'metrics/{k}', v, step)
+            self.writer.flush()
+
     def log_images(self, visuals, step):
         if self.writer is not None:
             for label, image in visuals.items():
@@ -94,6 +105,7 @@ class TrainingPage:
         self.web_dir = os.path.join(opt.checkpoints_dir, opt.name, 'web')
         self.image_dir = os.path.join(self.web_dir, 'images')
         self.history_path = os.path.join(opt.checkpoints_dir, opt.name, HISTORY_FILE)
+        self.fid_history_path = os.path.join(opt.checkpoints_dir, opt.name, 'fid_log.jsonl')
 
     def add_samples(self, visuals, epoch, step):
         for label, image in visuals.items():
@@ -106,6 +118,11 @@ class TrainingPage:
         if history:
             page.add_header('losses')
             page.add_svg(loss_curves_svg(history))
+        fid = [(p['epoch'], {'FID': p['fid']}) for p in read_history(self.fid_history_path)]
+        if fid:
+            best = min(fid, key=lambda p: p[1]['FID'])
+            page.add_header(f'FID on the validation set (best {best[1]["FID"]:.3f} at epoch {best[0]})')
+            page.add_svg(loss_curves_svg(fid))
         found = {}
         if os.path.isdir(self.image_dir):
             for fname in os.listdir(self.image_dir):

@@ -10,8 +10,9 @@ from ..devices import data_parallel, resolve_device, unwrap
 from ..errors import UserError
 from ..models.synthesis import SynthesisModel, one_hot_semantics
 from ..options import save_options
-from .checkpoints import (load_network, network_path, safe_load, save_network, train_state_path)
 from ..fileio import atomic_torch_save
+from .checkpoints import load_network, network_path, safe_load, save_network, train_state_path
+from .fid_tracking import FIDTracker
 from .logger import TrainingLogger, TrainingPage, sample_visuals
 from .rng import capture_rng_state, restore_rng_state, seed_everything
 from .sampler import make_loader, set_epoch
@@ -21,13 +22,15 @@ from .trainer import Trainer
 class Progress:
     """Counters of the run; saved with the training state so a resumed run continues the same count."""
 
-    def __init__(self, epoch=1, batches_done=0, total_samples=0):
+    def __init__(self, epoch=1, batches_done=0, total_samples=0, best_fid=float('inf')):
         self.epoch = epoch                  # current epoch (1-based)
         self.batches_done = batches_done    # batches of this epoch already trained
         self.total_samples = total_samples  # samples seen since the start of the run
+        self.best_fid = best_fid            # lowest validation FID so far (--fid_epoch)
 
     def state_dict(self):
-        return {'epoch': self.epoch, 'batches_done': self.batches_done, 'total_samples': self.total_samples}
+        return {'epoch': self.epoch, 'batches_done': self.batches_done, 'total_samples': self.total_samples,
+                'best_fid': self.best_fid}
 
 
 def prepare_batch(data, opt, device):
@@ -72,7 +75,7 @@ def resume(model, trainer, opt):
         restore_rng_state(state['rng'])
         p = state['progress']
         print(f'resuming from {state_file}: epoch {p["epoch"]}, batch {p["batches_done"]}')
-        return Progress(p['epoch'], p['batches_done'], p['total_samples'])
+        return Progress(p['epoch'], p['batches_done'], p['total_samples'], p.get('best_fid', float('inf')))
     # an epoch checkpoint without training state: fresh optimizers, next epoch
     epoch = int(opt.which_epoch) + 1 if opt.which_epoch.isdigit() else 1
     print(f'warning: no training state {state_file}; optimizers start fresh at epoch {epoch}')
@@ -93,12 +96,15 @@ def train(opt):
     model = SynthesisModel(opt).to(device)
     model = data_parallel(model, opt)
     trainer = Trainer(opt, model)
+    fid = FIDTracker(opt, device) if opt.fid_epoch > 0 else None
     progress = resume(model, trainer, opt) if opt.continue_train else Progress()
     save_options(opt)  # only once everything above accepted the options
 
     logger = TrainingLogger(opt)
     if opt.continue_train:
         logger.truncate_history(progress.total_samples)
+        if fid is not None:
+            fid.truncate_history(progress.epoch)
     page = None if opt.no_html else TrainingPage(opt)
     total_epochs = opt.niter + opt.niter_decay
     batches_per_epoch = len(dataset) // opt.batchSize
@@ -139,6 +145,13 @@ def train(opt):
 
             trainer.update_learning_rate(epoch)
             progress.epoch, progress.batches_done = epoch + 1, 0
+            if fid is not None and fid.due(epoch):
+                result = fid.evaluate(model)
+                fid.record(epoch, progress.total_samples, result, logger)
+                if result['fid'] < progress.best_fid:
+                    progress.best_fid = result['fid']
+                    print(f'saving the best model (epoch {epoch}, FID {result["fid"]:.4f})')
+                    save_checkpoint(model, trainer, progress, opt, 'best', with_state=False)
             save_checkpoint(model, trainer, progress, opt, 'latest', with_state=True)
             if epoch % opt.save_epoch_freq == 0 or epoch == total_epochs:
                 print(f'saving the model at the end of epoch {epoch}, iters {progress.total_samples}')

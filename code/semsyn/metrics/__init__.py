@@ -1,0 +1,1 @@
+"""Image-quality metrics: FID (pytorch-fid parity) and KID."""

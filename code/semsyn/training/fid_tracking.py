@@ -1,0 +1,55 @@
+"""FID during training (--fid_epoch N): synthesize the validation set every N epochs, score it,
+log the value and keep the best checkpoints (``best_net_*.pth``)."""
+import json
+import os
+
+import torch
+
+from ..data import create_dataset
+from ..devices import unwrap
+from ..metrics.evaluation import FIDEvaluator, format_result, validation_options
+from .sampler import make_loader, set_epoch
+
+FID_HISTORY = 'fid_log.jsonl'
+
+
+class FIDTracker:
+    def __init__(self, opt, device):
+        self.opt, self.device = opt, device
+        self.evaluator = FIDEvaluator(opt, device)  # fails at start-up when the weights are missing
+        self.val_opt = validation_options(opt)
+        self.dataset = create_dataset(self.val_opt)
+        self.loader = make_loader(self.dataset, self.val_opt, shuffle=False, drop_last=False)
+        self.history_path = os.path.join(opt.checkpoints_dir, opt.name, FID_HISTORY)
+
+    def due(self, epoch):
+        return self.opt.fid_epoch > 0 and epoch % self.opt.fid_epoch == 0
+
+    def evaluate(self, model):
+        """FID/KID of the current generator on the validation set. Runs in eval mode and on a forked
+        RNG, so the training run continues exactly as without the evaluation."""
+        from ..testing import synthesize
+        core = unwrap(model)
+        was_training = core.training
+        core.eval()
+        set_epoch(self.loader, 0)
+        devices = [self.device.index or 0] if self.device.type == 'cuda' else []
+        with torch.random.fork_rng(devices=devices):
+            for data, _, generated in synthesize(model, self.loader, self.val_opt, self.device, len(self.dataset),
+                                                 desc='FID'):
+                self.evaluator.add(generated, data['image'])
+        core.train(was_training)
+        return self.evaluator.result()
+
+    def record(self, epoch, step, result, logger):
+        logger.log_metrics(epoch, step, {k: v for k, v in result.items() if isinstance(v, float)},
+                           format_result(result))
+        with open(self.history_path, 'a') as f:
+            f.write(json.dumps({'epoch': epoch, 'step': step, **result}) + '\n')
+
+    def truncate_history(self, epoch):
+        """On resume, forget evaluations of epochs the run will train again."""
+        from ..fileio import atomic_write_text
+        from .logger import read_history
+        points = [p for p in read_history(self.history_path) if p['epoch'] < epoch]
+        atomic_write_text(self.history_path, ''.join(json.dumps(p) + '\n' for p in points))
