@@ -90,6 +90,10 @@ BASE_OPTIONS = {
     'image_dir': (str, None, 'custom: folder of images'),
     'instance_dir': (str, None, 'custom: folder of instance maps (optional)'),
     'synthetic_size': (int, 64, 'synthetic: number of samples'),
+    # speed
+    'amp': (str, 'none', 'mixed precision: autocast G, D, E and the losses in bf16 or fp16 (with GradScalers)',
+            ['none', 'bf16', 'fp16']),
+    'channels_last': (bool, False, 'run the networks in channels_last memory format'),
     # FID
     'gt': (str, None, 'FID reference: a folder of real images or a .npz with mu/sigma (default: the real images '
                       'of the test set at the generated resolution)'),
@@ -129,6 +133,8 @@ TRAIN_OPTIONS = {
     'n_layers_D': (int, 4, 'number of layers of each PatchGAN discriminator'),
     'lambda_w_recon': (float, 1.0, 'SCGAN: weight of the routing-image reconstruction loss'),
     'rw_loss': (str, 'l1', 'SCGAN: loss of the routing-image reconstruction', ['l1', 'l2', 'vgg']),
+    'ema': (bool, False, 'keep an exponential moving average of the generator (saved as <epoch>_net_A.pth)'),
+    'ema_decay': (float, 0.999, 'decay of the generator EMA'),
     'fid_epoch': (int, 0, 'every this many epochs, synthesize the validation set, compute FID and keep the best '
                           'checkpoints (0: never)'),
 }
@@ -139,6 +145,7 @@ TEST_OPTIONS = {
     'how_many': (float, INF, 'how many test images to run'),
     'visual_n': (int, -1, 'how many samples of each batch go to the result page (-1: all)'),
     'fid': (bool, False, 'compute FID (and KID) of the synthesized images against --gt'),
+    'no_ema': (bool, False, 'use <epoch>_net_G.pth even when the EMA generator <epoch>_net_A.pth exists'),
 }
 
 # Spellings of the original repositories that mean the same option.
