@@ -30,6 +30,13 @@ class FIDEvaluator:
         if self.needs_real():
             self.real.append(self.extractor(quantize(real)))
 
+    def gather(self):
+        """Under torchrun: the features of every process's shard, on every process."""
+        from .. import distributed as dist
+        if dist.world_size() > 1:
+            self.fake = [f for part in dist.gather_objects(self.fake) for f in part]
+            self.real = [f for part in dist.gather_objects(self.real) for f in part]
+
     def reference_stats(self):
         if self.reference is None:
             if self.opt.gt:

@@ -7,6 +7,7 @@ whole wrapper can run under DataParallel.
 import torch
 import torch.nn as nn
 
+from ..devices import unwrap
 from ..errors import UserError
 from . import create_network
 from .encoder import SPADE_ENCODER_OUT
@@ -54,9 +55,12 @@ class SynthesisModel(nn.Module):
     'discriminator' -> losses dict, 'inference' -> fake image.
     """
 
+    AMP_DTYPES = {'none': None, 'bf16': torch.bfloat16, 'fp16': torch.float16}
+
     def __init__(self, opt, vgg_state_dict=None):
         super().__init__()
         self.opt = opt
+        self.amp_dtype = self.AMP_DTYPES[getattr(opt, 'amp', 'none')]
         if opt.use_vae and opt.z_dim != SPADE_ENCODER_OUT:
             raise UserError(f'--z_dim {opt.z_dim}: the SPADE encoder outputs {SPADE_ENCODER_OUT} features; '
                             f'use --z_dim {SPADE_ENCODER_OUT} with --use_vae')
@@ -68,18 +72,36 @@ class SynthesisModel(nn.Module):
             self.criterionVGG = None if opt.no_vgg_loss else VGGLoss(opt.vgg_weights, state_dict=vgg_state_dict)
 
     def networks(self):
-        """{'G': netG, 'D': netD, 'E': netE} for the networks this run has."""
-        return {k: v for k, v in (('G', self.netG), ('D', self.netD), ('E', self.netE)) if v is not None}
+        """{'G': netG, 'D': netD, 'E': netE} for the networks this run has (unwrapped)."""
+        return {k: unwrap(v) for k, v in (('G', self.netG), ('D', self.netD), ('E', self.netE)) if v is not None}
+
+    def distribute(self, device):
+        """For DistributedDataParallel: batch norms synchronise across processes, and G, D, E are
+        wrapped each on its own. The G step calls D's module directly (D's gradients are not
+        needed there) and the D step G's and E's (under no_grad), so every DDP forward is followed
+        by exactly one backward that reaches all of its trainable parameters: no
+        find_unused_parameters, no double reduction."""
+        from ..distributed import convert_sync_batchnorm
+        from torch.nn.parallel import DistributedDataParallel as DDP
+        ids = [device.index] if device.type == 'cuda' else None
+        for name in ('netG', 'netD', 'netE'):
+            net = getattr(self, name)
+            if net is not None:
+                setattr(self, name, DDP(convert_sync_batchnorm(net, device), device_ids=ids))
+
+    def autocast(self, device_type):
+        return torch.autocast(device_type, dtype=self.amp_dtype or torch.float32, enabled=self.amp_dtype is not None)
 
     def forward(self, input_semantics, real_image, mode):
-        if mode == 'generator':
-            return self.compute_generator_loss(input_semantics, real_image)
-        if mode == 'discriminator':
-            return self.compute_discriminator_loss(input_semantics, real_image)
-        if mode == 'inference':
-            with torch.no_grad():
-                fake_image, _ = self.generate_fake(input_semantics, real_image)
-            return fake_image
+        with self.autocast(input_semantics.device.type):
+            if mode == 'generator':
+                return self.compute_generator_loss(input_semantics, real_image)
+            if mode == 'discriminator':
+                return self.compute_discriminator_loss(input_semantics, real_image)
+            if mode == 'inference':
+                with torch.no_grad():
+                    fake_image, _ = self.generate_fake(input_semantics, real_image, direct=True)
+                return fake_image.float()
         raise ValueError(f'mode {mode!r} is invalid')
 
     # -- losses ------------------------------------------------------------------------------
@@ -89,46 +111,52 @@ class SynthesisModel(nn.Module):
         fake_image, kld = self.generate_fake(input_semantics, real_image, compute_kld_loss=opt.use_vae)
         if kld is not None:
             losses['KLD'] = kld
-        (pred_fake, feat_fake), (_, feat_real) = self.discriminate(input_semantics, fake_image, real_image)
+        (pred_fake, feat_fake), (_, feat_real) = self.discriminate(input_semantics, fake_image, real_image,
+                                                                   direct=True)
         losses['GAN'] = self.criterionGAN(pred_fake, True, for_discriminator=False)
         if not opt.no_ganFeat_loss:
             losses['GAN_Feat'] = feature_matching_loss(feat_fake, feat_real, opt.lambda_feat)
         if self.criterionVGG is not None:
-            losses['VGG'] = self.criterionVGG(fake_image, real_image) * opt.lambda_vgg
+            losses['VGG'] = self.criterionVGG(fake_image, real_image).float() * opt.lambda_vgg
         return losses, fake_image
 
     def compute_discriminator_loss(self, input_semantics, real_image):
         with torch.no_grad():
-            fake_image, _ = self.generate_fake(input_semantics, real_image)
+            fake_image, _ = self.generate_fake(input_semantics, real_image, direct=True)
         fake_image = fake_image.detach().requires_grad_()
         (pred_fake, _), (pred_real, _) = self.discriminate(input_semantics, fake_image, real_image)
         return {'D_Fake': self.criterionGAN(pred_fake, False, for_discriminator=True),
                 'D_real': self.criterionGAN(pred_real, True, for_discriminator=True)}
 
     # -- networks ----------------------------------------------------------------------------
-    def encode_z(self, real_image):
-        mu, logvar = self.netE(real_image)
+    def encode_z(self, real_image, direct=False):
+        mu, logvar = (unwrap(self.netE) if direct else self.netE)(real_image)
+        mu, logvar = mu.float(), logvar.float()
         return reparameterize(mu, logvar), mu, logvar
 
-    def generate_fake(self, input_semantics, real_image, compute_kld_loss=False):
+    def generate_fake(self, input_semantics, real_image, compute_kld_loss=False, direct=False):
+        """direct: call the networks themselves, not their DDP wrappers (no gradient reduction)."""
         z, kld = None, None
         if self.opt.use_vae:
-            z, mu, logvar = self.encode_z(real_image)
+            z, mu, logvar = self.encode_z(real_image, direct)
             if compute_kld_loss:
                 kld = kld_loss(mu, logvar) * self.opt.lambda_kld
-        return self.netG(input_semantics, z=z), kld
+        return (unwrap(self.netG) if direct else self.netG)(input_semantics, z=z), kld
 
-    def discriminate(self, input_semantics, fake_image, real_image):
-        """((fake predictions, fake feature groups), (real predictions, real feature groups)).
+    def discriminate(self, input_semantics, fake_image, real_image, direct=False):
+        """((fake predictions, fake feature groups), (real predictions, real feature groups)), float32.
 
         Fake and real go through D in one batch so batch-dependent norms see both."""
-        images = torch.cat([fake_image, real_image], dim=0)
-        semantics = torch.cat([input_semantics, input_semantics], dim=0)
-        if self.netD.takes_segmap:
-            out = self.netD(images, semantics)
+        core = unwrap(self.netD)
+        net = core if direct else self.netD
+        images = torch.cat([fake_image, real_image.to(fake_image.dtype)], dim=0)
+        semantics = torch.cat([input_semantics, input_semantics], dim=0).to(fake_image.dtype)
+        if core.takes_segmap:
+            out = net(images, semantics)
         else:
-            out = self.netD(torch.cat([semantics, images], dim=1))
-        preds, groups = self.netD.predictions_and_features(out)
+            out = net(torch.cat([semantics, images], dim=1))
+        preds, groups = core.predictions_and_features(out)
+        preds, groups = [p.float() for p in preds], [[f.float() for f in g] for g in groups]
         return split_halves(preds, groups, 0), split_halves(preds, groups, 1)
 
 

@@ -5,6 +5,7 @@ import os
 
 import torch
 
+from .. import distributed as dist
 from ..data import create_dataset
 from ..devices import unwrap
 from ..metrics.evaluation import FIDEvaluator, format_result, validation_options
@@ -19,7 +20,8 @@ class FIDTracker:
         self.evaluator = FIDEvaluator(opt, device)  # fails at start-up when the weights are missing
         self.val_opt = validation_options(opt)
         self.dataset = create_dataset(self.val_opt)
-        self.loader = make_loader(self.dataset, self.val_opt, shuffle=False, drop_last=False)
+        # under torchrun every process synthesizes its own exact shard (no padding duplicates)
+        self.loader = make_loader(self.dataset, self.val_opt, shuffle=False, drop_last=False, pad=False)
         self.history_path = os.path.join(opt.checkpoints_dir, opt.name, FID_HISTORY)
 
     def due(self, epoch):
@@ -39,7 +41,9 @@ class FIDTracker:
                                                  desc='FID'):
                 self.evaluator.add(generated, data['image'])
         core.train(was_training)
-        return self.evaluator.result()
+        self.evaluator.gather()  # features of all shards
+        result = self.evaluator.result() if dist.is_main() else None
+        return dist.broadcast_object(result)
 
     def record(self, epoch, step, result, logger):
         logger.log_metrics(epoch, step, {k: v for k, v in result.items() if isinstance(v, float)},

@@ -1,16 +1,22 @@
-"""The training run: data -> model -> G/D steps -> logs, pages, checkpoints; exact resume."""
+"""The training run: data -> model -> G/D steps -> logs, pages, checkpoints; exact resume.
+
+One process (CPU, one GPU, or DataParallel over --gpu_ids), or one of several under torchrun
+(DistributedDataParallel): then every process trains on its shard of each batch, and only rank 0
+writes logs, pages and checkpoints.
+"""
 import os
 import time
 
 import torch
 from tqdm import tqdm
 
+from .. import distributed as dist
 from ..data import create_dataset
 from ..devices import data_parallel, resolve_device, unwrap
 from ..errors import UserError
+from ..fileio import atomic_torch_save
 from ..models.synthesis import SynthesisModel, one_hot_semantics
 from ..options import save_options
-from ..fileio import atomic_torch_save
 from .checkpoints import load_network, network_path, safe_load, save_network, train_state_path
 from .fid_tracking import FIDTracker
 from .logger import TrainingLogger, TrainingPage, sample_visuals
@@ -18,14 +24,16 @@ from .rng import capture_rng_state, restore_rng_state, seed_everything
 from .sampler import make_loader, set_epoch
 from .trainer import Trainer
 
+ARCH_HINT = 'netG, ngf, norm_G, label_nc, contain_dontcare_label, no_instance, crop_size, use_vae'
+
 
 class Progress:
     """Counters of the run; saved with the training state so a resumed run continues the same count."""
 
     def __init__(self, epoch=1, batches_done=0, total_samples=0, best_fid=float('inf')):
         self.epoch = epoch                  # current epoch (1-based)
-        self.batches_done = batches_done    # batches of this epoch already trained
-        self.total_samples = total_samples  # samples seen since the start of the run
+        self.batches_done = batches_done    # batches of this epoch already trained (per process)
+        self.total_samples = total_samples  # samples seen since the start of the run (all processes)
         self.best_fid = best_fid            # lowest validation FID so far (--fid_epoch)
 
     def state_dict(self):
@@ -38,7 +46,11 @@ def prepare_batch(data, opt, device):
     label = data['label'].to(device, non_blocking=True)
     instance = data['instance'].to(device, non_blocking=True) if not opt.no_instance else None
     semantics = one_hot_semantics(label, instance, opt)
-    return semantics, data['image'].to(device, non_blocking=True), label
+    real = data['image'].to(device, non_blocking=True)
+    if getattr(opt, 'channels_last', False):
+        semantics = semantics.contiguous(memory_format=torch.channels_last)
+        real = real.contiguous(memory_format=torch.channels_last)
+    return semantics, real, label
 
 
 def every(total_samples, freq, batch_size):
@@ -54,69 +66,110 @@ def check_new_run(opt):
 
 
 def save_checkpoint(model, trainer, progress, opt, label, with_state):
+    """Rank 0 writes the networks (and the training state, with every rank's RNG states); the others
+    wait, so no process reads a half-written file."""
+    rng = dist.gather_objects(capture_rng_state()) if with_state else None
+    if dist.is_main():
+        for role, net in unwrap(model).networks().items():
+            save_network(net, network_path(opt.checkpoints_dir, opt.name, label, role))
+        if with_state:
+            state = {'progress': progress.state_dict(), 'trainer': trainer.state_dict(), 'rng': rng,
+                     'seed': opt.seed, 'world_size': dist.world_size()}
+            atomic_torch_save(state, train_state_path(opt.checkpoints_dir, opt.name, label))
+    dist.barrier()
+
+
+def load_networks(model, opt):
     for role, net in unwrap(model).networks().items():
-        save_network(net, network_path(opt.checkpoints_dir, opt.name, label, role))
-    if with_state:
-        state = {'progress': progress.state_dict(), 'trainer': trainer.state_dict(), 'rng': capture_rng_state(),
-                 'seed': opt.seed}
-        atomic_torch_save(state, train_state_path(opt.checkpoints_dir, opt.name, label))
+        load_network(net, network_path(opt.checkpoints_dir, opt.name, opt.which_epoch, role), ARCH_HINT)
 
 
-def resume(model, trainer, opt):
-    """Load networks (and the training state when present) of --which_epoch; returns the Progress."""
-    core = unwrap(model)
-    hint = 'netG, ngf, norm_G, label_nc, contain_dontcare_label, no_instance, crop_size, use_vae'
-    for role, net in core.networks().items():
-        load_network(net, network_path(opt.checkpoints_dir, opt.name, opt.which_epoch, role), hint)
+def resume_state(trainer, opt):
+    """Restore optimizers, counters and RNG states of --which_epoch; returns the Progress."""
     state_file = train_state_path(opt.checkpoints_dir, opt.name, opt.which_epoch)
     if os.path.isfile(state_file):
         state = safe_load(state_file, 'training state')
         trainer.load_state_dict(state['trainer'])
-        restore_rng_state(state['rng'])
+        rng = state['rng']
+        rng = rng if isinstance(rng, dict) else rng[dist.rank()] if len(rng) == dist.world_size() else None
+        if rng is not None:
+            restore_rng_state(rng)
+        elif dist.is_main():
+            print(f'warning: {state_file} was saved by {len(state["rng"])} processes, this run has '
+                  f'{dist.world_size()}: random number streams restart')
         p = state['progress']
-        print(f'resuming from {state_file}: epoch {p["epoch"]}, batch {p["batches_done"]}')
+        if dist.is_main():
+            print(f'resuming from {state_file}: epoch {p["epoch"]}, batch {p["batches_done"]}')
         return Progress(p['epoch'], p['batches_done'], p['total_samples'], p.get('best_fid', float('inf')))
     # an epoch checkpoint without training state: fresh optimizers, next epoch
     epoch = int(opt.which_epoch) + 1 if opt.which_epoch.isdigit() else 1
-    print(f'warning: no training state {state_file}; optimizers start fresh at epoch {epoch}')
+    if dist.is_main():
+        print(f'warning: no training state {state_file}; optimizers start fresh at epoch {epoch}')
     trainer.update_learning_rate(epoch - 1)
     return Progress(epoch, 0, 0)
 
 
+def build_model(opt, device):
+    """SynthesisModel on the device (checkpoints loaded with --continue_train), wrapped for the run."""
+    model = SynthesisModel(opt)
+    if opt.continue_train:
+        load_networks(model, opt)
+    model = model.to(device)
+    if opt.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    if dist.is_initialized():
+        model.distribute(device)
+        return model
+    return data_parallel(model, opt)
+
+
 def train(opt):
     """Train for niter + niter_decay epochs; returns the path of the run folder."""
-    device = resolve_device(opt)
-    check_new_run(opt)
-    seed_everything(opt.seed)
-    dataset = create_dataset(opt)
-    if len(dataset) < opt.batchSize:
-        raise UserError(f'--batchSize {opt.batchSize} is larger than the dataset ({len(dataset)} samples in '
-                        f'{opt.dataroot or opt.dataset_mode})')
-    loader = make_loader(dataset, opt, shuffle=not opt.serial_batches, drop_last=True)
-    model = SynthesisModel(opt).to(device)
-    model = data_parallel(model, opt)
-    trainer = Trainer(opt, model)
-    fid = FIDTracker(opt, device) if opt.fid_epoch > 0 else None
-    progress = resume(model, trainer, opt) if opt.continue_train else Progress()
-    save_options(opt)  # only once everything above accepted the options
+    distributed = dist.launched_by_torchrun()
+    device = dist.setup(opt) if distributed else resolve_device(opt)
+    try:
+        return _train(opt, device)
+    finally:
+        if distributed:
+            dist.cleanup()
 
-    logger = TrainingLogger(opt)
-    if opt.continue_train:
+
+def _train(opt, device):
+    main = dist.is_main()
+    check_new_run(opt)
+    seed_everything(opt.seed + dist.rank())  # DDP makes the initial weights equal; data noise differs per rank
+    dataset = create_dataset(opt)
+    if len(dataset) < opt.batchSize * dist.world_size():
+        raise UserError(f'--batchSize {opt.batchSize} x {dist.world_size()} processes is larger than the dataset '
+                        f'({len(dataset)} samples in {opt.dataroot or opt.dataset_mode})')
+    loader = make_loader(dataset, opt, shuffle=not opt.serial_batches, drop_last=True)
+    model = build_model(opt, device)
+    trainer = Trainer(opt, model, device)
+    fid = FIDTracker(opt, device) if opt.fid_epoch > 0 else None
+    progress = resume_state(trainer, opt) if opt.continue_train else Progress()
+    if main:
+        save_options(opt)  # only once everything above accepted the options
+
+    logger = TrainingLogger(opt) if main else None
+    page = TrainingPage(opt) if main and not opt.no_html else None
+    if opt.continue_train and main:
         logger.truncate_history(progress.total_samples)
         if fid is not None:
             fid.truncate_history(progress.epoch)
-    page = None if opt.no_html else TrainingPage(opt)
     total_epochs = opt.niter + opt.niter_decay
-    batches_per_epoch = len(dataset) // opt.batchSize
-    print(f'dataset [{type(dataset).__name__}] of size {len(dataset)}; {batches_per_epoch} batches per epoch; '
-          f'device {device}; epochs {progress.epoch}..{total_epochs}')
+    batches_per_epoch = len(loader)
+    step_samples = opt.batchSize * dist.world_size()
+    if main:
+        print(f'dataset [{type(dataset).__name__}] of size {len(dataset)}; {batches_per_epoch} batches of '
+              f'{opt.batchSize} per epoch and process; {dist.world_size()} process(es); device {device}; '
+              f'epochs {progress.epoch}..{total_epochs}')
 
     try:
         while progress.epoch <= total_epochs:
             epoch = progress.epoch
             set_epoch(loader, epoch, progress.batches_done)
             bar = tqdm(loader, total=batches_per_epoch, initial=progress.batches_done, desc=f'epoch {epoch}',
-                       dynamic_ncols=True, leave=False, disable=None)
+                       dynamic_ncols=True, leave=False, disable=None if main else True)
             start = time.time()
             for data in bar:
                 semantics, real, label = prepare_batch(data, opt, device)
@@ -124,21 +177,24 @@ def train(opt):
                     trainer.run_generator_one_step(semantics, real)
                 trainer.run_discriminator_one_step(semantics, real)
                 progress.batches_done += 1
-                progress.total_samples += opt.batchSize
+                progress.total_samples += step_samples
 
-                if every(progress.total_samples, opt.print_freq, opt.batchSize):
-                    losses = {k: float(v) for k, v in trainer.latest_losses().items()}
+                if every(progress.total_samples, opt.print_freq, step_samples):
+                    losses = dist.mean_across_ranks({k: float(v) for k, v in trainer.latest_losses().items()})
                     check_finite(losses, epoch, progress.batches_done)
-                    per_sample = (time.time() - start) / max(1, opt.batchSize)
-                    logger.log_losses(epoch, progress.batches_done * opt.batchSize, progress.total_samples,
-                                      losses, per_sample, epoch - 1 + progress.batches_done / batches_per_epoch)
-                if every(progress.total_samples, opt.display_freq, opt.batchSize) and trainer.generated is not None:
+                    if main:
+                        per_sample = (time.time() - start) / max(1, opt.batchSize)
+                        logger.log_losses(epoch, progress.batches_done * step_samples, progress.total_samples,
+                                          losses, per_sample, epoch - 1 + progress.batches_done / batches_per_epoch)
+                if main and every(progress.total_samples, opt.display_freq, step_samples) \
+                        and trainer.generated is not None:
                     visuals = sample_visuals(label, trainer.generated, real, opt)[0]
                     logger.log_images(visuals, progress.total_samples)
                     if page is not None:
                         page.add_samples(visuals, epoch, progress.total_samples)
-                if every(progress.total_samples, opt.save_latest_freq, opt.batchSize):
-                    print(f'saving the latest model (epoch {epoch}, total_steps {progress.total_samples})')
+                if every(progress.total_samples, opt.save_latest_freq, step_samples):
+                    if main:
+                        print(f'saving the latest model (epoch {epoch}, total_steps {progress.total_samples})')
                     save_checkpoint(model, trainer, progress, opt, 'latest', with_state=True)
                 start = time.time()
             bar.close()
@@ -147,20 +203,29 @@ def train(opt):
             progress.epoch, progress.batches_done = epoch + 1, 0
             if fid is not None and fid.due(epoch):
                 result = fid.evaluate(model)
-                fid.record(epoch, progress.total_samples, result, logger)
+                if main:
+                    fid.record(epoch, progress.total_samples, result, logger)
                 if result['fid'] < progress.best_fid:
                     progress.best_fid = result['fid']
-                    print(f'saving the best model (epoch {epoch}, FID {result["fid"]:.4f})')
+                    if main:
+                        print(f'saving the best model (epoch {epoch}, FID {result["fid"]:.4f})')
                     save_checkpoint(model, trainer, progress, opt, 'best', with_state=False)
             save_checkpoint(model, trainer, progress, opt, 'latest', with_state=True)
             if epoch % opt.save_epoch_freq == 0 or epoch == total_epochs:
-                print(f'saving the model at the end of epoch {epoch}, iters {progress.total_samples}')
+                if main:
+                    print(f'saving the model at the end of epoch {epoch}, iters {progress.total_samples}')
                 save_checkpoint(model, trainer, progress, opt, epoch, with_state=False)
     finally:
-        logger.close()
+        if logger is not None:
+            logger.close()
+    if dist.is_initialized() and not dist.parameters_agree(unwrap(model)):
+        raise RuntimeError('the processes ended with different parameters')
+    if dist.is_initialized() and main:
+        print(f'parameters identical across {dist.world_size()} processes')
     if page is not None:
         page.write()
-    print('Training was successfully finished.')
+    if main:
+        print('Training was successfully finished.')
     return os.path.join(opt.checkpoints_dir, opt.name)
 
 

@@ -4,10 +4,15 @@ from torch.utils.data import DataLoader, Sampler
 
 
 class ResumableSampler(Sampler):
-    """Shuffled (or serial) indices for one epoch, starting after the samples already consumed."""
+    """Shuffled (or serial) indices for one epoch, starting after the samples already consumed.
 
-    def __init__(self, size, shuffle, seed):
+    With several processes (rank of world), the epoch's order is the same everywhere and each rank
+    takes every world-th index; with `pad` the order is first padded by repeating its head so all
+    ranks get the same number of samples (training), without it the shards are exact (evaluation)."""
+
+    def __init__(self, size, shuffle, seed, rank=0, world=1, pad=True):
         self.size, self.shuffle, self.seed = size, shuffle, seed
+        self.rank, self.world, self.pad = rank, world, pad
         self.epoch, self.start = 0, 0
 
     def set_epoch(self, epoch, start=0):
@@ -19,16 +24,25 @@ class ResumableSampler(Sampler):
         g = torch.Generator().manual_seed(self.seed * 1000003 + epoch)
         return torch.randperm(self.size, generator=g)
 
+    def shard(self, epoch):
+        order = self.order(epoch)
+        if self.world > 1 and self.pad and self.size % self.world:
+            extra = self.world - self.size % self.world
+            order = torch.cat([order, order.repeat(extra // self.size + 1)[:extra]])
+        return order[self.rank::self.world]
+
     def __iter__(self):
-        return iter(self.order(self.epoch)[self.start:].tolist())
+        return iter(self.shard(self.epoch)[self.start:].tolist())
 
     def __len__(self):
-        return max(0, self.size - self.start)
+        return max(0, len(self.shard(self.epoch)) - self.start)
 
 
-def make_loader(dataset, opt, shuffle, drop_last):
-    """DataLoader over a ResumableSampler; its own generator keeps worker seeding off the global RNG."""
-    sampler = ResumableSampler(len(dataset), shuffle=shuffle, seed=opt.seed)
+def make_loader(dataset, opt, shuffle, drop_last, pad=True):
+    """DataLoader over a ResumableSampler (this process's shard under torchrun); its own generator
+    keeps worker seeding off the global RNG."""
+    from ..distributed import rank, world_size
+    sampler = ResumableSampler(len(dataset), shuffle=shuffle, seed=opt.seed, rank=rank(), world=world_size(), pad=pad)
     return DataLoader(dataset, batch_size=opt.batchSize, sampler=sampler, num_workers=opt.nThreads,
                       drop_last=drop_last, generator=torch.Generator().manual_seed(opt.seed),
                       pin_memory=bool(opt.gpu_id_list))

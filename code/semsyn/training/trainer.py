@@ -19,9 +19,13 @@ def split_lr(opt, lr):
 class Trainer:
     """Runs the G and D updates of a SynthesisModel (possibly wrapped in DataParallel)."""
 
-    def __init__(self, opt, model):
+    def __init__(self, opt, model, device=None):
         self.opt = opt
         self.model = model
+        # fp16 needs loss scaling, one scaler per optimizer; bf16 and fp32 don't
+        device_type = device.type if device is not None else 'cpu'
+        self.scaler_G = torch.amp.GradScaler(device_type, enabled=opt.amp == 'fp16')
+        self.scaler_D = torch.amp.GradScaler(device_type, enabled=opt.amp == 'fp16')
         core = unwrap(model)
         self.netD = core.netD
         g_params = list(core.netG.parameters())
@@ -40,10 +44,11 @@ class Trainer:
         try:
             g_losses, generated = self.model(input_semantics, real_image, mode='generator')
             g_loss = sum(v.mean() for v in g_losses.values())
-            g_loss.backward()
+            self.scaler_G.scale(g_loss).backward()
         finally:
             self.netD.requires_grad_(True)
-        self.optimizer_G.step()
+        self.scaler_G.step(self.optimizer_G)
+        self.scaler_G.update()
         self.g_losses = {k: v.detach().mean() for k, v in g_losses.items()}
         self.generated = generated.detach()
 
@@ -51,8 +56,9 @@ class Trainer:
         self.optimizer_D.zero_grad(set_to_none=True)
         d_losses = self.model(input_semantics, real_image, mode='discriminator')
         d_loss = sum(v.mean() for v in d_losses.values())
-        d_loss.backward()
-        self.optimizer_D.step()
+        self.scaler_D.scale(d_loss).backward()
+        self.scaler_D.step(self.optimizer_D)
+        self.scaler_D.update()
         self.d_losses = {k: v.detach().mean() for k, v in d_losses.items()}
 
     def latest_losses(self):
@@ -71,9 +77,12 @@ class Trainer:
 
     def state_dict(self):
         return {'optimizer_G': self.optimizer_G.state_dict(), 'optimizer_D': self.optimizer_D.state_dict(),
-                'lr': self.lr}
+                'scaler_G': self.scaler_G.state_dict(), 'scaler_D': self.scaler_D.state_dict(), 'lr': self.lr}
 
     def load_state_dict(self, state):
         self.optimizer_G.load_state_dict(state['optimizer_G'])
         self.optimizer_D.load_state_dict(state['optimizer_D'])
+        for name in ('scaler_G', 'scaler_D'):
+            if state.get(name):
+                getattr(self, name).load_state_dict(state[name])
         self.lr = state['lr']

@@ -8,7 +8,7 @@ and sigmoid channel gates for its two conditional convolutions.
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from torch.nn.utils import spectral_norm
+from ..ops.spectral import spectral_norm
 
 from ..base import BaseNetwork
 from ..ops import SPADE, get_nonspade_norm_layer
@@ -33,7 +33,7 @@ class DepthConv(nn.Module):
 
     def __init__(self, channels, recompute=False):
         super().__init__()
-        self.norm_layer = batch_norm(channels)
+        self.norm_layer = batch_norm(channels).requires_grad_(False)  # unused: no gradient, none for DDP
         self.recompute = recompute
 
     def forward(self, x, cond, predictor):
@@ -71,7 +71,7 @@ class DepthsepCCBlock(nn.Module):
         self.gen_se_weights1 = kernel_predictor(cond_nc, fmiddle, gate=True)
         self.gen_se_weights2 = kernel_predictor(cond_nc, fout, gate=True)
         self.conv_0 = DepthConv(fin, recompute=True)
-        self.norm_0 = batch_norm(fmiddle)
+        self.norm_0 = batch_norm(fmiddle).requires_grad_(False)  # unused: no gradient, none for DDP
         self.conv_1 = nn.Conv2d(fin, fmiddle, kernel_size=1)
         self.norm_1 = batch_norm(fin)
         self.conv_2 = DepthConv(fmiddle)

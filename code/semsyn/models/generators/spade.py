@@ -2,7 +2,7 @@
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from torch.nn.utils import spectral_norm
+from ..ops.spectral import spectral_norm
 
 from ..base import BaseNetwork
 from ..ops import SPADE

@@ -2,3 +2,6 @@
 from .normalization import SPADE, get_nonspade_norm_layer, param_free_norm
 
 __all__ = ['SPADE', 'get_nonspade_norm_layer', 'param_free_norm']
+from .spectral import spectral_norm  # noqa: E402
+
+__all__.append('spectral_norm')

@@ -110,6 +110,15 @@ class _PredictedDepthwiseConv(torch.autograd.Function):
         return grad_x, grad_hidden, grad_weight, grad_bias
 
 
+def _compute_dtype(*tensors):
+    """At least float32 (half-precision inputs under autocast), float64 stays float64."""
+    dtype = torch.float32
+    for t in tensors:
+        if t is not None:
+            dtype = torch.promote_types(dtype, t.dtype)
+    return dtype
+
+
 def _check(x, channels9):
     n, c, h, w = x.shape
     if channels9 != c * 9:
@@ -118,12 +127,16 @@ def _check(x, channels9):
 
 
 def pixel_depthwise_conv(x, kernels):
-    """Memory-lean per-pixel depthwise 3x3 convolution; same values and gradients as the unfold one."""
+    """Memory-lean per-pixel depthwise 3x3 convolution; same values and gradients as the unfold one.
+
+    Computed in float32 also under autocast: nine products are summed per output."""
     _check(x, kernels.shape[1])
     if kernels.shape != (x.shape[0], x.shape[1] * 9) + tuple(x.shape[2:]):
         raise ValueError(f'kernels must have shape {(x.shape[0], x.shape[1] * 9) + tuple(x.shape[2:])}, '
                          f'got {tuple(kernels.shape)}')
-    return _PixelDepthwiseConv.apply(x, kernels.to(x.dtype))
+    dtype = _compute_dtype(x, kernels)
+    with torch.autocast(device_type=x.device.type, enabled=False):
+        return _PixelDepthwiseConv.apply(x.to(dtype), kernels.to(dtype))
 
 
 def predicted_depthwise_conv(x, hidden, weight, bias=None):
@@ -131,4 +144,7 @@ def predicted_depthwise_conv(x, hidden, weight, bias=None):
     _check(x, weight.shape[0])
     if weight.shape[2:] != (3, 3):
         raise ValueError(f'the kernel predictor layer must be a 3x3 convolution, got {tuple(weight.shape)}')
-    return _PredictedDepthwiseConv.apply(x, hidden, weight, bias)
+    dtype = _compute_dtype(x, hidden, weight, bias)
+    with torch.autocast(device_type=x.device.type, enabled=False):
+        return _PredictedDepthwiseConv.apply(x.to(dtype), hidden.to(dtype), weight.to(dtype),
+                                             None if bias is None else bias.to(dtype))

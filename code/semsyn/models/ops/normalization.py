@@ -8,7 +8,7 @@ import re
 
 import torch.nn as nn
 import torch.nn.functional as F
-from torch.nn.utils import spectral_norm
+from .spectral import spectral_norm
 
 
 def param_free_norm(kind, channels):
