@@ -34,7 +34,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         weights = args.weights
         if weights is None and not os.path.isfile(hub_weights_path(os.path.basename(FID_WEIGHTS_URL))):
-            from tests.metrics.conftest import random_fid_inception_state_dict
+            from tests.fid_material import random_fid_inception_state_dict
             weights = os.path.join(tmp, 'random_fid_inception.pth')
             torch.save(random_fid_inception_state_dict(), weights)
             print('FID weights not in the hub cache: random weights, same network')

@@ -32,7 +32,7 @@ BASE_OPTIONS = {
     'norm_G': (str, 'spectralinstance', 'normalisation of the generator'),
     'norm_D': (str, 'spectralinstance', 'normalisation of the discriminator'),
     'norm_E': (str, 'spectralinstance', 'normalisation of the encoder'),
-    'netG': (str, 'spade', 'generator architecture', ['spade', 'pix2pixhd', 'condconv']),
+    'netG': (str, 'spade', 'generator architecture', ['spade', 'pix2pixhd', 'condconv', 'scg']),
     'ngf': (int, 64, 'number of generator filters in the first conv layer'),
     'init_type': (str, 'xavier', 'network initialisation', ['normal', 'xavier', 'xavier_uniform', 'kaiming',
                                                            'orthogonal', 'none']),
@@ -61,6 +61,15 @@ BASE_OPTIONS = {
     'ig_iter': (int, 1, 'SCGAN: iterations of the position prior'),
     'ig_relative': (bool, False, 'SCGAN: relative update in the position prior'),
     'no_spectral_on_routing': (bool, False, 'SCGAN: no spectral norm in the routing network'),
+    # keys of SCGAN's configs for variants its released models don't use: accepted at their off values
+    'dropblock': (bool, False, 'SCGAN: DropBlock in the routing network (not supported: must stay false)'),
+    'db_prob': (float, 0.2, 'SCGAN: DropBlock probability (only with dropblock)'),
+    'sampling': (str, 'none', 'SCGAN: routing sampling variant (not supported: must stay none)', ['none']),
+    'smooth': (bool, False, 'SCGAN: smoothed routing (not supported: must stay false)'),
+    'use_unet': (bool, False, 'SCGAN: U-Net routing variant (not supported: must stay false)'),
+    'labelnoise': (bool, False, 'SCGAN: label noise (not supported: must stay false)'),
+    'routing_detach': (bool, False, 'SCGAN: detach the routing weights (not supported: must stay false)'),
+    'random_z': (bool, False, 'SCGAN: random z variant (not supported: must stay false)'),
     # data
     'phase': (str, 'train', 'train, val, test, etc'),
     'batchSize': (int, 1, 'input batch size (per process)'),
@@ -90,6 +99,8 @@ BASE_OPTIONS = {
     'image_dir': (str, None, 'custom: folder of images'),
     'instance_dir': (str, None, 'custom: folder of instance maps (optional)'),
     'synthetic_size': (int, 64, 'synthetic: number of samples'),
+    'ade20k_raw_labels': (bool, False, "ade20k: annotation value k is channel k (SCGAN's loader) instead of SPADE's "
+                                       "k-1 with 0 as dontcare; needed for SCGAN's ADE20K checkpoints"),
     # speed
     'amp': (str, 'none', 'mixed precision: autocast G, D, E and the losses in bf16 or fp16 (with GradScalers)',
             ['none', 'bf16', 'fp16']),
@@ -132,7 +143,9 @@ TRAIN_OPTIONS = {
     'num_D': (int, 2, 'number of discriminators at different scales'),
     'n_layers_D': (int, 4, 'number of layers of each PatchGAN discriminator'),
     'lambda_w_recon': (float, 1.0, 'SCGAN: weight of the routing-image reconstruction loss'),
-    'rw_loss': (str, 'l1', 'SCGAN: loss of the routing-image reconstruction', ['l1', 'l2', 'vgg']),
+    'rw_loss': (str, None, 'SCGAN: loss of the routing-image reconstruction (default: vgg with --rw_vgg, else l1)',
+                ['l1', 'l2', 'vgg']),
+    'rw_vgg': (bool, False, 'SCGAN: VGG loss for the routing-image reconstruction (= --rw_loss vgg)'),
     'ema': (bool, False, 'keep an exponential moving average of the generator (saved as <epoch>_net_A.pth)'),
     'ema_decay': (float, 0.999, 'decay of the generator EMA'),
     'fid_epoch': (int, 0, 'every this many epochs, synthesize the validation set, compute FID and keep the best '
@@ -179,7 +192,8 @@ def phase_defaults(is_train):
 def generator_defaults(netG):
     return {'spade': {'norm_G': 'spectralspadesyncbatch3x3'},
             'pix2pixhd': {'norm_G': 'instance'},
-            'condconv': {'norm_G': 'spectralsync_batch'}}.get(netG, {})
+            'condconv': {'norm_G': 'spectralsync_batch'},
+            'scg': {'norm_G': 'spectralsccsyncbatch3x3', 'nef': -1}}.get(netG, {})
 
 
 def ttur_defaults(no_TTUR):
@@ -352,7 +366,12 @@ def finalize(opt):
             raise UserError(f'--{key} must be a positive integer, got {getattr(opt, key)}')
     if opt.aspect_ratio <= 0:
         raise UserError(f'--aspect_ratio must be positive, got {opt.aspect_ratio}')
+    for key in ('dropblock', 'smooth', 'use_unet', 'labelnoise', 'routing_detach', 'random_z'):
+        if getattr(opt, key):
+            raise UserError(f'--{key}: this SCGAN variant is not part of the released models and is not supported')
     if opt.isTrain:
+        if opt.rw_loss is None:
+            opt.rw_loss = 'vgg' if opt.rw_vgg else 'l1'
         if opt.D_steps_per_G < 1:
             raise UserError(f'--D_steps_per_G must be at least 1, got {opt.D_steps_per_G}')
         if opt.niter < 0 or opt.niter_decay < 0:

@@ -21,10 +21,17 @@ ARCH_HINT = 'netG, ngf, norm_G, label_nc, contain_dontcare_label, no_instance, c
 
 
 def load_generator_model(opt, device):
-    """SynthesisModel in eval mode with G (and E with --use_vae) loaded from checkpoints/<name>."""
+    """SynthesisModel in eval mode with G (and E with --use_vae) loaded from checkpoints/<name>.
+
+    When the run kept an EMA generator (``<epoch>_net_A.pth``), G gets its weights, unless --no_ema."""
     model = SynthesisModel(opt)
     for role, net in model.networks().items():
-        load_network(net, network_path(opt.checkpoints_dir, opt.name, opt.which_epoch, role), ARCH_HINT)
+        path = network_path(opt.checkpoints_dir, opt.name, opt.which_epoch, role)
+        ema = network_path(opt.checkpoints_dir, opt.name, opt.which_epoch, 'A')
+        if role == 'G' and not opt.no_ema and os.path.isfile(ema):
+            print(f'generator: the EMA weights {ema} (--no_ema for {os.path.basename(path)})')
+            path = ema
+        load_network(net, path, ARCH_HINT)
     return model.to(device).eval()
 
 

@@ -144,3 +144,14 @@ def test_celeba_mask_is_upsampled_to_the_photo_and_background_is_dontcare():
     expected = np.where(mask == 0, 18, mask - 1)
     assert np.array_equal(item['label'][0, ::2, ::2].numpy(), expected)
     assert np.array_equal(item['label'][0, 1::2, 1::2].numpy(), expected)
+
+
+def test_ade20k_raw_labels_follow_scgan():
+    """SCGAN's loader keeps raw ids: 0 ("other") stays channel 0, class k stays channel k."""
+    root = shared_dataset('ade20k')
+    opt = opts(dataset_mode='ade20k', dataroot=str(root), phase='val', ade20k_raw_labels=True,
+               preprocess_mode='none', gpu_ids='-1', no_flip=True)
+    item = create_dataset(opt)[0]
+    raw = np.asarray(Image.open(root / 'annotations' / 'validation' / 'ADE_val_00000001.png'))
+    assert set(np.unique(item['label'].numpy())) <= set(np.unique(raw))
+    assert item['label'].max() <= 150 and (item['label'] == 0).any()

@@ -10,7 +10,7 @@ import torch
 from semsyn.errors import UserError
 from semsyn.metrics.fid import (FeatureExtractor, Stats, compare, folder_features, load_reference, statistics)
 from semsyn.metrics.kid import kernel_inception_distance
-from tests.metrics.conftest import write_images
+from tests.fid_material import write_images
 
 
 def pytorch_fid_value(a, b, env):

@@ -10,8 +10,8 @@ from tests.conftest import REFERENCE, require
 
 FIXTURES = REFERENCE / 'fixtures'
 # fixture class -> network role
-ROLES = {'SPADEGenerator': 'G', 'CondConvGenerator': 'G', 'MultiscaleDiscriminator': 'D', 'FPSEDiscriminator': 'D',
-         'ConvEncoder': 'E'}
+ROLES = {'SPADEGenerator': 'G', 'CondConvGenerator': 'G', 'SCGGenerator': 'G', 'MultiscaleDiscriminator': 'D',
+         'FPSEDiscriminator': 'D', 'ConvEncoder': 'E'}
 
 
 def fixture_names():

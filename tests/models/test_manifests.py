@@ -8,7 +8,8 @@ from semsyn.models import create_network
 from tests.conftest import REFERENCE, require
 
 MANIFESTS = REFERENCE / 'manifests'
-SUPPORTED = {'SPADEGenerator', 'CondConvGenerator', 'MultiscaleDiscriminator', 'FPSEDiscriminator', 'ConvEncoder'}
+SUPPORTED = {'SPADEGenerator', 'CondConvGenerator', 'SCGGenerator', 'MultiscaleDiscriminator', 'FPSEDiscriminator',
+             'ConvEncoder'}
 
 
 def manifest_names():
@@ -23,11 +24,9 @@ def test_manifest_keys_and_shapes(name):
     m = json.loads((MANIFESTS / f'{name}.json').read_text())
     if m['class'] not in SUPPORTED:
         pytest.skip(f'{m["class"]} ({m["source"]}) is not implemented yet')
-    if m['source'] == 'dvlab-research/SCGAN' and m['class'] == 'ConvEncoder':
-        pytest.skip("SCGAN's encoder (nef, z_dim) comes with the SCGAN generator")
     options = dict(m['options'])
-    if m['network'] != 'G':
-        options.pop('netG')  # D and E don't depend on the generator choice
+    if m['network'] == 'D':
+        options.pop('netG')  # D doesn't depend on the generator choice (E does: SCGAN's encoder)
     with torch.device('meta'):  # shapes only: no memory for 100M-parameter generators
         net = create_network(m['network'], options, init=False)
     ours = {k: list(v.shape) for k, v in net.state_dict().items()}

@@ -1,4 +1,5 @@
-"""ADE20K (ADEChallengeData2016): raw 1..150 -> class 0..149, raw 0 ("other") -> dontcare 150."""
+"""ADE20K (ADEChallengeData2016): raw 1..150 -> class 0..149, raw 0 ("other") -> dontcare 150 (SPADE);
+with --ade20k_raw_labels raw k -> class k (SCGAN)."""
 import os
 
 from .base import PairedDataset, shift_zero_to_dontcare
@@ -18,5 +19,7 @@ class ADE20KDataset(PairedDataset):
         return labels, images, []
 
     def postprocess(self, label):
-        # SPADE's ade20k postprocess (SCGAN comments it out, so its checkpoints expect raw ids).
+        # SPADE's ade20k postprocess; SCGAN comments it out, so its checkpoints expect raw ids
+        if self.opt.ade20k_raw_labels:
+            return label
         return shift_zero_to_dontcare(label, self.opt.label_nc)

@@ -10,7 +10,7 @@ import argparse
 from ..errors import UserError
 from ..options import DERIVED, make_options, option_table
 from .discriminators import DISCRIMINATORS
-from .encoder import ConvEncoder
+from .encoder import ConvEncoder, SCGANConvEncoder
 from .generators import GENERATORS
 
 
@@ -40,7 +40,7 @@ def create_network(role, opt, init=True):
             raise UserError(f"--netD {opt.netD}: unknown discriminator; choices: {', '.join(DISCRIMINATORS)}")
         net = DISCRIMINATORS[opt.netD](opt)
     elif role == 'E':
-        net = ConvEncoder(opt)
+        net = SCGANConvEncoder(opt) if opt.netG == 'scg' else ConvEncoder(opt)
     else:
         raise ValueError(f"role must be 'G', 'D' or 'E', got {role!r}")
     if init:

@@ -4,8 +4,11 @@ One ``SynthesisModel`` serves every generator: a new method adds a generator (an
 discriminator) file; the wrapper's forward modes stay the same. The forward takes tensors only, so the
 whole wrapper can run under DataParallel.
 """
+import copy
+
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 from ..devices import unwrap
 from ..errors import UserError
@@ -61,19 +64,30 @@ class SynthesisModel(nn.Module):
         super().__init__()
         self.opt = opt
         self.amp_dtype = self.AMP_DTYPES[getattr(opt, 'amp', 'none')]
-        if opt.use_vae and opt.z_dim != SPADE_ENCODER_OUT:
+        if opt.use_vae and opt.netG != 'scg' and opt.z_dim != SPADE_ENCODER_OUT:
             raise UserError(f'--z_dim {opt.z_dim}: the SPADE encoder outputs {SPADE_ENCODER_OUT} features; '
                             f'use --z_dim {SPADE_ENCODER_OUT} with --use_vae')
         self.netG = create_network('G', opt)
         self.netD = create_network('D', opt) if opt.isTrain else None
         self.netE = create_network('E', opt) if opt.use_vae else None
+        # the EMA generator (SCGAN's netA): a copy of G whose weights follow G's slowly
+        self.netA = copy.deepcopy(self.netG).eval().requires_grad_(False) if opt.isTrain and opt.ema else None
         if opt.isTrain:
             self.criterionGAN = GANLoss(opt.gan_mode)
-            self.criterionVGG = None if opt.no_vgg_loss else VGGLoss(opt.vgg_weights, state_dict=vgg_state_dict)
+            routing_vgg = opt.netG == 'scg' and opt.lambda_w_recon > 0 and opt.rw_loss == 'vgg'
+            self.criterionVGG = None if opt.no_vgg_loss and not routing_vgg else \
+                VGGLoss(opt.vgg_weights, state_dict=vgg_state_dict)
 
     def networks(self):
-        """{'G': netG, 'D': netD, 'E': netE} for the networks this run has (unwrapped)."""
-        return {k: unwrap(v) for k, v in (('G', self.netG), ('D', self.netD), ('E', self.netE)) if v is not None}
+        """{'G': netG, 'D': netD, 'E': netE, 'A': netA} for the networks this run has (unwrapped)."""
+        nets = (('G', self.netG), ('D', self.netD), ('E', self.netE), ('A', self.netA))
+        return {k: unwrap(v) for k, v in nets if v is not None}
+
+    @torch.no_grad()
+    def update_ema(self):
+        """netA <- decay * netA + (1 - decay) * netG for parameters; buffers (BatchNorm statistics,
+        spectral-norm vectors) are copied from netG."""
+        ema_update(self.netA, unwrap(self.netG), self.opt.ema_decay)
 
     def distribute(self, device):
         """For DistributedDataParallel: batch norms synchronise across processes, and G, D, E are
@@ -100,7 +114,8 @@ class SynthesisModel(nn.Module):
                 return self.compute_discriminator_loss(input_semantics, real_image)
             if mode == 'inference':
                 with torch.no_grad():
-                    fake_image, _ = self.generate_fake(input_semantics, real_image, direct=True)
+                    fake_image, _, _ = self.generate_fake(input_semantics, real_image, direct=True,
+                                                          use_ema=self.netA is not None)
                 return fake_image.float()
         raise ValueError(f'mode {mode!r} is invalid')
 
@@ -108,21 +123,23 @@ class SynthesisModel(nn.Module):
     def compute_generator_loss(self, input_semantics, real_image):
         opt = self.opt
         losses = {}
-        fake_image, kld = self.generate_fake(input_semantics, real_image, compute_kld_loss=opt.use_vae)
+        fake_image, kld, routing_image = self.generate_fake(input_semantics, real_image, compute_kld_loss=opt.use_vae)
         if kld is not None:
             losses['KLD'] = kld
+        if routing_image is not None and opt.lambda_w_recon > 0:
+            losses['W_recon'] = self.routing_reconstruction_loss(routing_image, real_image) * opt.lambda_w_recon
         (pred_fake, feat_fake), (_, feat_real) = self.discriminate(input_semantics, fake_image, real_image,
                                                                    direct=True)
         losses['GAN'] = self.criterionGAN(pred_fake, True, for_discriminator=False)
         if not opt.no_ganFeat_loss:
             losses['GAN_Feat'] = feature_matching_loss(feat_fake, feat_real, opt.lambda_feat)
-        if self.criterionVGG is not None:
+        if self.criterionVGG is not None and not opt.no_vgg_loss:
             losses['VGG'] = self.criterionVGG(fake_image, real_image).float() * opt.lambda_vgg
         return losses, fake_image
 
     def compute_discriminator_loss(self, input_semantics, real_image):
         with torch.no_grad():
-            fake_image, _ = self.generate_fake(input_semantics, real_image, direct=True)
+            fake_image, _, _ = self.generate_fake(input_semantics, real_image, direct=True)
         fake_image = fake_image.detach().requires_grad_()
         (pred_fake, _), (pred_real, _) = self.discriminate(input_semantics, fake_image, real_image)
         return {'D_Fake': self.criterionGAN(pred_fake, False, for_discriminator=True),
@@ -134,14 +151,29 @@ class SynthesisModel(nn.Module):
         mu, logvar = mu.float(), logvar.float()
         return reparameterize(mu, logvar), mu, logvar
 
-    def generate_fake(self, input_semantics, real_image, compute_kld_loss=False, direct=False):
-        """direct: call the networks themselves, not their DDP wrappers (no gradient reduction)."""
+    def generate_fake(self, input_semantics, real_image, compute_kld_loss=False, direct=False, use_ema=False):
+        """(fake image, KLD loss or None, SCGAN's routing-network image or None).
+
+        direct: call the networks themselves, not their DDP wrappers (no gradient reduction)."""
         z, kld = None, None
         if self.opt.use_vae:
             z, mu, logvar = self.encode_z(real_image, direct)
             if compute_kld_loss:
                 kld = kld_loss(mu, logvar) * self.opt.lambda_kld
-        return (unwrap(self.netG) if direct else self.netG)(input_semantics, z=z), kld
+        net = self.netA if use_ema else unwrap(self.netG) if direct else self.netG
+        out = net(input_semantics, z=z)
+        if isinstance(out, tuple):  # SCGAN: (image, routing-network image, routing weights)
+            return out[0], kld, out[1]
+        return out, kld, None
+
+    def routing_reconstruction_loss(self, routing_image, real_image):
+        """SCGAN's --rw_loss between the routing network's RGB image and the real image."""
+        routing_image, real_image = routing_image.float(), real_image.float()
+        if self.opt.rw_loss == 'l1':
+            return F.l1_loss(routing_image, real_image)
+        if self.opt.rw_loss == 'l2':
+            return F.mse_loss(routing_image, real_image)
+        return self.criterionVGG(routing_image, real_image).float()
 
     def discriminate(self, input_semantics, fake_image, real_image, direct=False):
         """((fake predictions, fake feature groups), (real predictions, real feature groups)), float32.
@@ -158,6 +190,15 @@ class SynthesisModel(nn.Module):
         preds, groups = core.predictions_and_features(out)
         preds, groups = [p.float() for p in preds], [[f.float() for f in g] for g in groups]
         return split_halves(preds, groups, 0), split_halves(preds, groups, 1)
+
+
+@torch.no_grad()
+def ema_update(ema, net, decay):
+    """ema <- decay * ema + (1 - decay) * net (parameters); buffers copied from net."""
+    for pa, pg in zip(ema.parameters(), net.parameters()):
+        pa.lerp_(pg.detach().to(pa.dtype), 1.0 - decay)
+    for ba, bg in zip(ema.buffers(), net.buffers()):
+        ba.copy_(bg)
 
 
 def split_halves(preds, groups, half):

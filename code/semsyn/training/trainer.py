@@ -26,7 +26,7 @@ class Trainer:
         device_type = device.type if device is not None else 'cpu'
         self.scaler_G = torch.amp.GradScaler(device_type, enabled=opt.amp == 'fp16')
         self.scaler_D = torch.amp.GradScaler(device_type, enabled=opt.amp == 'fp16')
-        core = unwrap(model)
+        core = self.core = unwrap(model)
         self.netD = core.netD
         g_params = list(core.netG.parameters())
         if core.netE is not None:
@@ -49,6 +49,8 @@ class Trainer:
             self.netD.requires_grad_(True)
         self.scaler_G.step(self.optimizer_G)
         self.scaler_G.update()
+        if self.core.netA is not None:
+            self.core.update_ema()
         self.g_losses = {k: v.detach().mean() for k, v in g_losses.items()}
         self.generated = generated.detach()
 

@@ -1,6 +1,8 @@
 """Generators, one file per method; GENERATORS maps --netG to the class."""
 from .ccfpse import CondConvGenerator
 from .pix2pixhd import Pix2PixHDGenerator
+from .scgan import SCGGenerator
 from .spade import SPADEGenerator
 
-GENERATORS = {'spade': SPADEGenerator, 'pix2pixhd': Pix2PixHDGenerator, 'condconv': CondConvGenerator}
+GENERATORS = {'spade': SPADEGenerator, 'pix2pixhd': Pix2PixHDGenerator, 'condconv': CondConvGenerator,
+              'scg': SCGGenerator}

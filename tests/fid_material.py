@@ -1,7 +1,5 @@
-"""FID tests without internet: pytorch-fid's FID network with seeded random weights in a temporary
-TORCH_HOME, where both pytorch-fid and semsyn look for pt_inception-2015-12-05-6726825d.pth."""
+"""Test material for FID without internet: pytorch-fid's FID network with seeded random weights."""
 import numpy as np
-import pytest
 import torch
 from PIL import Image
 
@@ -27,32 +25,6 @@ def random_fid_inception_state_dict(seed=0):
         if isinstance(m, torch.nn.Conv2d):
             torch.nn.init.kaiming_normal_(m.weight, nonlinearity='relu')
     return net.state_dict()
-
-
-@pytest.fixture(scope='session')
-def fid_torch_home(tmp_path_factory):
-    home = tmp_path_factory.mktemp('torch_home')
-    (home / 'hub' / 'checkpoints').mkdir(parents=True)
-    torch.save(random_fid_inception_state_dict(), home / 'hub' / 'checkpoints' / FID_FILE)
-    return home
-
-
-@pytest.fixture(scope='session')
-def fid_extractor(fid_torch_home):
-    """One FeatureExtractor with the random weights for the whole session (building one takes seconds)."""
-    from semsyn.metrics.fid import FeatureExtractor
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv('TORCH_HOME', str(fid_torch_home))
-        return FeatureExtractor()
-
-
-@pytest.fixture
-def fid_env(fid_torch_home, monkeypatch, tmp_path):
-    """TORCH_HOME with the random FID weights, an empty stats cache, no download attempts."""
-    monkeypatch.setenv('TORCH_HOME', str(fid_torch_home))
-    monkeypatch.setenv('XDG_CACHE_HOME', str(tmp_path / 'cache'))
-    monkeypatch.setenv('SEMSYN_OFFLINE', '1')
-    return fid_torch_home
 
 
 def write_images(folder, n, seed, size=64, shift=0.0):

@@ -1,0 +1,127 @@
+"""SCGAN generator ("Image Synthesis via Semantic Composition", Wang et al., ICCV 2021;
+dvlab-research/SCGAN ``SCGGenerator``), same parameter names.
+
+A routing network (``pyramid_spaital_routing``, ops/routing.py) decodes a pyramid of the label map
+into one semantic feature per generator resolution. Pooling each feature's channels into K bins
+gives per-pixel routing weights, ``act(w * temperature)`` (softmax over the experts or sigmoid),
+which mix K expert convolutions and K expert affine maps in every residual block
+(ops/spatial_conditional.py). The first feature map has ``16 * nff`` channels (from z or from
+the downsampled label map); the head block maps it to ``16 * ngf``.
+
+forward(input_semantics, z=None) -> (image, routing_image, routing_weights):
+hardtanh image; the routing network's auxiliary hardtanh image (SCGAN's reconstruction loss);
+the raw pooled routing weights of the conv experts, one [N, num_experts_conv, H, W] per level,
+coarse to fine (before the temperature and the activation).
+"""
+import re
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from ..base import BaseNetwork
+from ..ops import SPADE
+from ..ops.routing import ROUTING_LEVELS, SemanticVectorGenerator
+from ..ops.spatial_conditional import SpatialCondConv2d, SpatialCondNorm, channel_pool, routing_activation
+from ..ops.spectral import spectral_norm
+from .spade import latent_size
+
+
+def parse_scc_config(norm_G):
+    """'spectralsccsyncbatch3x3' -> (spectral=True, 'syncbatch', 3)."""
+    parsed = re.fullmatch(r'(spectral)?scc(\D+)(\d)x\d', norm_G)
+    if parsed is None or parsed.group(2) not in ('syncbatch', 'sync_batch', 'batch', 'instance'):
+        raise ValueError(f"--norm_G {norm_G}: SCGAN's generator needs a spatial conditional norm, "
+                         f"[spectral]scc<syncbatch|batch|instance><k>x<k>, e.g. spectralsccsyncbatch3x3")
+    return parsed.group(1) is not None, parsed.group(2), int(parsed.group(3))
+
+
+class SCCResnetBlock(nn.Module):
+    """Residual block: spatial conditional norm -> LeakyReLU(0.2) -> spatial conditional conv,
+    twice. Learned shortcut when fin != fout: SPADE norm (on the label map) -> 3x3 conv with bias,
+    always spectral-normed."""
+
+    def __init__(self, fin, fout, opt):
+        super().__init__()
+        spectral, norm_kind, ks = parse_scc_config(opt.norm_G)
+        self.learned_shortcut = fin != fout
+        fmiddle = min(fin, fout)
+        self.conv_0 = SpatialCondConv2d(fin, fmiddle, opt.num_experts_conv, spectral=spectral)
+        self.conv_1 = SpatialCondConv2d(fmiddle, fout, opt.num_experts_conv, spectral=spectral)
+        if self.learned_shortcut:
+            self.conv_s = spectral_norm(nn.Conv2d(fin, fout, kernel_size=3, padding=1))
+            self.norm_s = SPADE(f'spade{norm_kind}{ks}x{ks}', fin, opt.semantic_nc)
+        self.norm_0 = SpatialCondNorm(norm_kind, fin, opt.num_experts_norm)
+        self.norm_1 = SpatialCondNorm(norm_kind, fmiddle, opt.num_experts_norm)
+
+    def forward(self, x, seg, conv_weights, norm_weights):
+        x_s = self.conv_s(self.norm_s(x, seg)) if self.learned_shortcut else x
+        dx = self.conv_0(F.leaky_relu(self.norm_0(x, norm_weights), 2e-1), conv_weights)
+        dx = self.conv_1(F.leaky_relu(self.norm_1(dx, norm_weights), 2e-1), conv_weights)
+        return x_s + dx
+
+
+class SCGGenerator(BaseNetwork):
+    """forward(input_semantics, z=None) -> (image, routing_image, raw conv routing weights per level)."""
+
+    def __init__(self, opt):
+        super().__init__()
+        if opt.num_upsampling_layers != 'normal':
+            raise ValueError(f"--num_upsampling_layers {opt.num_upsampling_layers}: SCGAN's generator supports "
+                             f"'normal' only (its routing pyramid has {ROUTING_LEVELS} levels)")
+        if opt.weight_type not in ('softmax', 'sigmoid'):
+            raise ValueError(f"--weight_type must be softmax or sigmoid, got {opt.weight_type!r}")
+        parse_scc_config(opt.norm_G)
+        self.opt = opt
+        nf, ff = opt.ngf, opt.nff
+        self.sw, self.sh = latent_size(opt)
+        if opt.use_vae:
+            self.fc = nn.Linear(opt.z_dim, 16 * ff * self.sw * self.sh)
+        else:
+            self.fc = nn.Conv2d(opt.semantic_nc, 16 * ff, 3, padding=1)
+        self.pyramid_spaital_routing = SemanticVectorGenerator(opt)
+        self.head_0 = SCCResnetBlock(16 * ff, 16 * nf, opt)
+        self.G_middle_0 = SCCResnetBlock(16 * nf, 16 * nf, opt)
+        self.G_middle_1 = SCCResnetBlock(16 * nf, 16 * nf, opt)
+        self.up_0 = SCCResnetBlock(16 * nf, 8 * nf, opt)
+        self.up_1 = SCCResnetBlock(8 * nf, 4 * nf, opt)
+        self.up_2 = SCCResnetBlock(4 * nf, 2 * nf, opt)
+        self.up_3 = SCCResnetBlock(2 * nf, 1 * nf, opt)
+        self.conv_img = nn.Conv2d(nf, 3, 3, padding=1)
+        self.up = nn.Upsample(scale_factor=2)
+
+    def latent(self, seg, z):
+        opt = self.opt
+        if opt.use_vae:
+            if z is None:
+                z = torch.randn(seg.size(0), opt.z_dim, dtype=seg.dtype, device=seg.device)
+            return self.fc(z).view(-1, 16 * opt.nff, self.sh, self.sw)
+        return self.fc(F.interpolate(seg, size=(self.sh, self.sw)))
+
+    def routing(self, seg):
+        """(raw conv routing weights, conv routing weights, norm routing weights, routing image),
+        the first three one per level, coarse to fine."""
+        opt = self.opt
+        features, image = self.pyramid_spaital_routing(seg)
+        raw = [channel_pool(f, opt.num_experts_conv) for f in features]
+        conv_w = [routing_activation(r, opt.weight_type, opt.temperature) for r in raw]
+        if opt.num_experts_norm == opt.num_experts_conv:
+            norm_w = conv_w
+        else:
+            norm_w = [routing_activation(channel_pool(f, opt.num_experts_norm), opt.weight_type, opt.temperature)
+                      for f in features]
+        return raw, conv_w, norm_w, image
+
+    def forward(self, input, z=None):
+        seg = input
+        x = self.latent(seg, z)
+        raw, conv_w, norm_w, routing_image = self.routing(seg)
+        x = self.head_0(x, seg, conv_w[0], norm_w[0])
+        x = self.up(x)
+        x = self.G_middle_0(x, seg, conv_w[1], norm_w[1])
+        x = self.G_middle_1(x, seg, conv_w[1], norm_w[1])  # same size: same routing level
+        for level, block in enumerate((self.up_0, self.up_1, self.up_2, self.up_3), start=2):
+            x = self.up(x)
+            x = block(x, seg, conv_w[level], norm_w[level])
+        x = self.conv_img(F.leaky_relu(x, 2e-1))
+        return F.hardtanh(x), routing_image, raw

@@ -1,0 +1,152 @@
+"""SCGAN's spatial conditional convolution and normalisation (Wang et al., ICCV 2021), with the
+parameter names of dvlab-research/SCGAN so its checkpoints load unchanged.
+
+Both layers mix K experts per pixel with routing weights ``[N, K, H, W]`` (already activated:
+softmax over the experts or sigmoid, see ``routing_activation``):
+
+- ``SpatialCondConv2d``: K bias-free 3x3 convolutions (``conv_bases.{k}``, spectral-normed),
+  ``out = sum_k w_k * conv_k(x)``. The original runs the K convolutions one after the other and
+  stacks their outputs; here they run as one convolution whose weight is the K expert weights
+  concatenated along the output channels (each expert still spectral-normed from its own stored
+  ``weight_u``/``weight_v``, power iteration included in training mode), and the stacked copy is
+  never made. ``fused = False`` selects the original computation (tests, bench).
+- ``SpatialCondNorm``: parameter-free BatchNorm (or InstanceNorm), then ``x * (1 + gamma) + beta``
+  with ``[gamma, beta]`` per pixel ``= sum_k w_k * affine_params_groups[k]`` (K x 2C; gamma first).
+"""
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch.autograd.function import once_differentiable
+from torch.nn.utils.spectral_norm import SpectralNorm
+
+from .normalization import param_free_norm
+from .spectral import spectral_norm
+
+
+def channel_pool(features, bins):
+    """Average the channel axis of ``[N, C, H, W]`` into ``bins`` groups -> ``[N, bins, H, W]``.
+
+    ``adaptive_avg_pool3d`` over the channel axis, as SCGAN: bin i averages channels
+    ``floor(i*C/bins) .. ceil((i+1)*C/bins) - 1``, so neighbouring bins share a channel when
+    ``bins`` does not divide C."""
+    h, w = features.shape[2:]
+    return F.adaptive_avg_pool3d(features.unsqueeze(1), (bins, h, w)).squeeze(1)
+
+
+def routing_activation(raw, weight_type='softmax', temperature=1.0):
+    """Routing weights from raw pooled ones: ``act(raw * temperature)``, softmax over the experts
+    (dim 1) or an element-wise sigmoid."""
+    scaled = raw * temperature
+    if weight_type == 'softmax':
+        return F.softmax(scaled, dim=1)
+    if weight_type == 'sigmoid':
+        return torch.sigmoid(scaled)
+    raise ValueError(f"weight_type must be 'softmax' or 'sigmoid', got {weight_type!r}")
+
+
+def _spectral_hooks(module):
+    for hook in module._forward_pre_hooks.values():
+        if isinstance(hook, SpectralNorm) or isinstance(getattr(hook, 'fn', None), SpectralNorm):
+            yield hook
+
+
+def current_weight(conv):
+    """The weight ``conv`` would use if called now: for a spectral-normed conv, its spectral-norm
+    hook runs as in a call (one power iteration in training mode, updating ``weight_u``/``weight_v``;
+    none in eval), so using this weight outside ``conv.forward`` changes nothing."""
+    hooks = list(_spectral_hooks(conv))
+    if not hooks and hasattr(conv, 'weight_orig'):
+        raise RuntimeError('spectral-normed conv without a recognised spectral-norm hook')
+    for hook in hooks:
+        hook(conv, None)
+    return conv.weight
+
+
+class _MixExperts(torch.autograd.Function):
+    """out = sum_k w[:, k] * y[:, k*C:(k+1)*C]; backward writes the gradient of y into one buffer
+    (autograd of K channel slices would materialise a zero-filled gradient of y per slice)."""
+
+    @staticmethod
+    def forward(ctx, stacked, weights, num_experts):
+        c = stacked.shape[1] // num_experts
+        out = stacked.narrow(1, 0, c) * weights[:, 0:1]
+        for k in range(1, num_experts):
+            out.addcmul_(stacked.narrow(1, k * c, c), weights[:, k:k + 1])
+        ctx.save_for_backward(stacked, weights)
+        ctx.num_experts = num_experts
+        return out
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_out):
+        stacked, weights = ctx.saved_tensors
+        k_all = ctx.num_experts
+        c = stacked.shape[1] // k_all
+        grad_stacked = grad_weights = None
+        if ctx.needs_input_grad[0]:
+            grad_stacked = torch.empty_like(stacked)
+            for k in range(k_all):
+                torch.mul(grad_out, weights[:, k:k + 1], out=grad_stacked.narrow(1, k * c, c))
+        if ctx.needs_input_grad[1]:
+            grad_weights = torch.empty_like(weights)
+            for k in range(k_all):
+                grad_weights[:, k:k + 1] = (grad_out * stacked.narrow(1, k * c, c)).sum(1, keepdim=True)
+        return grad_stacked, grad_weights, None
+
+
+def mix_experts(stacked, weights, num_experts):
+    """``sum_k weights[:, k] * stacked[:, k*C:(k+1)*C]`` for ``stacked`` [N, K*C, H, W]."""
+    if weights.shape[1] != num_experts or stacked.shape[1] % num_experts:
+        raise ValueError(f'expected routing weights for {num_experts} experts and K*C channels, got '
+                         f'{tuple(weights.shape)} and {tuple(stacked.shape)}')
+    return _MixExperts.apply(stacked, weights.to(stacked.dtype), num_experts)
+
+
+class SpatialCondConv2d(nn.Module):
+    """forward(x, weights[N, K, H, W]) -> sum_k weights[:, k] * conv_k(x)."""
+
+    def __init__(self, in_channels, out_channels, num_experts, kernel_size=3, spectral=True):
+        super().__init__()
+        self.num_experts = num_experts
+        self.padding = kernel_size // 2
+        bases = []
+        for _ in range(num_experts):
+            conv = nn.Conv2d(in_channels, out_channels, kernel_size, padding=self.padding, bias=False)
+            bases.append(spectral_norm(conv) if spectral else conv)
+        self.conv_bases = nn.ModuleList(bases)
+        self.fused = True
+
+    def forward(self, x, weights):
+        if not self.fused:
+            return self.forward_separate(x, weights)
+        weight = torch.cat([current_weight(conv) for conv in self.conv_bases], dim=0)
+        return mix_experts(F.conv2d(x, weight, padding=self.padding), weights, self.num_experts)
+
+    def forward_separate(self, x, weights):
+        """The original's computation: K convolutions, outputs stacked, weighted sum."""
+        stacked = torch.stack([conv(x) for conv in self.conv_bases], dim=1)  # N, K, C, H, W
+        return (stacked * weights.to(stacked.dtype).unsqueeze(2)).sum(dim=1)
+
+
+class SpatialCondNorm(nn.Module):
+    """forward(x, weights[N, K, H, W]) -> param_free_norm(x) * (1 + gamma) + beta, where
+    [gamma; beta] = sum_k weights[:, k] * affine_params_groups[k] (gamma: the first C entries).
+
+    ``affine_params_groups`` starts at zero (every expert the identity affine map)."""
+
+    def __init__(self, norm_kind, channels, num_experts):
+        super().__init__()
+        self.channels = channels
+        self.num_experts = num_experts
+        self.affine_params_groups = nn.Parameter(torch.zeros(num_experts, 2 * channels))
+        self.param_free_norm = param_free_norm(norm_kind, channels)
+
+    def forward(self, x, weights):
+        if weights.shape[1] != self.num_experts:
+            raise ValueError(f'expected routing weights for {self.num_experts} experts, got {tuple(weights.shape)}')
+        normalized = self.param_free_norm(x)
+        # per-pixel expert combination as a 1x1 convolution: [N, K, H, W] -> [N, 2C, H, W]
+        params = F.conv2d(weights.to(normalized.dtype),
+                          self.affine_params_groups.t().to(normalized.dtype)[:, :, None, None])
+        gamma, beta = params.split(self.channels, dim=1)
+        return torch.addcmul(beta, normalized, 1 + gamma)
