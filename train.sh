@@ -5,8 +5,7 @@
 # With torchrun instead of DataParallel: see the README (batch size is then per process).
 set -euo pipefail
 cd "$(dirname "$0")"
-PY="${PY:-python}"
-[ -x .venv/bin/python ] && [ "$PY" = python ] && PY=.venv/bin/python
+source scripts/python.sh
 run="${1:-scgan_celeba}"
 shift || true
 gpus="${GPU_IDS:-0,1,2,3,4,5,6,7}"

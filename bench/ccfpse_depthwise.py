@@ -15,17 +15,13 @@ process's peak resident memory (ru_maxrss, which also counts allocator caching).
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
-import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'code'))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-
-def current_rss():
-    with open('/proc/self/statm') as f:
-        return int(f.read().split()[1]) * os.sysconf('SC_PAGE_SIZE')
+from measure import time_and_peak  # noqa: E402
 
 
 def measure(what, impl, size, repeat, device):
@@ -62,41 +58,8 @@ def measure(what, impl, size, repeat, device):
         net.zero_grad(set_to_none=True)
         run().square().mean().backward()
 
-    result = {}
-    if device == 'cuda':
-        torch.cuda.synchronize()
-        torch.cuda.reset_peak_memory_stats()
-        base = torch.cuda.memory_allocated()
-        step()  # warm-up; sets the peak
-        torch.cuda.synchronize()
-        result['peak_bytes'] = torch.cuda.max_memory_allocated() - base
-    else:
-        base = current_rss()
-        from torch.profiler import ProfilerActivity, profile
-        with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
-            step()  # warm-up; sets the peak
-        result['peak_bytes'] = allocation_peak(prof)
-        result['rss_rise_bytes'] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - base
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        step()
-        if device == 'cuda':
-            torch.cuda.synchronize()
-        times.append(time.perf_counter() - t0)
-    result['seconds'] = min(times)
+    result = time_and_peak(step, device, repeat)
     return result
-
-
-def allocation_peak(prof):
-    """Peak of the running sum of the allocations and frees the profiler recorded."""
-    events = sorted((e.start_ns(), e.nbytes()) for e in prof.profiler.kineto_results.events()
-                    if e.name() == '[memory]')
-    current = peak = 0
-    for _, nbytes in events:
-        current += nbytes
-        peak = max(peak, current)
-    return peak
 
 
 def main():

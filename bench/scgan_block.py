@@ -15,9 +15,11 @@ import json
 import os
 import subprocess
 import sys
-import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'code'))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from measure import time_and_peak  # noqa: E402
 
 ADE20K = {'netG': 'scg', 'dataset_mode': 'ade20k', 'ngf': 32, 'nrf': 32, 'nff': 32, 'num_experts_conv': 3,
           'num_experts_norm': 4, 'weight_type': 'softmax', 'temperature': 0.05, 'gpu_ids': '-1'}
@@ -63,45 +65,9 @@ def measure(impl, size, batch, repeat, device, threads=0):
         x.grad = conv_w.grad = norm_w.grad = None
         block(x, seg, conv_w, norm_w).square().mean().backward()
 
-    result = {}
-    if device == 'cuda':
-        step()  # warm-up (cuDNN autotuning, allocator)
-        x.grad = conv_w.grad = norm_w.grad = None
-        block.zero_grad(set_to_none=True)
-        torch.cuda.synchronize()
-        torch.cuda.reset_peak_memory_stats()
-        base = torch.cuda.memory_allocated()
-        step()
-        torch.cuda.synchronize()
-        result['peak_bytes'] = torch.cuda.max_memory_allocated() - base
-    else:
-        from torch.profiler import ProfilerActivity, profile
-        with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
-            step()  # warm-up; sets the peak
-        result['peak_bytes'] = allocation_peak(prof)
-    times = []
-    for _ in range(repeat):
-        if device == 'cuda':
-            torch.cuda.synchronize()
-        t0 = time.perf_counter()
-        step()
-        if device == 'cuda':
-            torch.cuda.synchronize()
-        times.append(time.perf_counter() - t0)
-    result['seconds'] = min(times)
+    result = time_and_peak(step, device, repeat)
     result['threads'] = torch.get_num_threads()
     return result
-
-
-def allocation_peak(prof):
-    """Peak of the running sum of the allocations and frees the profiler recorded."""
-    events = sorted((e.start_ns(), e.nbytes()) for e in prof.profiler.kineto_results.events()
-                    if e.name() == '[memory]')
-    current = peak = 0
-    for _, nbytes in events:
-        current += nbytes
-        peak = max(peak, current)
-    return peak
 
 
 def main():

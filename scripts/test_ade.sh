@@ -5,7 +5,6 @@
 # The released models were run with --use_vae: the style code z is random, --seed makes runs repeatable.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PY="${PY:-python}"
-[ -x .venv/bin/python ] && [ "$PY" = python ] && PY=.venv/bin/python
+source scripts/python.sh
 exec "$PY" test.py --name ade_best --batchSize 4 --netG condconv --which_epoch 200 --dataset_mode ade20k --use_vae \
   --dataroot "${DATAROOT:?set DATAROOT to the ade20k dataset folder}" --seed 0 "$@"

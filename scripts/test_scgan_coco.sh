@@ -4,8 +4,7 @@
 # Set GPU_IDS (default 0,1,2,3; -1 for CPU). Without GT, FID is computed against the real test images.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PY="${PY:-python}"
-[ -x .venv/bin/python ] && [ "$PY" = python ] && PY=.venv/bin/python
+source scripts/python.sh
 gt=()
 [ -n "${GT:-}" ] && gt=(--gt "$GT")
 exec "$PY" test.py --gpu_ids "${GPU_IDS:-0,1,2,3}" --dataset_mode coco --config config/scgan_coco.yml --fid "${gt[@]}" \
