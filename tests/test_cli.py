@@ -1,5 +1,4 @@
 """The entry points as a user runs them: one-line errors, exit status 2, nothing overwritten."""
-import os
 import subprocess
 import sys
 

@@ -4,7 +4,6 @@ Five stride-2 encoder levels on the image, a top-down path (1x1 laterals, biline
 three output scales; each scale's score is a patch real/fake logit plus the semantic-embedding term:
 the inner product of per-pixel features with the projected, average-pooled label map.
 """
-import torch
 import torch.nn as nn
 import torch.nn.functional as F
 

@@ -15,7 +15,6 @@ coarse to fine (before the temperature and the activation).
 """
 import re
 
-import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
@@ -24,7 +23,7 @@ from ..ops import SPADE
 from ..ops.routing import ROUTING_LEVELS, SemanticVectorGenerator
 from ..ops.spatial_conditional import SpatialCondConv2d, SpatialCondNorm, channel_pool, routing_activation
 from ..ops.spectral import spectral_norm
-from .spade import latent_size
+from .spade import LatentInput, latent_size
 
 
 def parse_scc_config(norm_G):
@@ -75,10 +74,7 @@ class SCGGenerator(BaseNetwork):
         self.opt = opt
         nf, ff = opt.ngf, opt.nff
         self.sw, self.sh = latent_size(opt)
-        if opt.use_vae:
-            self.fc = nn.Linear(opt.z_dim, 16 * ff * self.sw * self.sh)
-        else:
-            self.fc = nn.Conv2d(opt.semantic_nc, 16 * ff, 3, padding=1)
+        self.fc = LatentInput.layer(opt, self.sw, self.sh, channels=16 * ff)
         self.pyramid_spaital_routing = SemanticVectorGenerator(opt)
         self.head_0 = SCCResnetBlock(16 * ff, 16 * nf, opt)
         self.G_middle_0 = SCCResnetBlock(16 * nf, 16 * nf, opt)
@@ -89,14 +85,6 @@ class SCGGenerator(BaseNetwork):
         self.up_3 = SCCResnetBlock(2 * nf, 1 * nf, opt)
         self.conv_img = nn.Conv2d(nf, 3, 3, padding=1)
         self.up = nn.Upsample(scale_factor=2)
-
-    def latent(self, seg, z):
-        opt = self.opt
-        if opt.use_vae:
-            if z is None:
-                z = torch.randn(seg.size(0), opt.z_dim, dtype=seg.dtype, device=seg.device)
-            return self.fc(z).view(-1, 16 * opt.nff, self.sh, self.sw)
-        return self.fc(F.interpolate(seg, size=(self.sh, self.sw)))
 
     def routing(self, seg):
         """(raw conv routing weights, conv routing weights, norm routing weights, routing image),
@@ -114,7 +102,7 @@ class SCGGenerator(BaseNetwork):
 
     def forward(self, input, z=None):
         seg = input
-        x = self.latent(seg, z)
+        x = LatentInput.features(self.fc, self.opt, seg, z, self.sw, self.sh, channels=16 * self.opt.nff)
         raw, conv_w, norm_w, routing_image = self.routing(seg)
         x = self.head_0(x, seg, conv_w[0], norm_w[0])
         x = self.up(x)

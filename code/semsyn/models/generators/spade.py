@@ -17,23 +17,24 @@ def latent_size(opt):
     return sw, sh
 
 
-class LatentInput(nn.Module):
-    """The first feature map (16*ngf channels at the latent size): from z through a linear layer
-    (``--use_vae``) or from the label map downsampled to the latent size through a 3x3 conv.
-    Its layer is named ``fc`` in every original generator; owners register it as ``self.fc``."""
+class LatentInput:
+    """The first feature map (``channels``, 16*ngf by default, at the latent size): from z through a
+    linear layer (``--use_vae``) or from the label map downsampled to the latent size through a 3x3
+    conv. Its layer is named ``fc`` in every original generator; owners register it as ``self.fc``."""
 
     @staticmethod
-    def layer(opt, sw, sh):
+    def layer(opt, sw, sh, channels=None):
+        channels = channels or 16 * opt.ngf
         if opt.use_vae:
-            return nn.Linear(opt.z_dim, 16 * opt.ngf * sw * sh)
-        return nn.Conv2d(opt.semantic_nc, 16 * opt.ngf, 3, padding=1)
+            return nn.Linear(opt.z_dim, channels * sw * sh)
+        return nn.Conv2d(opt.semantic_nc, channels, 3, padding=1)
 
     @staticmethod
-    def features(fc, opt, seg, z, sw, sh):
+    def features(fc, opt, seg, z, sw, sh, channels=None):
         if opt.use_vae:
             if z is None:
                 z = torch.randn(seg.size(0), opt.z_dim, dtype=seg.dtype, device=seg.device)
-            return fc(z).view(-1, 16 * opt.ngf, sh, sw)
+            return fc(z).view(-1, channels or 16 * opt.ngf, sh, sw)
         return fc(F.interpolate(seg, size=(sh, sw)))
 
 
