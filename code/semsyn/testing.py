@@ -10,15 +10,12 @@ from .devices import data_parallel, resolve_device
 from .errors import UserError
 from .metrics.evaluation import FIDEvaluator, format_result
 from .metrics.fid import save_result
-from .models.synthesis import SynthesisModel, one_hot_semantics
+from .models.synthesis import SynthesisModel, prepare_batch
 from .training.checkpoints import load_network, network_path
 from .training.logger import sample_visuals
 from .training.rng import seed_everything
 from .training.sampler import make_loader, set_epoch
 from .visual import HTMLPage, save_image
-
-ARCH_HINT = 'netG, ngf, norm_G, label_nc, contain_dontcare_label, no_instance, crop_size, use_vae'
-
 
 def load_generator_model(opt, device):
     """SynthesisModel in eval mode with G (and E with --use_vae) loaded from checkpoints/<name>.
@@ -31,7 +28,7 @@ def load_generator_model(opt, device):
         if role == 'G' and not opt.no_ema and os.path.isfile(ema):
             print(f'generator: the EMA weights {ema} (--no_ema for {os.path.basename(path)})')
             path = ema
-        load_network(net, path, ARCH_HINT)
+        load_network(net, path)
     return model.to(device).eval()
 
 
@@ -47,11 +44,9 @@ def synthesize(model, loader, opt, device, limit, desc='test'):
             if done >= limit:
                 break
             n = min(data['label'].size(0), limit - done)
-            label = data['label'][:n].to(device)
-            instance = data['instance'][:n].to(device) if not opt.no_instance else None
-            semantics = one_hot_semantics(label, instance, opt)
             data = {k: v[:n] for k, v in data.items()}
-            yield data, label, model(semantics, data['image'].to(device), mode='inference')
+            semantics, real, label = prepare_batch(data, opt, device)
+            yield data, label, model(semantics, real, mode='inference')
             done += n
 
 

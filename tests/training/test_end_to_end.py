@@ -92,7 +92,8 @@ def test_overfitting_two_images_reduces_reconstruction_error(tmp_path):
     """With the GAN + feature-matching losses, G learns to reproduce two fixed training images."""
     from semsyn.options import resolve
     from semsyn.testing import load_generator_model
-    from semsyn.training.loop import train, prepare_batch
+    from semsyn.models.synthesis import prepare_batch
+    from semsyn.training.loop import train
     from semsyn.data import create_dataset
     args = ['--gpu_ids', '-1', '--checkpoints_dir', str(tmp_path / 'ck'), '--name', 'fit', '--dataset_mode',
             'synthetic', '--synthetic_size', '2', '--crop_size', '32', '--ngf', '8', '--batchSize', '2',

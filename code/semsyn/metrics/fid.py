@@ -37,13 +37,15 @@ IMAGE_EXTENSIONS = ('bmp', 'jpg', 'jpeg', 'pgm', 'png', 'ppm', 'tif', 'tiff', 'w
 # ---------------------------------------------------------------------------------------------
 # the network
 
-def build_inception(weights_path=None):
-    """pytorch-fid's InceptionV3 (pool3, 2048-d; resize to 299 bilinear, scale to [-1, 1]).
+def locate_fid_weights(weights_path=None):
+    """--fid_weights, or the torch hub cache, with a clear error when neither has the file."""
+    return locate_weights(FID_WEIGHTS_URL, weights_path, 'FID Inception weights', '--fid_weights')
 
-    Built by pytorch-fid's own constructor; only the source of the weights file differs: --fid_weights
-    or the torch hub cache, with a clear error when neither has it."""
+
+def build_inception(path):
+    """pytorch-fid's InceptionV3 (pool3, 2048-d; resize to 299 bilinear, scale to [-1, 1]) with the
+    weights file at path: built by pytorch-fid's own constructor, only the file's source differs."""
     import pytorch_fid.inception as pfi
-    path = locate_weights(FID_WEIGHTS_URL, weights_path, 'FID Inception weights', '--fid_weights')
     state_dict = load_weights(path, 'FID Inception weights')
     original = pfi.load_state_dict_from_url
     pfi.load_state_dict_from_url = lambda *args, **kwargs: state_dict
@@ -62,9 +64,10 @@ class FeatureExtractor:
 
     def __init__(self, weights_path=None, device=torch.device('cpu'), gpu_ids=()):
         self.device = device
-        model = build_inception(weights_path).to(device)
+        path = locate_fid_weights(weights_path)
+        model = build_inception(path).to(device)
         self.model = torch.nn.DataParallel(model, device_ids=list(gpu_ids)) if len(gpu_ids) > 1 else model
-        self.weights_id = weights_identity(weights_path)
+        self.weights_id = weights_identity(path)
 
     @torch.no_grad()
     def __call__(self, images):
@@ -73,8 +76,8 @@ class FeatureExtractor:
         return feats.squeeze(3).squeeze(2).double().cpu().numpy()
 
 
-def weights_identity(weights_path):
-    path = weights_path or os.path.join(torch.hub.get_dir(), 'checkpoints', os.path.basename(FID_WEIGHTS_URL))
+def weights_identity(path):
+    """Names a weights file by its path, size and time (part of the statistics cache key)."""
     st = os.stat(path)
     return f'{os.path.abspath(path)}:{st.st_size}:{st.st_mtime_ns}'
 

@@ -32,6 +32,18 @@ def one_hot_semantics(label, instance, opt):
     return semantics
 
 
+def prepare_batch(data, opt, device):
+    """Dataset batch -> (one-hot semantics, real image, integer label map) on the run's device."""
+    label = data['label'].to(device, non_blocking=True)
+    instance = data['instance'].to(device, non_blocking=True) if not opt.no_instance else None
+    semantics = one_hot_semantics(label, instance, opt)
+    real = data['image'].to(device, non_blocking=True)
+    if opt.channels_last:
+        semantics = semantics.contiguous(memory_format=torch.channels_last)
+        real = real.contiguous(memory_format=torch.channels_last)
+    return semantics, real, label
+
+
 def instance_edges(t):
     """1 where a 4-neighbour has a different instance id (both sides marked), as SPADE's get_edges.
 

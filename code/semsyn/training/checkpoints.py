@@ -8,6 +8,7 @@ import os
 
 import torch
 
+from ..devices import unwrap
 from ..errors import UserError
 from ..fileio import atomic_torch_save
 
@@ -38,7 +39,11 @@ def strip_module_prefix(state_dict):
     return state_dict
 
 
-def check_fits(net, state_dict, path, options_hint=''):
+# the options that shape the networks: named when a checkpoint doesn't fit
+ARCH_HINT = 'netG, ngf, norm_G, label_nc, contain_dontcare_label, no_instance, crop_size, use_vae'
+
+
+def check_fits(net, state_dict, path, options_hint=ARCH_HINT):
     """Raise a one-line UserError naming the first key or shape that doesn't fit the network."""
     own = net.state_dict()
     missing = [k for k in own if k not in state_dict]
@@ -59,7 +64,7 @@ def check_fits(net, state_dict, path, options_hint=''):
                             f'the options give {tuple(value.shape)}{hint}')
 
 
-def load_network(net, path, options_hint=''):
+def load_network(net, path, options_hint=ARCH_HINT):
     """Load a plain state dict strictly into net after checking keys and shapes."""
     state_dict = safe_load(path)
     if not isinstance(state_dict, dict):
@@ -71,5 +76,5 @@ def load_network(net, path, options_hint=''):
 
 
 def save_network(net, path):
-    net = net.module if hasattr(net, 'module') else net
+    net = unwrap(net)
     atomic_torch_save({k: v.detach().cpu() for k, v in net.state_dict().items()}, path)

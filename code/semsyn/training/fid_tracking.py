@@ -9,6 +9,7 @@ from .. import distributed as dist
 from ..data import create_dataset
 from ..devices import unwrap
 from ..metrics.evaluation import FIDEvaluator, format_result, validation_options
+from .logger import keep_history
 from .sampler import make_loader, set_epoch
 
 FID_HISTORY = 'fid_log.jsonl'
@@ -53,7 +54,4 @@ class FIDTracker:
 
     def truncate_history(self, epoch):
         """On resume, forget evaluations of epochs the run will train again."""
-        from ..fileio import atomic_write_text
-        from .logger import read_history
-        points = [p for p in read_history(self.history_path) if p['epoch'] < epoch]
-        atomic_write_text(self.history_path, ''.join(json.dumps(p) + '\n' for p in points))
+        keep_history(self.history_path, lambda p: p['epoch'] < epoch)

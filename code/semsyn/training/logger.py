@@ -30,8 +30,7 @@ class TrainingLogger:
 
     def truncate_history(self, step):
         """On resume, forget points logged after the checkpoint the run continues from."""
-        points = [p for p in read_history(self.history_path) if p['step'] <= step]
-        atomic_write_text(self.history_path, ''.join(json.dumps(p) + '\n' for p in points))
+        keep_history(self.history_path, lambda p: p['step'] <= step)
 
     def log_losses(self, epoch, epoch_iter, step, losses, seconds_per_sample, epoch_fraction):
         message = f'(epoch: {epoch}, iters: {epoch_iter}, time: {seconds_per_sample:.3f}) '
@@ -65,6 +64,12 @@ class TrainingLogger:
     def close(self):
         if self.writer is not None:
             self.writer.close()
+
+
+def keep_history(path, keep):
+    """Rewrite a JSON-lines history with only the points for which keep(point) is true."""
+    points = [p for p in read_history(path) if keep(p)]
+    atomic_write_text(path, ''.join(json.dumps(p) + '\n' for p in points))
 
 
 def read_history(path):

@@ -4,6 +4,7 @@ One process (CPU, one GPU, or DataParallel over --gpu_ids), or one of several un
 (DistributedDataParallel): then every process trains on its shard of each batch, and only rank 0
 writes logs, pages and checkpoints.
 """
+import math
 import os
 import time
 
@@ -15,7 +16,7 @@ from ..data import create_dataset
 from ..devices import data_parallel, resolve_device, unwrap
 from ..errors import UserError
 from ..fileio import atomic_torch_save
-from ..models.synthesis import SynthesisModel, one_hot_semantics
+from ..models.synthesis import SynthesisModel, prepare_batch
 from ..options import save_options
 from .checkpoints import load_network, network_path, safe_load, save_network, train_state_path
 from .fid_tracking import FIDTracker
@@ -23,9 +24,6 @@ from .logger import TrainingLogger, TrainingPage, sample_visuals
 from .rng import capture_rng_state, restore_rng_state, seed_everything
 from .sampler import make_loader, set_epoch
 from .trainer import Trainer
-
-ARCH_HINT = 'netG, ngf, norm_G, label_nc, contain_dontcare_label, no_instance, crop_size, use_vae'
-
 
 class Progress:
     """Counters of the run; saved with the training state so a resumed run continues the same count."""
@@ -39,18 +37,6 @@ class Progress:
     def state_dict(self):
         return {'epoch': self.epoch, 'batches_done': self.batches_done, 'total_samples': self.total_samples,
                 'best_fid': self.best_fid}
-
-
-def prepare_batch(data, opt, device):
-    """Dataset batch -> (one-hot semantics, real image, integer label map) on the run's device."""
-    label = data['label'].to(device, non_blocking=True)
-    instance = data['instance'].to(device, non_blocking=True) if not opt.no_instance else None
-    semantics = one_hot_semantics(label, instance, opt)
-    real = data['image'].to(device, non_blocking=True)
-    if getattr(opt, 'channels_last', False):
-        semantics = semantics.contiguous(memory_format=torch.channels_last)
-        real = real.contiguous(memory_format=torch.channels_last)
-    return semantics, real, label
 
 
 def every(total_samples, freq, batch_size):
@@ -81,7 +67,7 @@ def save_checkpoint(model, trainer, progress, opt, label, with_state):
 
 def load_networks(model, opt):
     for role, net in unwrap(model).networks().items():
-        load_network(net, network_path(opt.checkpoints_dir, opt.name, opt.which_epoch, role), ARCH_HINT)
+        load_network(net, network_path(opt.checkpoints_dir, opt.name, opt.which_epoch, role))
 
 
 def resume_state(trainer, opt):
@@ -230,7 +216,7 @@ def _train(opt, device):
 
 
 def check_finite(losses, epoch, batch):
-    bad = [k for k, v in losses.items() if not torch.isfinite(torch.tensor(v))]
+    bad = [k for k, v in losses.items() if not math.isfinite(v)]
     if bad:
         raise UserError(f'loss {bad[0]} became {losses[bad[0]]} at epoch {epoch}, batch {batch}; '
                         f'try a lower --lr or check the data')
