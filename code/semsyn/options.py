@@ -47,11 +47,11 @@ BASE_OPTIONS = {
     'resnet_kernel_size': (int, 3, 'pix2pixhd: kernel size of the residual blocks'),
     'resnet_initial_kernel_size': (int, 7, 'pix2pixhd: kernel size of the first conv'),
     # SCGAN's names (used by its generator; kept here so its configs parse with one parser)
-    'num_experts_conv': (int, 3, 'SCGAN: number of expert kernels of the conditional convolution'),
-    'num_experts_norm': (int, 3, 'SCGAN: number of expert affine parameters of the conditional normalisation'),
+    'num_experts_conv': (int, 1, 'SCGAN: number of expert kernels of the conditional convolution'),
+    'num_experts_norm': (int, 1, 'SCGAN: number of expert affine parameters of the conditional normalisation'),
     'weight_type': (str, 'softmax', 'SCGAN: activation of the routing weights', ['softmax', 'sigmoid']),
     'temperature': (float, 1.0, 'SCGAN: routing weights are multiplied by this before the activation'),
-    'nrf': (int, 32, 'SCGAN: width of the routing (semantic-vector) network'),
+    'nrf': (int, 64, 'SCGAN: width of the routing (semantic-vector) network'),
     'nff': (int, 32, 'SCGAN: width of the first feature map'),
     'position': (bool, False, 'SCGAN: position prior (iterative Gaussian propagation of the label map)'),
     'pyr_pos': (bool, False, 'SCGAN: apply the position prior on the label pyramid'),
@@ -59,7 +59,8 @@ BASE_OPTIONS = {
     'ig_sz': (int, 7, 'SCGAN: window size of the position prior'),
     'ig_sigma': (float, 1.5, 'SCGAN: sigma of the position prior'),
     'ig_iter': (int, 1, 'SCGAN: iterations of the position prior'),
-    'ig_relative': (bool, False, 'SCGAN: relative update in the position prior'),
+    'ig_relative': (bool, False, 'SCGAN: relative update in the position prior (SCGAN\'s own defaults, 5 iterations '
+                                 'relative, are used by none of its configs; these are its configs\' values)'),
     'no_spectral_on_routing': (bool, False, 'SCGAN: no spectral norm in the routing network'),
     # keys of SCGAN's configs for variants its released models don't use: accepted at their off values
     'dropblock': (bool, False, 'SCGAN: DropBlock in the routing network (not supported: must stay false)'),
@@ -142,12 +143,15 @@ TRAIN_OPTIONS = {
     'netD_subarch': (str, 'n_layer', 'architecture of each discriminator of the multiscale one', ['n_layer']),
     'num_D': (int, 2, 'number of discriminators at different scales'),
     'n_layers_D': (int, 4, 'number of layers of each PatchGAN discriminator'),
-    'lambda_w_recon': (float, 1.0, 'SCGAN: weight of the routing-image reconstruction loss'),
-    'rw_loss': (str, None, 'SCGAN: loss of the routing-image reconstruction (default: vgg with --rw_vgg, else l1)',
-                ['l1', 'l2', 'vgg']),
-    'rw_vgg': (bool, False, 'SCGAN: VGG loss for the routing-image reconstruction (= --rw_loss vgg)'),
-    'ema': (bool, False, 'keep an exponential moving average of the generator (saved as <epoch>_net_A.pth)'),
+    'lambda_w_recon': (float, 2.0, 'SCGAN: weight of the routing-image reconstruction loss'),
+    'rw_loss': (str, 'l1', 'SCGAN: loss of the routing-image reconstruction', ['l1', 'l2', 'vgg']),
+    'rw_vgg': (bool, False, "SCGAN: accepted for SCGAN's configs and ignored, as in SCGAN, where nothing reads it "
+                            "(use --rw_loss vgg for a VGG routing loss)"),
+    'ema': (bool, False, "keep an exponential moving average of the generator (saved as <epoch>_net_A.pth); semsyn's "
+                         'addition, no original trains with one'),
     'ema_decay': (float, 0.999, 'decay of the generator EMA'),
+    'ema_bn_batches': (int, 0, 'with --ema: before the EMA generator is saved or evaluated, re-estimate its batch-norm '
+                               'statistics on this many training batches (OASIS, imaginaire); 0: use G\'s statistics'),
     'fid_epoch': (int, 0, 'every this many epochs, synthesize the validation set, compute FID and keep the best '
                           'checkpoints (0: never)'),
 }
@@ -352,7 +356,23 @@ def resolve(cli=None, is_train=True, overrides=None):
     opt = argparse.Namespace(**values)
     opt.isTrain = is_train
     finalize(opt)
+    if is_train:
+        warn_ignored_betas(opt, {k for layer in (config, explicit) for k in layer})
     return opt
+
+
+# generators whose original trainers (SPADE's, CC-FPSE's) build Adam with betas (0, 0.9) under TTUR,
+# whatever --beta1/--beta2 say; SCGAN's trainer uses the given betas
+TTUR_FIXED_BETAS = ('spade', 'pix2pixhd', 'condconv')
+
+
+def warn_ignored_betas(opt, given):
+    """semsyn uses explicit --beta1/--beta2 also under TTUR; say so where the original would not."""
+    if opt.no_TTUR or opt.netG not in TTUR_FIXED_BETAS or not {'beta1', 'beta2'} & given:
+        return
+    if (opt.beta1, opt.beta2) != (0.0, 0.9) and int(os.environ.get('RANK', '0')) == 0:
+        print(f'warning: Adam betas ({opt.beta1}, {opt.beta2}) are used with TTUR; the original {opt.netG} trainer '
+              f'ignores --beta1/--beta2 under TTUR and uses (0, 0.9)', file=sys.stderr)
 
 
 def finalize(opt):
@@ -370,8 +390,6 @@ def finalize(opt):
         if getattr(opt, key):
             raise UserError(f'--{key}: this SCGAN variant is not part of the released models and is not supported')
     if opt.isTrain:
-        if opt.rw_loss is None:
-            opt.rw_loss = 'vgg' if opt.rw_vgg else 'l1'
         if opt.D_steps_per_G < 1:
             raise UserError(f'--D_steps_per_G must be at least 1, got {opt.D_steps_per_G}')
         if opt.niter < 0 or opt.niter_decay < 0:

@@ -33,7 +33,7 @@ def test_autocast_step_has_finite_losses(netG, extra, amp):
     trainer.run_generator_one_step(sem, real)
     trainer.run_discriminator_one_step(sem, real)
     losses = trainer.latest_losses()
-    assert set(losses) >= {'GAN', 'D_Fake', 'D_real'} | ({'W_recon'} if netG == 'scg' else set())
+    assert set(losses) >= {'GAN', 'D_Fake', 'D_real'} | ({'W_Recon_l1'} if netG == 'scg' else set())
     assert all(torch.isfinite(v) for v in losses.values()), losses
     assert all(p.dtype == torch.float32 for p in model.parameters())
     changed = [k for k, v in model.netG.state_dict().items() if v.is_floating_point() and not torch.equal(v, before[k])]

@@ -28,7 +28,7 @@ def test_scgan_synthetic_with_ema_and_routing_loss(tmp_path):
               '--lambda_w_recon', '2', '--num_experts_conv', '3', '--num_experts_norm', '4')
     check_run(tmp_path, 'sc', roles=('G', 'D', 'A'))
     log = (tmp_path / 'ck' / 'sc' / 'loss_log.txt').read_text()
-    assert 'W_recon: ' in log
+    assert 'W_Recon_l1: ' in log
     _, page = synthesize_run(tmp_path, 'sc', '--netG', 'scg', '--nrf', '4', '--nff', '4', '--dataset_mode',
                              'synthetic', '--synthetic_size', '2', '--crop_size', '64', '--no_instance',
                              '--num_experts_conv', '3', '--num_experts_norm', '4')
@@ -47,16 +47,17 @@ def test_original_celeba_command_lines(tmp_path, fid_env):
     ck = ['--checkpoints_dir', str(tmp_path / 'ck')]
     run([str(REPO / 'train.sh'), 'scgan_celeba', *TINY, *ck, '--fid_epoch', '1'], env)
     run_dir = tmp_path / 'ck' / 'scgan-celeba'
-    for role in 'GDEA':
+    for role in 'GDE':
         assert (run_dir / f'best_net_{role}.pth').is_file(), role
+    assert not (run_dir / 'best_net_A.pth').exists()  # SCGAN trains without an EMA generator
     opt = yaml.safe_load((run_dir / 'opt.yml').read_text())
-    assert opt['netG'] == 'scg' and opt['use_vae'] and opt['position'] and opt['pyr_pos'] and opt['ema']
+    assert opt['netG'] == 'scg' and opt['use_vae'] and opt['position'] and opt['pyr_pos'] and not opt['ema']
     # the original README's test command, on CPU
     proc = run([sys.executable, 'test.py', '--gpu_ids', '-1', '--dataset_mode', 'celeba', '--config',
                 'config/scgan_celeba-test.yml', '--fid', '--gt', str(root / 'CelebA-HQ-img'), '--visual_n', '1',
                 '--dataroot', str(root), '--results_dir', str(tmp_path / 'res'), *ck, *TINY_NETS],
                env)
-    assert 'FID: ' in proc.stdout and 'latest_net_A.pth' in proc.stdout
+    assert 'FID: ' in proc.stdout and 'latest_net_A.pth' not in proc.stdout
     result = json.loads((tmp_path / 'res' / 'scgan-celeba' / 'test_latest' / 'fid.json').read_text())
     assert result['num_fake'] == 4 and result['num_real'] == 4 and result['fid'] > 0
 

@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from ..devices import unwrap
 from ..errors import UserError
 from . import create_network
+from .ema import ema_update, recalibrate_batch_norm
 from .encoder import SPADE_ENCODER_OUT
 from .losses import GANLoss, VGGLoss, feature_matching_loss, kld_loss
 
@@ -86,9 +87,16 @@ class SynthesisModel(nn.Module):
         self.netA = copy.deepcopy(self.netG).eval().requires_grad_(False) if opt.isTrain and opt.ema else None
         if opt.isTrain:
             self.criterionGAN = GANLoss(opt.gan_mode)
-            routing_vgg = opt.netG == 'scg' and opt.lambda_w_recon > 0 and opt.rw_loss == 'vgg'
+            routing_vgg = opt.netG == 'scg' and opt.rw_loss == 'vgg'
             self.criterionVGG = None if opt.no_vgg_loss and not routing_vgg else \
                 VGGLoss(opt.vgg_weights, state_dict=vgg_state_dict)
+
+    def train(self, mode=True):
+        """netA is only ever evaluated: it stays in eval mode (recalibrate_ema handles its batch norms)."""
+        super().train(mode)
+        if self.netA is not None:
+            self.netA.eval()
+        return self
 
     def networks(self):
         """{'G': netG, 'D': netD, 'E': netE, 'A': netA} for the networks this run has (unwrapped)."""
@@ -100,6 +108,31 @@ class SynthesisModel(nn.Module):
         """netA <- decay * netA + (1 - decay) * netG for parameters; buffers (BatchNorm statistics,
         spectral-norm vectors) are copied from netG."""
         ema_update(self.netA, unwrap(self.netG), self.opt.ema_decay)
+
+    def recalibrate_ema(self, batches):
+        """Re-estimate the EMA generator's batch-norm statistics on (semantics, real image) batches
+        (--ema_bn_batches). The encoder (--use_vae) runs in eval mode and the RNG is forked, so the
+        training run continues exactly as without the calibration."""
+        encoder = unwrap(self.netE) if self.netE is not None else None
+        encoder_mode = encoder.training if encoder is not None else None
+
+        def feed(net):
+            for semantics, real in batches:
+                with self.autocast(semantics.device.type):
+                    self.generate_fake(semantics, real, direct=True, use_ema=True)
+
+        devices = [self.netA_device().index or 0] if self.netA_device().type == 'cuda' else []
+        with torch.random.fork_rng(devices=devices), torch.no_grad():
+            if encoder is not None:
+                encoder.eval()
+            try:
+                return recalibrate_batch_norm(self.netA, feed)
+            finally:
+                if encoder is not None:
+                    encoder.train(encoder_mode)
+
+    def netA_device(self):
+        return next(self.netA.parameters()).device
 
     def distribute(self, device):
         """For DistributedDataParallel: batch norms synchronise across processes, and G, D, E are
@@ -138,8 +171,9 @@ class SynthesisModel(nn.Module):
         fake_image, kld, routing_image = self.generate_fake(input_semantics, real_image, compute_kld_loss=opt.use_vae)
         if kld is not None:
             losses['KLD'] = kld
-        if routing_image is not None and opt.lambda_w_recon > 0:
-            losses['W_recon'] = self.routing_reconstruction_loss(routing_image, real_image) * opt.lambda_w_recon
+        if routing_image is not None:  # named as SCGAN names it, e.g. W_Recon_l1
+            losses[f'W_Recon_{opt.rw_loss}'] = \
+                self.routing_reconstruction_loss(routing_image, real_image) * opt.lambda_w_recon
         (pred_fake, feat_fake), (_, feat_real) = self.discriminate(input_semantics, fake_image, real_image,
                                                                    direct=True)
         losses['GAN'] = self.criterionGAN(pred_fake, True, for_discriminator=False)
@@ -202,15 +236,6 @@ class SynthesisModel(nn.Module):
         preds, groups = core.predictions_and_features(out)
         preds, groups = [p.float() for p in preds], [[f.float() for f in g] for g in groups]
         return split_halves(preds, groups, 0), split_halves(preds, groups, 1)
-
-
-@torch.no_grad()
-def ema_update(ema, net, decay):
-    """ema <- decay * ema + (1 - decay) * net (parameters); buffers copied from net."""
-    for pa, pg in zip(ema.parameters(), net.parameters()):
-        pa.lerp_(pg.detach().to(pa.dtype), 1.0 - decay)
-    for ba, bg in zip(ema.buffers(), net.buffers()):
-        ba.copy_(bg)
 
 
 def split_halves(preds, groups, half):

@@ -16,6 +16,17 @@ def split_lr(opt, lr):
     return (lr, lr) if opt.no_TTUR else (lr / 2, lr * 2)
 
 
+def optimizer_settings(opt):
+    """{'G': {'lr', 'betas'}, 'D': {...}} of the two Adam optimizers at the start of training.
+
+    The betas are --beta1/--beta2, whose defaults depend on --no_TTUR as in SPADE ((0, 0.9) with
+    TTUR, (0.5, 0.999) without); unlike SPADE's and CC-FPSE's trainers, explicit values are used
+    under TTUR too (as SCGAN's trainer does), see options.warn_ignored_betas."""
+    g_lr, d_lr = split_lr(opt, opt.lr)
+    betas = (opt.beta1, opt.beta2)
+    return {'G': {'lr': g_lr, 'betas': betas}, 'D': {'lr': d_lr, 'betas': betas}}
+
+
 class Trainer:
     """Runs the G and D updates of a SynthesisModel (possibly wrapped in DataParallel)."""
 
@@ -31,11 +42,10 @@ class Trainer:
         g_params = list(core.netG.parameters())
         if core.netE is not None:
             g_params += list(core.netE.parameters())
-        betas = (opt.beta1, opt.beta2)  # their defaults depend on --no_TTUR (options.ttur_defaults)
         self.lr = opt.lr
-        g_lr, d_lr = split_lr(opt, self.lr)
-        self.optimizer_G = torch.optim.Adam(g_params, lr=g_lr, betas=betas)
-        self.optimizer_D = torch.optim.Adam(core.netD.parameters(), lr=d_lr, betas=betas)
+        settings = optimizer_settings(opt)
+        self.optimizer_G = torch.optim.Adam(g_params, **settings['G'])
+        self.optimizer_D = torch.optim.Adam(core.netD.parameters(), **settings['D'])
         self.g_losses, self.d_losses, self.generated = {}, {}, None
 
     def run_generator_one_step(self, input_semantics, real_image):
