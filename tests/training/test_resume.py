@@ -11,7 +11,8 @@ pytestmark = pytest.mark.slow
 
 ARGS = ['--gpu_ids', '-1', '--dataset_mode', 'synthetic', '--synthetic_size', '8', '--crop_size', '64', '--ngf', '4',
         '--ndf', '8', '--no_vgg_loss', '--batchSize', '2', '--niter', '1', '--niter_decay', '2', '--use_vae',
-        '--save_latest_freq', '4', '--print_freq', '2', '--display_freq', '4', '--D_steps_per_G', '2']
+        '--save_latest_freq', '4', '--print_freq', '2', '--display_freq', '4', '--D_steps_per_G', '2',
+        '--ema', '--ema_bn_batches', '2']
 
 
 def run_args(tmp_path, name, *extra):
@@ -38,12 +39,15 @@ def test_interrupted_run_resumes_exactly(tmp_path, monkeypatch):
     monkeypatch.setattr(Trainer, 'run_discriminator_one_step', original)
     loop.train(resolve(run_args(tmp_path, 'resumed', '--continue_train')))
 
-    for role in ('G', 'D', 'E'):
+    for role in ('G', 'D', 'E', 'A'):
         a = safe_load(tmp_path / 'straight' / f'latest_net_{role}.pth')
         b = safe_load(tmp_path / 'resumed' / f'latest_net_{role}.pth')
         assert a.keys() == b.keys()
         for key in a:
             assert torch.equal(a[key], b[key]), f'{role}.{key} differs after resume'
+    # the EMA generator's batch norms were recalibrated (--ema_bn_batches), not copied from G
+    a, g = (safe_load(tmp_path / 'straight' / f'latest_net_{r}.pth') for r in 'AG')
+    assert not torch.equal(a['head_0.norm_0.param_free_norm.running_mean'], g['head_0.norm_0.param_free_norm.running_mean'])
     sa = safe_load(tmp_path / 'straight' / 'latest_train_state.pth')
     sb = safe_load(tmp_path / 'resumed' / 'latest_train_state.pth')
     assert sa['progress'] == sb['progress'] and sa['trainer']['lr'] == sb['trainer']['lr']

@@ -18,6 +18,7 @@ from ..errors import UserError
 from ..fileio import atomic_torch_save
 from ..models.synthesis import SynthesisModel, prepare_batch
 from ..options import save_options
+from .ema_stats import EMABatchNormCalibration
 from .checkpoints import load_network, network_path, safe_load, save_network, train_state_path
 from .fid_tracking import FIDTracker
 from .logger import TrainingLogger, TrainingPage, sample_visuals
@@ -132,6 +133,12 @@ def _train(opt, device):
     model = build_model(opt, device)
     trainer = Trainer(opt, model, device)
     fid = FIDTracker(opt, device) if opt.fid_epoch > 0 else None
+    ema_stats = EMABatchNormCalibration(opt, dataset, device) if opt.ema and opt.ema_bn_batches > 0 else None
+
+    def save(label, with_state):
+        if ema_stats is not None:
+            ema_stats.refresh(model, progress.total_samples)
+        save_checkpoint(model, trainer, progress, opt, label, with_state)
     progress = resume_state(trainer, opt) if opt.continue_train else Progress()
     if main:
         save_options(opt)  # only once everything above accepted the options
@@ -181,13 +188,15 @@ def _train(opt, device):
                 if every(progress.total_samples, opt.save_latest_freq, step_samples):
                     if main:
                         print(f'saving the latest model (epoch {epoch}, total_steps {progress.total_samples})')
-                    save_checkpoint(model, trainer, progress, opt, 'latest', with_state=True)
+                    save('latest', with_state=True)
                 start = time.time()
             bar.close()
 
             trainer.update_learning_rate(epoch)
             progress.epoch, progress.batches_done = epoch + 1, 0
             if fid is not None and fid.due(epoch):
+                if ema_stats is not None:
+                    ema_stats.refresh(model, progress.total_samples)
                 result = fid.evaluate(model)
                 if main:
                     fid.record(epoch, progress.total_samples, result, logger)
@@ -195,12 +204,12 @@ def _train(opt, device):
                     progress.best_fid = result['fid']
                     if main:
                         print(f'saving the best model (epoch {epoch}, FID {result["fid"]:.4f})')
-                    save_checkpoint(model, trainer, progress, opt, 'best', with_state=False)
-            save_checkpoint(model, trainer, progress, opt, 'latest', with_state=True)
+                    save('best', with_state=False)
+            save('latest', with_state=True)
             if epoch % opt.save_epoch_freq == 0 or epoch == total_epochs:
                 if main:
                     print(f'saving the model at the end of epoch {epoch}, iters {progress.total_samples}')
-                save_checkpoint(model, trainer, progress, opt, epoch, with_state=False)
+                save(epoch, with_state=False)
     finally:
         if logger is not None:
             logger.close()

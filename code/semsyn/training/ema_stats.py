@@ -1,0 +1,27 @@
+"""--ema_bn_batches N: before the EMA generator is saved or evaluated, its batch-norm statistics are
+re-estimated on N training batches (models/ema.py). The batches are the first N of a fixed order of
+the training set, the same on every process, so all processes keep identical EMA generators."""
+from itertools import islice
+
+from torch.utils.data import DataLoader
+
+from ..devices import unwrap
+from ..models.synthesis import prepare_batch
+from .sampler import ResumableSampler
+
+
+class EMABatchNormCalibration:
+    def __init__(self, opt, dataset, device):
+        self.opt, self.device, self.done_at = opt, device, None
+        sampler = ResumableSampler(len(dataset), shuffle=True, seed=opt.seed)  # one order, not sharded
+        self.loader = DataLoader(dataset, batch_size=opt.batchSize, sampler=sampler, num_workers=0)
+
+    def batches(self):
+        for data in islice(self.loader, self.opt.ema_bn_batches):
+            yield prepare_batch(data, self.opt, self.device)[:2]
+
+    def refresh(self, model, step):
+        """Recalibrate unless that was done at this training step already."""
+        if step != self.done_at:
+            unwrap(model).recalibrate_ema(self.batches())
+            self.done_at = step
