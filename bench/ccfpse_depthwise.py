@@ -26,12 +26,12 @@ from measure import time_and_peak  # noqa: E402
 
 def measure(what, impl, size, repeat, device):
     import torch
+
     import semsyn.models.generators.ccfpse as ccfpse
+    import semsyn.models.ops.normalization as normalization
     from semsyn.models import create_network
     from semsyn.models.ops.depthwise import pixel_depthwise_conv_unfold
     from semsyn.options import make_options
-
-    import semsyn.models.ops.normalization as normalization
     if impl == 'unfold':
         ccfpse.pixel_depthwise_conv = pixel_depthwise_conv_unfold
         normalization.resize_nearest = lambda seg, size: torch.nn.functional.interpolate(seg, size=size)

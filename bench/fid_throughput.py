@@ -2,7 +2,7 @@
 
     python bench/fid_throughput.py [--images 64] [--size 256] [--batch-size 50] [--workers 2] [--device cpu]
 
-Uses the FID weights from the torch hub cache (or --weights); when they are absent, the same network
+Uses the FID weights from the torch hub cache (or --fid_weights); when they are absent, the same network
 with random weights (the speed is the same).
 """
 import argparse
@@ -26,13 +26,13 @@ def main():
     parser.add_argument('--batch-size', type=int, default=50)
     parser.add_argument('--workers', type=int, default=2)
     parser.add_argument('--device', default='cpu')
-    parser.add_argument('--weights')
+    parser.add_argument('--fid_weights')
     args = parser.parse_args()
 
     from semsyn.metrics.fid import FID_WEIGHTS_URL, FeatureExtractor, folder_features
     from semsyn.weights import hub_weights_path
     with tempfile.TemporaryDirectory() as tmp:
-        weights = args.weights
+        weights = args.fid_weights
         if weights is None and not os.path.isfile(hub_weights_path(os.path.basename(FID_WEIGHTS_URL))):
             from tests.fid_material import random_fid_inception_state_dict
             weights = os.path.join(tmp, 'random_fid_inception.pth')

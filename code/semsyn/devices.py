@@ -5,13 +5,19 @@ import torch.nn as nn
 from .errors import UserError
 
 
+def require_cuda(opt):
+    """The one error for GPUs asked for on a machine without CUDA."""
+    if not torch.cuda.is_available():
+        raise UserError(f'--gpu_ids {opt.gpu_ids}: CUDA is not available on this machine; use --gpu_ids -1 for '
+                        f'the CPU')
+
+
 def resolve_device(opt):
     """torch.device for the run; a one-line UserError when the GPUs asked for are not there."""
     ids = opt.gpu_id_list
     if not ids:
         return torch.device('cpu')
-    if not torch.cuda.is_available():
-        raise UserError(f'--gpu_ids {opt.gpu_ids}: CUDA is not available on this machine; use --gpu_ids -1 for CPU')
+    require_cuda(opt)
     count = torch.cuda.device_count()
     bad = [i for i in ids if i >= count]
     if bad:

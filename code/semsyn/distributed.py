@@ -10,6 +10,7 @@ import torch
 import torch.distributed as dist
 import torch.nn as nn
 
+from .devices import require_cuda
 from .errors import UserError
 
 
@@ -40,15 +41,14 @@ def barrier():
 
 def setup(opt):
     """Join the process group (once); returns the device of this process."""
-    use_cuda = bool(opt.gpu_id_list) and torch.cuda.is_available()
-    if bool(opt.gpu_id_list) and not torch.cuda.is_available():
-        raise UserError(f'--gpu_ids {opt.gpu_ids}: CUDA is not available on this machine; use --gpu_ids -1 for CPU '
-                        f'processes (gloo)')
+    use_cuda = bool(opt.gpu_id_list)
+    if use_cuda:
+        require_cuda(opt)
     local_rank = int(os.environ.get('LOCAL_RANK', '0'))
     if use_cuda:
         if local_rank >= torch.cuda.device_count():
-            raise UserError(f'LOCAL_RANK {local_rank}: only {torch.cuda.device_count()} GPUs are visible; start at most '
-                            f'that many processes per node')
+            raise UserError(f'LOCAL_RANK {local_rank}: only {torch.cuda.device_count()} GPUs are visible; start at '
+                            f'most that many processes per node')
         torch.cuda.set_device(local_rank)
     if not is_initialized():
         dist.init_process_group(backend='nccl' if use_cuda else 'gloo')

@@ -1,10 +1,16 @@
-"""Atomic file writes for everything the project puts on disk (checkpoints, options, pages, images).
+"""Files on disk: atomic writes for everything the project writes (checkpoints, options, pages,
+images), and the one loader of the PyTorch files users hand it.
 
 A reader (a resumed run, a browser, a sync job) must never see a half-written file, and a crash
 must never destroy the previous version: write a temp file in the same folder, then os.replace it.
 """
 import os
+import re
 import tempfile
+
+import torch
+
+from .errors import UserError
 
 
 def _umask():
@@ -41,5 +47,42 @@ def atomic_write_text(path, text):
 
 
 def atomic_torch_save(obj, path):
-    import torch
     atomic_replace(path, lambda f: torch.save(obj, f))
+
+
+PICKLE_MAGIC = b'\x80'
+ZIP_MAGIC = b'PK\x03\x04'
+
+
+def load_untrusted(path, what='checkpoint'):
+    """A PyTorch file from disk, read with torch.load(weights_only=True): tensors, containers and plain
+    values only, never code. Every file a user hands the project (checkpoints, training states,
+    pretrained weights, fixtures) is read here; a file that can't be read so is a one-line UserError
+    saying what was found, and never a suggestion to turn the safety off."""
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise UserError(f'{what} {path} not found')
+    try:
+        return torch.load(path, map_location='cpu', weights_only=True)
+    except Exception as exc:  # pickle errors, truncated archives, foreign files
+        raise UserError(f'{what} {path} {describe_unreadable(path, exc)}') from None
+
+
+def describe_unreadable(path, exc):
+    """Why torch.load(weights_only=True) refused a file, in a few words."""
+    text = str(exc)
+    found = re.search(r'unsupported GLOBAL ([\w.]+)', text)
+    if found:
+        return f'contains executable objects ({found.group(1)}): refused'
+    try:
+        with open(path, 'rb') as f:
+            head = f.read(4)
+    except OSError as err:
+        return f'could not be read ({err.strerror})'
+    if not head:
+        return 'is empty'
+    if head == ZIP_MAGIC:
+        return 'is truncated or damaged (its PyTorch zip archive cannot be read)'
+    if head[:1] == PICKLE_MAGIC:
+        return 'is a pickle that is not a weights-only PyTorch file: refused'
+    return 'is not a PyTorch file'

@@ -11,9 +11,11 @@ import math
 import os
 import sys
 
+import torch
 import yaml
 
 from .errors import UserError
+from .fileio import atomic_write_text
 
 INF = float('inf')
 
@@ -24,7 +26,6 @@ BASE_OPTIONS = {
     'name': (str, 'label2coco', 'name of the experiment; checkpoints go to checkpoints_dir/name'),
     'gpu_ids': (str, None, 'GPU ids, e.g. 0 or 0,1,2; -1 for CPU (default: 0 when CUDA is available, else -1)'),
     'checkpoints_dir': (str, './checkpoints', 'models are saved here'),
-    'model': (str, 'pix2pix', 'which model wrapper to use', ['pix2pix']),
     'seed': (int, 0, 'random seed for weights, data order, augmentation and VAE noise'),
     'config': (str, None, 'YAML file with option values (same keys as the flags)'),
     'load_from_opt_file': (bool, False, 'take the model/data options from checkpoints_dir/name/opt.yml'),
@@ -62,15 +63,6 @@ BASE_OPTIONS = {
     'ig_relative': (bool, False, 'SCGAN: relative update in the position prior (SCGAN\'s own defaults, 5 iterations '
                                  'relative, are used by none of its configs; these are its configs\' values)'),
     'no_spectral_on_routing': (bool, False, 'SCGAN: no spectral norm in the routing network'),
-    # keys of SCGAN's configs for variants its released models don't use: accepted at their off values
-    'dropblock': (bool, False, 'SCGAN: DropBlock in the routing network (not supported: must stay false)'),
-    'db_prob': (float, 0.2, 'SCGAN: DropBlock probability (only with dropblock)'),
-    'sampling': (str, 'none', 'SCGAN: routing sampling variant (not supported: must stay none)', ['none']),
-    'smooth': (bool, False, 'SCGAN: smoothed routing (not supported: must stay false)'),
-    'use_unet': (bool, False, 'SCGAN: U-Net routing variant (not supported: must stay false)'),
-    'labelnoise': (bool, False, 'SCGAN: label noise (not supported: must stay false)'),
-    'routing_detach': (bool, False, 'SCGAN: detach the routing weights (not supported: must stay false)'),
-    'random_z': (bool, False, 'SCGAN: random z variant (not supported: must stay false)'),
     # data
     'phase': (str, 'train', 'train, val, test, etc'),
     'batchSize': (int, 1, 'input batch size (per process)'),
@@ -125,7 +117,6 @@ TRAIN_OPTIONS = {
     'which_epoch': (str, 'latest', 'which checkpoint to load'),
     'niter': (int, 50, 'number of epochs at the starting learning rate'),
     'niter_decay': (int, 0, 'number of epochs to decay the learning rate linearly to zero'),
-    'optimizer': (str, 'adam', 'optimizer', ['adam']),
     'beta1': (float, 0.0, 'Adam beta1 (default 0.0 with TTUR, 0.5 with --no_TTUR)'),
     'beta2': (float, 0.9, 'Adam beta2 (default 0.9 with TTUR, 0.999 with --no_TTUR)'),
     'no_TTUR': (bool, False, 'do not use the TTUR scheme (G lr/2, D lr*2)'),
@@ -140,7 +131,6 @@ TRAIN_OPTIONS = {
     'vgg_weights': (str, None, 'path to torchvision VGG19 ImageNet weights (default: the torch hub cache)'),
     'gan_mode': (str, 'hinge', 'GAN loss', ['ls', 'original', 'hinge', 'w']),
     'netD': (str, 'multiscale', 'discriminator architecture', ['multiscale', 'n_layer', 'fpse']),
-    'netD_subarch': (str, 'n_layer', 'architecture of each discriminator of the multiscale one', ['n_layer']),
     'num_D': (int, 2, 'number of discriminators at different scales'),
     'n_layers_D': (int, 4, 'number of layers of each PatchGAN discriminator'),
     'lambda_w_recon': (float, 2.0, 'SCGAN: weight of the routing-image reconstruction loss'),
@@ -164,6 +154,28 @@ TEST_OPTIONS = {
     'fid': (bool, False, 'compute FID (and KID) of the synthesized images against --gt'),
     'no_ema': (bool, False, 'use <epoch>_net_G.pth even when the EMA generator <epoch>_net_A.pth exists'),
 }
+
+# Keys of the originals' option namespaces and configs that allow a single value here: the one
+# model wrapper, optimizer and PatchGAN, and SCGAN variants its released models don't use. They are
+# accepted (command line, configs) at that value, with ANY value where they only matter to such a
+# variant, and refused otherwise; they are not options of this project.
+ANY = object()
+ORIGINAL_FIXED = {
+    'model': 'pix2pix', 'optimizer': 'adam', 'netD_subarch': 'n_layer',
+    'sampling': 'none', 'dropblock': False, 'smooth': False, 'use_unet': False, 'labelnoise': False,
+    'routing_detach': False, 'random_z': False, 'db_prob': ANY,
+}
+
+
+def check_original_fixed(key, value, source):
+    expected = ORIGINAL_FIXED[key]
+    if expected is ANY or value == expected:
+        return
+    if isinstance(expected, bool):
+        raise UserError(f"{source}: '{key}' is a variant of the original that its released models don't use; "
+                        f'it is not supported (must be {str(expected).lower()})')
+    raise UserError(f"{source}: '{key}' {value!r} is not supported; the only choice is {expected!r}")
+
 
 # Spellings of the original repositories that mean the same option.
 ALIASES = {'dataset': 'dataset_mode', 'nThread': 'nThreads'}
@@ -274,6 +286,9 @@ def check_mapping(values, table, source):
         key = ALIASES.get(key, key)
         if key in DERIVED:
             continue  # computed from the other options; saved files may carry them
+        if key in ORIGINAL_FIXED:
+            check_original_fixed(key, value, source)
+            continue
         if key not in table:
             raise UserError(f"{source}: unknown option '{key}'")
         out[key] = check_value(key, value, table, source)
@@ -316,6 +331,13 @@ def build_argparser(table, explicit_only):
             if len(spec) > 3:
                 extra['choices'] = spec[3]
             parser.add_argument(*flags, dest=key, type=tp, help=help_text, **extra)
+    for key, value in ORIGINAL_FIXED.items():  # the originals' command lines may carry them
+        if isinstance(value, bool):
+            parser.add_argument('--' + key, dest=key, action='store_true', default=argparse.SUPPRESS,
+                                help=argparse.SUPPRESS)
+        else:
+            parser.add_argument('--' + key, dest=key, default=argparse.SUPPRESS, help=argparse.SUPPRESS,
+                                type=float if value is ANY else str)
     return parser
 
 
@@ -329,6 +351,8 @@ def resolve(cli=None, is_train=True, overrides=None):
     if cli is None:
         cli = sys.argv[1:]
     explicit = vars(build_argparser(table, explicit_only=True).parse_args(cli))
+    for key in ORIGINAL_FIXED.keys() & explicit.keys():
+        check_original_fixed(key, explicit.pop(key), 'command line')
     explicit.update(check_mapping(overrides or {}, table, 'options'))
 
     config = load_yaml_options(explicit['config'], table) if explicit.get('config') else {}
@@ -386,9 +410,6 @@ def finalize(opt):
             raise UserError(f'--{key} must be a positive integer, got {getattr(opt, key)}')
     if opt.aspect_ratio <= 0:
         raise UserError(f'--aspect_ratio must be positive, got {opt.aspect_ratio}')
-    for key in ('dropblock', 'smooth', 'use_unet', 'labelnoise', 'routing_detach', 'random_z'):
-        if getattr(opt, key):
-            raise UserError(f'--{key}: this SCGAN variant is not part of the released models and is not supported')
     if opt.isTrain:
         if opt.D_steps_per_G < 1:
             raise UserError(f'--D_steps_per_G must be at least 1, got {opt.D_steps_per_G}')
@@ -400,7 +421,6 @@ def finalize(opt):
 def parse_gpu_ids(text):
     """'0,1' -> [0, 1]; '-1' or '' -> [] (CPU); None -> [0] when CUDA is available, else []."""
     if text is None:
-        import torch
         return [0] if torch.cuda.is_available() else []
     ids = []
     for part in str(text).split(','):
@@ -410,7 +430,8 @@ def parse_gpu_ids(text):
         try:
             gid = int(part)
         except ValueError:
-            raise UserError(f"--gpu_ids: expected comma-separated integers such as 0,1 or -1 for CPU, got '{text}'")
+            raise UserError(f"--gpu_ids: expected comma-separated integers such as 0,1 or -1 for CPU, got '{text}'") \
+                from None
         if gid >= 0:
             ids.append(gid)
     return ids
@@ -433,7 +454,6 @@ def option_values(opt):
 
 def save_options(opt, folder=None):
     """Write opt.yml (machine-readable) and opt.txt (SPADE's human-readable listing)."""
-    from .fileio import atomic_write_text
     folder = folder or os.path.join(opt.checkpoints_dir, opt.name)
     os.makedirs(folder, exist_ok=True)
     values = option_values(opt)
@@ -467,7 +487,3 @@ def make_options(values=None, is_train=True):
     """Options namespace from a dict of values (the rest from defaults), for library use and tests."""
     return resolve([], is_train=is_train, overrides=dict(values or {}))
 
-
-def print_options(opt):
-    for key, value in option_values(opt).items():
-        print(f'{key:>25}: {value}')

@@ -2,52 +2,19 @@
 import math
 import os
 
-import torch
-from tqdm import tqdm
-
 from .data import create_dataset
+from .data.sampler import make_loader, set_epoch
 from .devices import data_parallel, resolve_device
 from .errors import UserError
+from .inference import load_generator_model, sample_visuals, synthesize
 from .metrics.evaluation import FIDEvaluator, format_result
 from .metrics.fid import save_result
-from .models.synthesis import SynthesisModel, prepare_batch
-from .training.checkpoints import load_network, network_path
-from .training.logger import sample_visuals
-from .training.rng import seed_everything
-from .training.sampler import make_loader, set_epoch
+from .rng import seed_everything
 from .visual import HTMLPage, save_image
-
-def load_generator_model(opt, device):
-    """SynthesisModel in eval mode with G (and E with --use_vae) loaded from checkpoints/<name>.
-
-    When the run kept an EMA generator (``<epoch>_net_A.pth``), G gets its weights, unless --no_ema."""
-    model = SynthesisModel(opt)
-    for role, net in model.networks().items():
-        path = network_path(opt.checkpoints_dir, opt.name, opt.which_epoch, role)
-        ema = network_path(opt.checkpoints_dir, opt.name, opt.which_epoch, 'A')
-        if role == 'G' and not opt.no_ema and os.path.isfile(ema):
-            print(f'generator: the EMA weights {ema} (--no_ema for {os.path.basename(path)})')
-            path = ema
-        load_network(net, path)
-    return model.to(device).eval()
 
 
 def result_dir(opt):
     return os.path.join(opt.results_dir, opt.name, f'{opt.phase}_{opt.which_epoch}')
-
-
-def synthesize(model, loader, opt, device, limit, desc='test'):
-    """Yield (data, label map, synthesized images) for the first `limit` samples of loader."""
-    done = 0
-    with torch.no_grad():
-        for data in tqdm(loader, total=math.ceil(limit / opt.batchSize), desc=desc, leave=False, disable=None):
-            if done >= limit:
-                break
-            n = min(data['label'].size(0), limit - done)
-            data = {k: v[:n] for k, v in data.items()}
-            semantics, real, label = prepare_batch(data, opt, device)
-            yield data, label, model(semantics, real, mode='inference')
-            done += n
 
 
 def sample_limit(opt, dataset):

@@ -5,7 +5,10 @@ they are downloaded when the internet is reachable. When they can't be had this 
 UserError naming the file and where to put it: never random weights.
 """
 import os
+import shutil
 import socket
+import tempfile
+from contextlib import contextmanager
 
 import torch
 
@@ -47,8 +50,37 @@ def locate_weights(url, explicit_path, what, option, fallback_hint=''):
                     f'{path}, or pass {option} PATH{fallback_hint}')
 
 
-def load_weights(path, what):
+@contextmanager
+def temporary_environ(**values):
+    old = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
     try:
-        return torch.load(path, map_location='cpu', weights_only=True)
-    except Exception as exc:
-        raise UserError(f'{what} {path} could not be read ({type(exc).__name__})') from None
+        yield
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+@contextmanager
+def hub_cache_holding(path, filename):
+    """For a library that loads its weights from the torch hub cache by file name (pytorch-fid):
+    within this context the hub cache holds the file at ``path`` as ``filename`` (the real cache
+    when it is already there, else a temporary one linking to it), and torch.load reads weights-only
+    (TORCH_FORCE_WEIGHTS_ONLY_LOAD), whatever the library asks for."""
+    path = os.path.abspath(path)
+    if path == os.path.abspath(hub_weights_path(filename)):
+        with temporary_environ(TORCH_FORCE_WEIGHTS_ONLY_LOAD='1'):
+            yield
+        return
+    with tempfile.TemporaryDirectory(prefix='semsyn-hub-') as home:
+        folder = os.path.join(home, 'hub', 'checkpoints')
+        os.makedirs(folder)
+        try:
+            os.symlink(path, os.path.join(folder, filename))
+        except OSError:  # file systems without symlinks
+            shutil.copyfile(path, os.path.join(folder, filename))
+        with temporary_environ(TORCH_HOME=home, TORCH_FORCE_WEIGHTS_ONLY_LOAD='1'):
+            yield

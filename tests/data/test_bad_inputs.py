@@ -8,9 +8,9 @@ import pytest
 import torch
 from PIL import Image
 
-from tests.data.helpers import custom_opts, make_pairs, opts, shared_dataset, write_map, write_photo
 from semsyn.data import create_dataset
 from semsyn.errors import UserError
+from tests.data.helpers import custom_opts, make_pairs, opts, shared_dataset, write_map, write_photo
 
 
 def raises_naming(path_or_text, fn):

@@ -4,11 +4,11 @@ import os
 import numpy as np
 import pytest
 
-from tests.data.helpers import custom_opts, make_pairs, opts, write_map, write_photo
 from semsyn.data import create_dataset
 from semsyn.data.files import CACHE_NAME, list_images, natural_sort
 from semsyn.data.pairing import check_pairs, stem
 from semsyn.errors import UserError
+from tests.data.helpers import custom_opts, make_pairs, opts, write_map, write_photo
 
 
 def test_natural_sort():

@@ -5,9 +5,9 @@ import torch
 from PIL import Image
 from torch.utils.data import DataLoader
 
-from tests.data.helpers import opts, shared_dataset
 from semsyn.data import create_dataset
 from semsyn.errors import UserError
+from tests.data.helpers import opts, shared_dataset
 
 
 def raw(path):

@@ -5,8 +5,8 @@ import pytest
 import torch
 from torch.utils.data import DataLoader
 
-from tests.data.helpers import opts
 from semsyn.data import create_dataset
+from tests.data.helpers import opts
 
 
 def synthetic(is_train=True, **values):

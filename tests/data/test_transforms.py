@@ -5,9 +5,17 @@ import torch
 from PIL import Image
 from torchvision import transforms as T
 
+from semsyn.data.transforms import (
+    get_params,
+    image_to_tensor,
+    output_size,
+    params_rng,
+    resize_map,
+    scaled_size,
+    transform_image,
+    transform_map,
+)
 from tests.data.helpers import opts
-from semsyn.data.transforms import (get_params, image_to_tensor, output_size, params_rng, resize_nearest,
-                                    scaled_size, transform_image, transform_map)
 
 PHOTO_W, PHOTO_H = 300, 200
 
@@ -65,14 +73,14 @@ def test_nearest_resizing_keeps_label_values_a_subset():
     rng = np.random.default_rng(1)
     label = rng.choice([3, 7, 11, 150], size=(37, 53)).astype(np.int64)
     for size in [(17, 29), (100, 61), (53, 37), (200, 5)]:
-        out = resize_nearest(label, size)
+        out = resize_map(label, size)
         assert out.shape == (size[1], size[0]) and out.dtype == np.int64
         assert set(np.unique(out)) <= {3, 7, 11, 150}
 
 
 def test_nearest_resizing_is_pils_and_keeps_16_bit_values():
     inst = np.random.default_rng(2).integers(0, 33002, size=(20, 30))
-    out = resize_nearest(inst, (45, 13))
+    out = resize_map(inst, (45, 13))
     pil = np.asarray(Image.fromarray(inst.astype(np.int32)).resize((45, 13), Image.NEAREST))
     assert np.array_equal(out, pil) and out.max() > 32767 and out.min() >= 0
 

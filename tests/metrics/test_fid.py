@@ -8,9 +8,17 @@ import pytest
 import torch
 
 from semsyn.errors import UserError
-from semsyn.metrics.fid import (FeatureExtractor, Stats, compare, folder_features, load_reference, statistics)
+from semsyn.metrics.fid import (
+    FeatureExtractor,
+    Stats,
+    build_inception,
+    compare,
+    folder_features,
+    load_reference,
+    statistics,
+)
 from semsyn.metrics.kid import kernel_inception_distance
-from tests.fid_material import write_images
+from tests.fid_material import random_fid_inception_state_dict, write_images
 
 
 def pytorch_fid_value(a, b, env):
@@ -109,3 +117,28 @@ def test_bad_reference_files(fid_env, fid_extractor, tmp_path):
     (tmp_path / 'broken' / 'x.png').write_bytes(b'not a png')
     with pytest.raises(UserError, match='x.png'):
         load_reference(tmp_path / 'broken', extractor)
+
+
+class _Payload:
+    def __reduce__(self):
+        return (os.system, ('echo should-never-run',))
+
+
+def test_weights_elsewhere_are_handed_to_pytorch_fid_weights_only(fid_torch_home, tmp_path, monkeypatch):
+    """--fid_weights PATH reaches pytorch-fid's own constructor through a temporary hub cache; the hub
+    cache of the user is untouched, and a file with executable objects is refused, not run."""
+    from tests.fid_material import FID_FILE
+    custom = tmp_path / 'inception.pth'
+    custom.write_bytes((fid_torch_home / 'hub' / 'checkpoints' / FID_FILE).read_bytes())
+    monkeypatch.setenv('TORCH_HOME', str(tmp_path / 'empty_home'))
+    monkeypatch.setenv('SEMSYN_OFFLINE', '1')
+    net = build_inception(custom)
+    expected = random_fid_inception_state_dict()
+    assert torch.equal(net.blocks[0][0].conv.weight, expected['Conv2d_1a_3x3.conv.weight'])
+    assert os.environ['TORCH_HOME'] == str(tmp_path / 'empty_home')
+    assert 'TORCH_FORCE_WEIGHTS_ONLY_LOAD' not in os.environ
+    evil = tmp_path / 'evil.pth'
+    torch.save({**expected, 'payload': _Payload()}, evil)
+    with pytest.raises(UserError) as exc:
+        build_inception(evil)
+    assert 'executable objects' in str(exc.value) and 'weights_only' not in str(exc.value)

@@ -22,8 +22,8 @@ def test_training_keeps_best_checkpoints_by_fid(fid_env, tmp_path):
     assert 'FID on the validation set' in (run / 'web' / 'index.html').read_text()
     events = list((run / 'logs').glob('events.out.tfevents.*'))
     assert events
-    from semsyn.training.checkpoints import safe_load
-    state = safe_load(run / 'latest_train_state.pth')
+    from semsyn.fileio import load_untrusted
+    state = load_untrusted(run / 'latest_train_state.pth')
     assert state['progress']['best_fid'] == min(h['fid'] for h in history)
     assert opt.fid_epoch == 1
 

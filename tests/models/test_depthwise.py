@@ -2,8 +2,7 @@
 import pytest
 import torch
 
-from semsyn.models.ops.depthwise import (pixel_depthwise_conv, pixel_depthwise_conv_unfold,
-                                         predicted_depthwise_conv)
+from semsyn.models.ops.depthwise import pixel_depthwise_conv, pixel_depthwise_conv_unfold, predicted_depthwise_conv
 
 
 @pytest.mark.parametrize('shape', [(1, 1, 1, 1), (2, 3, 5, 7), (3, 4, 8, 8), (2, 5, 9, 4), (4, 2, 16, 3)])

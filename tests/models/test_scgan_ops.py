@@ -9,9 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from semsyn.models.ops.routing import gaussian_window, label_pyramid, position_prior
-from semsyn.models.ops.spatial_conditional import (SpatialCondConv2d, SpatialCondNorm, channel_pool,
-                                                   routing_activation)
-
+from semsyn.models.ops.spatial_conditional import SpatialCondConv2d, SpatialCondNorm, channel_pool, routing_activation
 
 # ---------------------------------------------------------------------------------------------
 # expert convolution: one fused convolution == the original's K separate ones

@@ -53,8 +53,8 @@ MUTATIONS = {
     'hinge_G_as_D': lambda mp: mp.setattr(synthesis, 'GANLoss', _HingeGAsD),
     'D_eval': lambda mp: mp.setattr(synthesis.SynthesisModel, 'train', _train_D_in_eval),
     'beta2_changed': lambda mp: mp.setattr(
-        trainer, 'optimizer_settings',
-        lambda opt, f=trainer.optimizer_settings: {k: {**v, 'betas': (v['betas'][0], 0.999)} for k, v in f(opt).items()}),
+        trainer, 'optimizer_settings', lambda opt, f=trainer.optimizer_settings: {
+            k: {**v, 'betas': (v['betas'][0], 0.999)} for k, v in f(opt).items()}),
 }
 
 

@@ -58,8 +58,8 @@ def test_synthetic_vae_and_pix2pixhd(tmp_path):
     train_run(tmp_path, 'vae', '--dataset_mode', 'synthetic', '--synthetic_size', '2', '--crop_size', '64',
               '--use_vae')
     check_run(tmp_path, 'vae', roles=('G', 'D', 'E'))
-    _, page = synthesize_run(tmp_path, 'vae', '--dataset_mode', 'synthetic', '--synthetic_size', '2', '--crop_size', '64',
-                       '--use_vae')
+    _, page = synthesize_run(tmp_path, 'vae', '--dataset_mode', 'synthetic', '--synthetic_size', '2',
+                             '--crop_size', '64', '--use_vae')
     check_results(page, 2)
     train_run(tmp_path, 'hd', '--dataset_mode', 'synthetic', '--synthetic_size', '2', '--crop_size', '32',
               '--netG', 'pix2pixhd', '--resnet_n_blocks', '1', '--resnet_n_downsample', '2')
@@ -90,11 +90,11 @@ def test_sample_dataset_train_then_test(tmp_path, name, folder, train_args, test
 
 def test_overfitting_two_images_reduces_reconstruction_error(tmp_path):
     """With the GAN + feature-matching losses, G learns to reproduce two fixed training images."""
+    from semsyn.data import create_dataset
+    from semsyn.models.synthesis import prepare_batch
     from semsyn.options import resolve
     from semsyn.testing import load_generator_model
-    from semsyn.models.synthesis import prepare_batch
     from semsyn.training.loop import train
-    from semsyn.data import create_dataset
     args = ['--gpu_ids', '-1', '--checkpoints_dir', str(tmp_path / 'ck'), '--name', 'fit', '--dataset_mode',
             'synthetic', '--synthetic_size', '2', '--crop_size', '32', '--ngf', '8', '--batchSize', '2',
             '--no_flip', '--serial_batches']

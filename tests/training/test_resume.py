@@ -2,9 +2,9 @@
 import pytest
 import torch
 
+from semsyn.fileio import load_untrusted
 from semsyn.options import resolve
 from semsyn.training import loop
-from semsyn.training.checkpoints import safe_load
 from semsyn.training.trainer import Trainer, learning_rate
 
 pytestmark = pytest.mark.slow
@@ -34,22 +34,23 @@ def test_interrupted_run_resumes_exactly(tmp_path, monkeypatch):
     monkeypatch.setattr(Trainer, 'run_discriminator_one_step', interrupted)
     with pytest.raises(KeyboardInterrupt):
         loop.train(resolve(run_args(tmp_path, 'resumed')))
-    state = safe_load(tmp_path / 'resumed' / 'latest_train_state.pth')
+    state = load_untrusted(tmp_path / 'resumed' / 'latest_train_state.pth')
     assert state['progress'] == {'epoch': 2, 'batches_done': 2, 'total_samples': 12, 'best_fid': float('inf')}
     monkeypatch.setattr(Trainer, 'run_discriminator_one_step', original)
     loop.train(resolve(run_args(tmp_path, 'resumed', '--continue_train')))
 
     for role in ('G', 'D', 'E', 'A'):
-        a = safe_load(tmp_path / 'straight' / f'latest_net_{role}.pth')
-        b = safe_load(tmp_path / 'resumed' / f'latest_net_{role}.pth')
+        a = load_untrusted(tmp_path / 'straight' / f'latest_net_{role}.pth')
+        b = load_untrusted(tmp_path / 'resumed' / f'latest_net_{role}.pth')
         assert a.keys() == b.keys()
         for key in a:
             assert torch.equal(a[key], b[key]), f'{role}.{key} differs after resume'
     # the EMA generator's batch norms were recalibrated (--ema_bn_batches), not copied from G
-    a, g = (safe_load(tmp_path / 'straight' / f'latest_net_{r}.pth') for r in 'AG')
-    assert not torch.equal(a['head_0.norm_0.param_free_norm.running_mean'], g['head_0.norm_0.param_free_norm.running_mean'])
-    sa = safe_load(tmp_path / 'straight' / 'latest_train_state.pth')
-    sb = safe_load(tmp_path / 'resumed' / 'latest_train_state.pth')
+    a, g = (load_untrusted(tmp_path / 'straight' / f'latest_net_{r}.pth') for r in 'AG')
+    key = 'head_0.norm_0.param_free_norm.running_mean'
+    assert not torch.equal(a[key], g[key])
+    sa = load_untrusted(tmp_path / 'straight' / 'latest_train_state.pth')
+    sb = load_untrusted(tmp_path / 'resumed' / 'latest_train_state.pth')
     assert sa['progress'] == sb['progress'] and sa['trainer']['lr'] == sb['trainer']['lr']
 
 

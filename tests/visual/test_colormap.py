@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from semsyn.visual import colorize_label, label_from_semantics, labelcolormap
+from semsyn.visual import colorize_label, labelcolormap
 
 
 def _spade_reference(n):
@@ -70,19 +70,3 @@ def test_colorize_label_torch(shape):
 def test_colorize_label_rejects_batches():
     with pytest.raises(ValueError):
         colorize_label(np.zeros((2, 4, 4), np.int64), 10)
-
-
-def test_label_from_semantics():
-    ids = torch.tensor([[[0, 2], [1, 3]]])  # [1,2,2]; 3 is the dontcare channel
-    sem = torch.nn.functional.one_hot(ids, 4).permute(0, 3, 1, 2).float()
-    edge = torch.ones(1, 1, 2, 2) * 5  # instance-edge channel must be ignored
-    sem = torch.cat([sem, edge], dim=1)
-    sem[0, :, 0, 1] = 0  # a pixel with no class at all
-    sem[0, 4, 0, 1] = 5
-    out = label_from_semantics(sem, 4)
-    assert out.shape == (1, 1, 2, 2) and out.dtype == torch.long
-    assert out[0, 0].tolist() == [[0, 4], [1, 3]]
-    # no-class and dontcare both come out black when colouring with the real class count
-    rgb = colorize_label(out[0], 3)
-    assert tuple(rgb[0, 1]) == (0, 0, 0) and tuple(rgb[1, 1]) == (0, 0, 0)
-    assert tuple(rgb[0, 0]) == tuple(labelcolormap(3)[0])

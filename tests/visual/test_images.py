@@ -6,7 +6,7 @@ import pytest
 import torch
 from PIL import Image
 
-from semsyn.visual import image_grid, save_image, tensor2im
+from semsyn.visual import save_image, tensor2im
 
 
 def test_tensor2im_range_and_clamp():
@@ -50,13 +50,3 @@ def test_save_image_roundtrip_atomic(tmp_path):
 def test_save_image_rejects_float(tmp_path):
     with pytest.raises(ValueError):
         save_image(np.zeros((4, 4, 3), np.float32), tmp_path / 'f.png')
-
-
-def test_image_grid():
-    a = np.full((2, 3, 3), 10, np.uint8)
-    b = np.full((4, 2, 3), 20, np.uint8)
-    c = np.full((1, 1), 30, np.uint8)
-    g = image_grid([a, b, c], ncols=2)
-    assert g.shape == (8, 6, 3)  # 2 rows x 2 cols of 4x3 cells
-    assert (g[0:2, 0:3] == 10).all() and (g[0:4, 3:5] == 20).all() and (g[4, 0] == 30).all()
-    assert (g[2:4, 0:3] == 0).all() and (g[4:8, 3:6] == 0).all()

@@ -4,6 +4,10 @@ Every item is a dict: 'label' LongTensor [1,H,W] of class ids in [0, label_nc + 
 'instance' LongTensor [1,H,W] of instance ids (torch.tensor(0) with --no_instance), 'image'
 FloatTensor [3,H,W] in [-1,1], 'path' str. Datasets have set_epoch(epoch) for the augmentation seed.
 """
+from argparse import Namespace
+
+from torch.utils.data import Dataset
+
 from ..errors import UserError
 from .ade20k import ADE20KDataset
 from .base import PairedDataset, SeededDataset
@@ -25,7 +29,7 @@ DATASETS = {
 __all__ = ['create_dataset', 'DATASETS', 'PairedDataset', 'SeededDataset'] + [c.__name__ for c in DATASETS.values()]
 
 
-def create_dataset(opt):
+def create_dataset(opt: Namespace) -> Dataset:
     """The torch Dataset for opt.dataset_mode, built from the options namespace."""
     cls = DATASETS.get(opt.dataset_mode)
     if cls is None:

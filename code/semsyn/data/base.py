@@ -1,5 +1,7 @@
 """Base classes: seeded augmentation per (seed, epoch, index), and SPADE's paired dataset of
 label maps, photos and instance maps on disk (Pix2pixDataset)."""
+from argparse import Namespace
+
 import numpy as np
 import torch
 from torch.utils.data import Dataset
@@ -20,7 +22,7 @@ class SeededDataset(Dataset):
     after the call (i.e. not persistent_workers).
     """
 
-    def __init__(self, opt):
+    def __init__(self, opt: Namespace):
         self.opt = opt
         self.epoch = 0
 
@@ -42,7 +44,7 @@ class PairedDataset(SeededDataset):
     layout = 'a dataset folder'  # expected layout, for error messages
     has_instances = True  # False where the format has no instance maps (ade20k, celeba)
 
-    def __init__(self, opt):
+    def __init__(self, opt: Namespace):
         super().__init__(opt)
         if not opt.no_instance and not self.has_instances:
             raise UserError(f'--dataset_mode {opt.dataset_mode} has no instance maps; pass --no_instance')
@@ -78,7 +80,8 @@ class PairedDataset(SeededDataset):
     def list_folder(self, folder, what):
         """Images under folder; UserError naming it and the layout if it is missing or empty."""
         require_dir(folder, self.layout)
-        paths = list_images(folder, self.opt.cache_filelist_read, self.opt.cache_filelist_write)
+        paths = list_images(folder, read_cache=self.opt.cache_filelist_read,
+                            write_cache=self.opt.cache_filelist_write)
         return self.require_files(paths, folder, what)
 
     def require_files(self, paths, folder, what):

@@ -1,16 +1,18 @@
-"""Finding the files of a dataset: image extensions, recursive listing in natural order, SPADE's
-``files.list`` cache (off unless --cache_filelist_read/--cache_filelist_write)."""
+"""Finding image files: the one list of image extensions, listing in natural order (recursive for
+datasets, a folder's own files for FID), SPADE's ``files.list`` cache (off unless
+--cache_filelist_read/--cache_filelist_write)."""
 import os
 import re
 
 from ..errors import UserError
 
-IMG_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.ppm', '.bmp', '.tif', '.tiff', '.webp')
+# what pytorch-fid reads from a folder, and what SPADE's loaders read
+IMAGE_EXTENSIONS = ('.bmp', '.jpg', '.jpeg', '.pgm', '.png', '.ppm', '.tif', '.tiff', '.webp')
 CACHE_NAME = 'files.list'
 
 
 def is_image_file(name):
-    return name.lower().endswith(IMG_EXTENSIONS)
+    return name.lower().endswith(IMAGE_EXTENSIONS)
 
 
 def natural_key(text):
@@ -29,8 +31,8 @@ def require_dir(folder, layout):
         raise UserError(f'dataset folder {folder} not found; expected {layout}')
 
 
-def list_images(folder, read_cache=False, write_cache=False):
-    """Image files under folder, recursively, in natural order."""
+def list_images(folder, recursive=True, read_cache=False, write_cache=False):
+    """Image files under folder (with recursive, in its subfolders too), in natural order."""
     cache = os.path.join(folder, CACHE_NAME)
     if read_cache and os.path.isfile(cache):
         return read_file_list(cache, folder)
@@ -39,6 +41,8 @@ def list_images(folder, read_cache=False, write_cache=False):
     for root, dirs, files in os.walk(folder, followlinks=True):
         dirs.sort()
         paths.extend(os.path.join(root, f) for f in files if is_image_file(f))
+        if not recursive:
+            break
     paths = natural_sort(paths)
     if write_cache:
         write_file_list(cache, paths, folder)

@@ -7,6 +7,7 @@ on the class id, plus small per-sample noise. Same (seed, phase, index) -> same 
 """
 import colorsys
 import zlib
+from argparse import Namespace
 
 import numpy as np
 import torch
@@ -37,7 +38,7 @@ def class_styles(n):
 
 
 class SyntheticDataset(SeededDataset):
-    def __init__(self, opt):
+    def __init__(self, opt: Namespace):
         super().__init__(opt)
         if opt.synthetic_size < 1:
             raise UserError(f'--synthetic_size must be a positive integer, got {opt.synthetic_size}')

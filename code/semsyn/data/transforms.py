@@ -92,7 +92,7 @@ def transform_map(arr, opt, params, fill=0):
     fill: value of pixels a crop takes from outside the map (SPADE pads with 0; callers pass the
     dontcare class for labels so padding is not read as a real class).
     """
-    arr = resize_nearest(arr, params['size'])
+    arr = resize_map(arr, params['size'])
     if uses_crop(opt):
         arr = crop_map(arr, params['crop_pos'], opt.crop_size, fill)
     if uses_flip(opt) and params['flip']:
@@ -100,7 +100,7 @@ def transform_map(arr, opt, params, fill=0):
     return torch.from_numpy(np.ascontiguousarray(arr, dtype=np.int64))[None]
 
 
-def resize_nearest(arr, size):
+def resize_map(arr, size):
     """Resize with PIL's NEAREST sampling (as SPADE) through a 32-bit integer image."""
     if (arr.shape[1], arr.shape[0]) == tuple(size):
         return arr

@@ -4,6 +4,7 @@ import copy
 
 import numpy as np
 
+from .. import distributed as dist
 from .fid import FeatureExtractor, Stats, compare, load_reference, quantize
 
 
@@ -32,7 +33,6 @@ class FIDEvaluator:
 
     def gather(self):
         """Under torchrun: the features of every process's shard, on every process."""
-        from .. import distributed as dist
         if dist.world_size() > 1:
             self.fake = [f for part in dist.gather_objects(self.fake) for f in part]
             self.real = [f for part in dist.gather_objects(self.real) for f in part]

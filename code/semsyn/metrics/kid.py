@@ -3,6 +3,8 @@ polynomial kernel k(x, y) = (x.y / d + 1)^3, averaged over random subsets.
 
 Unlike FID it has no bias from a small number of images, so it is meaningful on small sets.
 """
+from typing import Tuple
+
 import numpy as np
 
 KID_SUBSETS = 100
@@ -25,8 +27,8 @@ def mmd2_unbiased(f1, f2):
     return (kt_xx + kt_yy) / (m * (m - 1)) - 2 * k_12.sum() / (m ** 2)
 
 
-def kernel_inception_distance(features_1, features_2, subsets=KID_SUBSETS, subset_size=KID_SUBSET_SIZE,
-                              seed=KID_SEED):
+def kernel_inception_distance(features_1: np.ndarray, features_2: np.ndarray, subsets: int = KID_SUBSETS,
+                              subset_size: int = KID_SUBSET_SIZE, seed: int = KID_SEED) -> Tuple[float, float]:
     """(mean, std) of the unbiased MMD^2 over `subsets` random subsets of min(subset_size, N1, N2)."""
     f1 = np.asarray(features_1, dtype=np.float64)
     f2 = np.asarray(features_2, dtype=np.float64)

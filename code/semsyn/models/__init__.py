@@ -3,18 +3,21 @@
 ``opt`` is an options Namespace (from ``semsyn.options``) or a plain dict holding some option
 names; the rest are taken from the defaults (dataset and network choices bring their own, as in
 SPADE). Keys of a dict that are not options of this project (e.g. the originals' ``mpdist``) are
-ignored; a ``semantic_nc`` that disagrees with the other options is an error.
+ignored; a ``semantic_nc`` that disagrees with the other options is an error. The style encoder
+is the one the generator declares (``Generator.encoder``).
 """
 import argparse
+from typing import Union
+
+import torch.nn as nn
 
 from ..errors import UserError
-from ..options import DERIVED, make_options, option_table
+from ..options import make_options, option_table
 from .discriminators import DISCRIMINATORS
-from .encoder import ConvEncoder, SCGANConvEncoder
 from .generators import GENERATORS
 
 
-def options_from(opt):
+def options_from(opt: Union[argparse.Namespace, dict]) -> argparse.Namespace:
     if isinstance(opt, argparse.Namespace):
         return opt
     if not isinstance(opt, dict):
@@ -28,24 +31,26 @@ def options_from(opt):
     return ns
 
 
-def create_network(role, opt, init=True):
-    """Build network `role` ('G', 'D' or 'E') for the options; weights initialised as the originals."""
-    opt = options_from(opt)
-    if role == 'G':
+def network_class(role: str, opt: argparse.Namespace) -> type:
+    """The class of network `role` for the options (registries: GENERATORS, DISCRIMINATORS)."""
+    if role in ('G', 'E'):
         if opt.netG not in GENERATORS:
             raise UserError(f"--netG {opt.netG}: unknown generator; choices: {', '.join(GENERATORS)}")
-        net = GENERATORS[opt.netG](opt)
-    elif role == 'D':
+        return GENERATORS[opt.netG] if role == 'G' else GENERATORS[opt.netG].encoder
+    if role == 'D':
         if opt.netD not in DISCRIMINATORS:
             raise UserError(f"--netD {opt.netD}: unknown discriminator; choices: {', '.join(DISCRIMINATORS)}")
-        net = DISCRIMINATORS[opt.netD](opt)
-    elif role == 'E':
-        net = SCGANConvEncoder(opt) if opt.netG == 'scg' else ConvEncoder(opt)
-    else:
-        raise ValueError(f"role must be 'G', 'D' or 'E', got {role!r}")
+        return DISCRIMINATORS[opt.netD]
+    raise ValueError(f"role must be 'G', 'D' or 'E', got {role!r}")
+
+
+def create_network(role: str, opt: Union[argparse.Namespace, dict], init: bool = True) -> nn.Module:
+    """Build network `role` ('G', 'D' or 'E') for the options; weights initialised as the originals."""
+    opt = options_from(opt)
+    net = network_class(role, opt)(opt)
     if init:
         net.init_weights(opt.init_type, opt.init_variance)
     return net
 
 
-__all__ = ['create_network', 'options_from', 'DERIVED']
+__all__ = ['DISCRIMINATORS', 'GENERATORS', 'create_network', 'network_class', 'options_from']

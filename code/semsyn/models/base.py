@@ -1,12 +1,9 @@
-"""Base class of all networks: SPADE's weight initialisation and a parameter count."""
+"""Base class of all networks: SPADE's weight initialisation."""
 import torch.nn as nn
 from torch.nn import init
 
 
 class BaseNetwork(nn.Module):
-    def num_parameters(self):
-        return sum(p.numel() for p in self.parameters())
-
     def init_weights(self, init_type='xavier', gain=0.02):
         def init_func(m):
             classname = m.__class__.__name__

@@ -71,3 +71,4 @@ class SCGANConvEncoder(ConvEncoder):
     @staticmethod
     def out_features(opt):
         return opt.z_dim
+

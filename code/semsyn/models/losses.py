@@ -7,8 +7,8 @@ from .vgg import VGG19Features
 
 
 class GANLoss(nn.Module):
-    """SPADE's GANLoss. `input` is a prediction tensor or a list over discriminators, each a tensor or a
-    list whose last element is the prediction; the loss is averaged over discriminators."""
+    """SPADE's GANLoss. `input` is a score map or a list of them (one per discriminator scale or FPSE
+    prediction map); the loss is averaged over the list."""
 
     def __init__(self, gan_mode, target_real_label=1.0, target_fake_label=0.0):
         super().__init__()
@@ -40,12 +40,7 @@ class GANLoss(nn.Module):
     def forward(self, input, target_is_real, for_discriminator=True):
         if not isinstance(input, list):
             return self.loss(input, target_is_real, for_discriminator)
-        total = 0
-        for pred_i in input:
-            if isinstance(pred_i, list):
-                pred_i = pred_i[-1]
-            total = total + self.loss(pred_i, target_is_real, for_discriminator)
-        return total / len(input)
+        return sum(self.loss(p, target_is_real, for_discriminator) for p in input) / len(input)
 
 
 def feature_matching_loss(groups_fake, groups_real, lambda_feat):
@@ -71,6 +66,18 @@ class VGGLoss(nn.Module):
         for w, xf, yf in zip(self.weights, x_vgg, y_vgg):
             loss = loss + w * F.l1_loss(xf, yf.detach())
         return loss
+
+
+def image_reconstruction_loss(kind, image, target, vgg=None):
+    """SCGAN's --rw_loss between an image and the real one: l1, l2 (mean squared) or vgg (VGGLoss)."""
+    image, target = image.float(), target.float()
+    if kind == 'l1':
+        return F.l1_loss(image, target)
+    if kind == 'l2':
+        return F.mse_loss(image, target)
+    if kind == 'vgg':
+        return vgg(image, target).float()
+    raise ValueError(f"reconstruction loss must be l1, l2 or vgg, got {kind!r}")
 
 
 def kld_loss(mu, logvar):

@@ -7,7 +7,8 @@ import torch.nn as nn
 import torchvision
 
 from ..errors import UserError
-from ..weights import load_weights, locate_weights
+from ..fileio import load_untrusted
+from ..weights import locate_weights
 
 VGG19_URL = torchvision.models.VGG19_Weights.IMAGENET1K_V1.url
 
@@ -15,7 +16,7 @@ VGG19_URL = torchvision.models.VGG19_Weights.IMAGENET1K_V1.url
 def load_vgg19_state_dict(weights_path=None):
     path = locate_weights(VGG19_URL, weights_path, 'VGG19 ImageNet weights', '--vgg_weights',
                           ', or train with --no_vgg_loss')
-    return load_weights(path, 'VGG19 weights')
+    return load_untrusted(path, 'VGG19 weights')
 
 
 class VGG19Features(nn.Module):

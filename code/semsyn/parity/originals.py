@@ -8,7 +8,7 @@ once: the fixture replay translates an original's namespace with it, and the con
 semsyn's configs against it.
 """
 from ..errors import UserError
-from ..options import ALIASES, make_options, option_table
+from ..options import ALIASES, ORIGINAL_FIXED, check_original_fixed, make_options, option_table
 
 SPADE, CCFPSE, SCGAN = 'NVlabs/SPADE', 'xh-liu/CC-FPSE', 'dvlab-research/SCGAN'
 REPOSITORIES = (SPADE, CCFPSE, SCGAN)
@@ -61,6 +61,9 @@ def semsyn_options(original, repository):
         name = ALIASES.get(key, key)
         if key in RUN_ONLY or (name != key and name in original):
             continue  # the canonical spelling wins over an alias given as well
+        if key in ORIGINAL_FIXED:
+            check_original_fixed(key, value, 'original option')
+            continue
         if key in OFF_ONLY:
             if value:
                 raise UserError(f'original option {key}={value!r}: this variant is not implemented in semsyn')

@@ -7,8 +7,8 @@ a new method or option is one file away from being tested.
 """
 import torch
 
+from ..fileio import load_untrusted
 from ..models.synthesis import SynthesisModel, prepare_batch
-from ..training.checkpoints import safe_load
 from ..training.trainer import Trainer
 from .originals import semsyn_options
 from .rule import check_train_step
@@ -17,7 +17,7 @@ LOSS_STEPS = {'G': 'run_generator_one_step', 'D': 'run_discriminator_one_step'}
 
 
 def load_train_fixture(path):
-    fx = safe_load(path, 'train-step fixture')
+    fx = load_untrusted(path, 'train-step fixture')
     if fx.get('kind') != 'train_step':
         raise ValueError(f'{path} is not a train-step fixture (kind {fx.get("kind")!r})')
     return fx

@@ -49,7 +49,8 @@ class ParityReport:
         self.failures.append(message)
 
     def summary(self):
-        lines = [f'{"PASS" if self.ok else "FAIL"}: ' + ', '.join(f'{k} {v:.3g}' for k, v in sorted(self.ratios.items()))]
+        worst = ', '.join(f'{k} {v:.3g}' for k, v in sorted(self.ratios.items()))
+        lines = [f'{"PASS" if self.ok else "FAIL"}: {worst}']
         lines += [f'  worst {k}: {self.worst_at[k]}' for k in sorted(self.worst_at)]
         lines += [f'  failure: {f}' for f in self.failures[:20]]
         return '\n'.join(lines)

@@ -5,9 +5,9 @@ from itertools import islice
 
 from torch.utils.data import DataLoader
 
+from ..data.sampler import ResumableSampler
 from ..devices import unwrap
 from ..models.synthesis import prepare_batch
-from .sampler import ResumableSampler
 
 
 class EMABatchNormCalibration:

@@ -1,18 +1,14 @@
 """FID during training (--fid_epoch N): synthesize the validation set every N epochs, score it,
 log the value and keep the best checkpoints (``best_net_*.pth``)."""
-import json
-import os
-
 import torch
 
 from .. import distributed as dist
 from ..data import create_dataset
+from ..data.sampler import make_loader, set_epoch
 from ..devices import unwrap
+from ..inference import synthesize
 from ..metrics.evaluation import FIDEvaluator, format_result, validation_options
-from .logger import keep_history
-from .sampler import make_loader, set_epoch
-
-FID_HISTORY = 'fid_log.jsonl'
+from .history import FID_HISTORY, append_point, history_path, keep_history
 
 
 class FIDTracker:
@@ -23,7 +19,7 @@ class FIDTracker:
         self.dataset = create_dataset(self.val_opt)
         # under torchrun every process synthesizes its own exact shard (no padding duplicates)
         self.loader = make_loader(self.dataset, self.val_opt, shuffle=False, drop_last=False, pad=False)
-        self.history_path = os.path.join(opt.checkpoints_dir, opt.name, FID_HISTORY)
+        self.history_path = history_path(opt, FID_HISTORY)
 
     def due(self, epoch):
         return self.opt.fid_epoch > 0 and epoch % self.opt.fid_epoch == 0
@@ -31,7 +27,6 @@ class FIDTracker:
     def evaluate(self, model):
         """FID/KID of the current generator on the validation set. Runs in eval mode and on a forked
         RNG, so the training run continues exactly as without the evaluation."""
-        from ..testing import synthesize
         core = unwrap(model)
         was_training = core.training
         core.eval()
@@ -49,8 +44,7 @@ class FIDTracker:
     def record(self, epoch, step, result, logger):
         logger.log_metrics(epoch, step, {k: v for k, v in result.items() if isinstance(v, float)},
                            format_result(result))
-        with open(self.history_path, 'a') as f:
-            f.write(json.dumps({'epoch': epoch, 'step': step, **result}) + '\n')
+        append_point(self.history_path, {'epoch': epoch, 'step': step, **result})
 
     def truncate_history(self, epoch):
         """On resume, forget evaluations of epochs the run will train again."""

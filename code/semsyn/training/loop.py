@@ -12,19 +12,22 @@ import torch
 from tqdm import tqdm
 
 from .. import distributed as dist
+from ..checkpoints import load_network, network_path, save_network, train_state_path
 from ..data import create_dataset
+from ..data.sampler import make_loader, set_epoch
 from ..devices import data_parallel, resolve_device, unwrap
 from ..errors import UserError
-from ..fileio import atomic_torch_save
+from ..fileio import atomic_torch_save, load_untrusted
+from ..inference import sample_visuals
 from ..models.synthesis import SynthesisModel, prepare_batch
 from ..options import save_options
+from ..rng import capture_rng_state, restore_rng_state, seed_everything
 from .ema_stats import EMABatchNormCalibration
-from .checkpoints import load_network, network_path, safe_load, save_network, train_state_path
 from .fid_tracking import FIDTracker
-from .logger import TrainingLogger, TrainingPage, sample_visuals
-from .rng import capture_rng_state, restore_rng_state, seed_everything
-from .sampler import make_loader, set_epoch
+from .log import TrainingLogger
+from .page import TrainingPage
 from .trainer import Trainer
+
 
 class Progress:
     """Counters of the run; saved with the training state so a resumed run continues the same count."""
@@ -75,7 +78,7 @@ def resume_state(trainer, opt):
     """Restore optimizers, counters and RNG states of --which_epoch; returns the Progress."""
     state_file = train_state_path(opt.checkpoints_dir, opt.name, opt.which_epoch)
     if os.path.isfile(state_file):
-        state = safe_load(state_file, 'training state')
+        state = load_untrusted(state_file, 'training state')
         trainer.load_state_dict(state['trainer'])
         rng = state['rng']
         rng = rng if isinstance(rng, dict) else rng[dist.rank()] if len(rng) == dist.world_size() else None

@@ -37,7 +37,7 @@ def labelcolormap(n):
 def colorize_label(label, n_classes):
     """HxW integer label map (numpy, or torch [H,W]/[1,H,W]) -> HxWx3 uint8.
 
-    Ids outside [0, n_classes) -- dontcare, or 'no class' from label_from_semantics -- are black.
+    Ids outside [0, n_classes) (the dontcare class) are black.
     """
     if isinstance(label, torch.Tensor):
         label = label.detach().cpu().numpy()
@@ -52,16 +52,3 @@ def colorize_label(label, n_classes):
     valid = (label >= 0) & (label < n_classes)
     out[valid] = lut[label[valid]]
     return out
-
-
-def label_from_semantics(input_semantics, n_label_channels):
-    """[B,C,H,W] one-hot semantics -> [B,1,H,W] long ids from the first n_label_channels channels.
-
-    Later channels (e.g. the instance-edge map) are ignored. A pixel with no class set gets
-    id n_label_channels, so colorize_label(.., n_label_channels) shows it black instead of as class 0.
-    """
-    if input_semantics.dim() != 4:
-        raise ValueError(f'expected [B,C,H,W] semantics, got shape {tuple(input_semantics.shape)}')
-    sem = input_semantics[:, :n_label_channels].detach()
-    top, ids = sem.max(dim=1, keepdim=True)
-    return torch.where(top > 0, ids, torch.full_like(ids, n_label_channels)).long()

@@ -31,10 +31,6 @@ class HTMLPage:
         with self.doc:
             tags.h1(title)
 
-    def get_image_dir(self):
-        """SPADE's name for image_dir."""
-        return self.image_dir
-
     def _href(self, path):
         """Names are relative to images/ (as in SPADE); absolute paths are made relative to web_dir."""
         path = os.fspath(path)

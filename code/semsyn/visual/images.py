@@ -1,4 +1,4 @@
-"""Generator outputs to uint8 images, PNG files and simple grids."""
+"""Generator outputs to uint8 images and PNG files."""
 import io
 import os
 
@@ -45,19 +45,3 @@ def save_image(array, path):
     buf = io.BytesIO()
     Image.fromarray(_as_rgb(array)).save(buf, format='PNG')
     atomic_write_bytes(os.fspath(path), buf.getvalue())
-
-
-def image_grid(arrays, ncols):
-    """Tile uint8 images row-major into one image; cells are as large as the largest image, gaps black."""
-    ims = [_as_rgb(a) for a in arrays]
-    if not ims:
-        raise ValueError('image_grid needs at least one image')
-    ncols = max(1, min(int(ncols), len(ims)))
-    nrows = -(-len(ims) // ncols)
-    ch = max(a.shape[0] for a in ims)
-    cw = max(a.shape[1] for a in ims)
-    grid = np.zeros((nrows * ch, ncols * cw, 3), dtype=np.uint8)
-    for k, a in enumerate(ims):
-        r, c = divmod(k, ncols)
-        grid[r * ch:r * ch + a.shape[0], c * cw:c * cw + a.shape[1]] = a
-    return grid

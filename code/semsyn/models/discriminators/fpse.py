@@ -7,14 +7,12 @@ the inner product of per-pixel features with the projected, average-pooled label
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ..base import BaseNetwork
 from ..ops import get_nonspade_norm_layer
+from .base import Discriminator
 
 
-class FPSEDiscriminator(BaseNetwork):
-    """forward(image, input_semantics) -> [features (4, bottom-up), predictions (3, fine to coarse)]."""
-
-    takes_segmap = True  # the label map is an input of its own, not concatenated to the image
+class FPSEDiscriminator(Discriminator):
+    """forward(image, semantics) -> [features (4, bottom-up), predictions (3, fine to coarse)]."""
 
     def __init__(self, opt):
         super().__init__()
@@ -47,7 +45,7 @@ class FPSEDiscriminator(BaseNetwork):
         self.seg = nn.Conv2d(nf * 2, nf * 2, kernel_size=1)
         self.embedding = nn.Conv2d(opt.semantic_nc, nf * 2, kernel_size=1)
 
-    def forward(self, image, segmap):
+    def forward(self, image, semantics):
         feat11 = self.enc1(image)
         feat12 = self.enc2(feat11)
         feat13 = self.enc3(feat12)
@@ -59,15 +57,17 @@ class FPSEDiscriminator(BaseNetwork):
         feat22 = self.up(feat23) + self.lat2(feat12)
         finals = [self.final2(feat22), self.final3(feat23), self.final4(feat24)]
 
-        segemb = F.avg_pool2d(self.embedding(segmap), kernel_size=2, stride=2)
+        segemb = F.avg_pool2d(self.embedding(semantics), kernel_size=2, stride=2)
         preds = []
         for feat in finals:
             segemb = F.avg_pool2d(segemb, kernel_size=2, stride=2)
             preds.append(self.tf(feat) + (segemb * self.seg(feat)).sum(dim=1, keepdim=True))
         return [[feat12, feat13, feat14, feat15], preds]
 
-    @staticmethod
-    def predictions_and_features(out):
+    def inputs(self, images, semantics):
+        return images, semantics  # the label map is an input of its own
+
+    def predictions_and_features(self, out):
         """(score maps, feature-matching groups): each feature is its own group, so feature matching
         weighs each by lambda_feat / number of features."""
         feats, preds = out

@@ -1,9 +1,10 @@
 """PatchGAN (n_layer) and multiscale discriminators of SPADE/pix2pixHD, same parameter names."""
+import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ..base import BaseNetwork
 from ..ops import get_nonspade_norm_layer
+from .base import Discriminator
 
 
 def discriminator_input_nc(opt):
@@ -11,11 +12,9 @@ def discriminator_input_nc(opt):
     return opt.semantic_nc + opt.output_nc
 
 
-class NLayerDiscriminator(BaseNetwork):
-    """forward(cat([semantics, image], 1)) -> [feat_1, ..., feat_n, prediction], or the prediction alone
-    with --no_ganFeat_loss."""
-
-    takes_segmap = False
+class NLayerDiscriminator(Discriminator):
+    """forward(cat([semantics, image], 1)) -> [feat_1, ..., feat_n, prediction] (SPADE returns the
+    prediction alone with --no_ganFeat_loss; the layers computed are the same)."""
 
     def __init__(self, opt):
         super().__init__()
@@ -38,32 +37,30 @@ class NLayerDiscriminator(BaseNetwork):
         results = [input]
         for submodel in self.children():
             results.append(submodel(results[-1]))
-        if not self.opt.no_ganFeat_loss:
-            return results[1:]
-        return results[-1]
+        return results[1:]
+
+    def inputs(self, images, semantics):
+        return (torch.cat([semantics, images], dim=1),)
 
     def predictions_and_features(self, out):
-        if isinstance(out, list):
-            return [out[-1]], [out[:-1]]
-        return [out], [[]]
+        """One score map; one feature-matching group of every intermediate layer."""
+        return [out[-1]], [out[:-1]]
 
 
-class MultiscaleDiscriminator(BaseNetwork):
+class MultiscaleDiscriminator(Discriminator):
     """num_D PatchGANs on the input downsampled by 2 each time; returns a list over scales."""
 
     def __init__(self, opt):
         super().__init__()
         self.opt = opt
-        if opt.netD_subarch != 'n_layer':
-            raise ValueError(f'unrecognized discriminator subarchitecture {opt.netD_subarch}')
         for i in range(opt.num_D):
             self.add_module('discriminator_%d' % i, NLayerDiscriminator(opt))
 
-    takes_segmap = False  # input is cat([semantics, image], 1)
+    def inputs(self, images, semantics):
+        return (torch.cat([semantics, images], dim=1),)
 
-    @staticmethod
-    def predictions_and_features(out):
-        """(score map per scale, feature-matching groups: one per discriminator, weighed 1/num_D)."""
+    def predictions_and_features(self, out):
+        """(score map per scale, feature-matching groups: one per scale, weighed 1/num_D)."""
         return [o[-1] for o in out], [o[:-1] for o in out]
 
     @staticmethod
@@ -73,7 +70,6 @@ class MultiscaleDiscriminator(BaseNetwork):
     def forward(self, input):
         result = []
         for D in self.children():
-            out = D(input)
-            result.append(out if not self.opt.no_ganFeat_loss else [out])
+            result.append(D(input))
             input = self.downsample(input)
         return result

@@ -8,13 +8,13 @@ and sigmoid channel gates for its two conditional convolutions.
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from ..ops.spectral import spectral_norm
 
-from ..base import BaseNetwork
 from ..ops import SPADE, get_nonspade_norm_layer
-from ..ops.normalization import resize_nearest
 from ..ops.depthwise import pixel_depthwise_conv, predicted_depthwise_conv
-from .spade import LatentInput, latent_size
+from ..ops.latent import latent_input
+from ..ops.normalization import resize_nearest
+from ..ops.spectral import spectral_norm
+from .base import Generator
 
 PREDICTOR_HIDDEN = 128  # hard-coded width of the kernel and gate predictors in the original
 
@@ -83,8 +83,8 @@ class DepthsepCCBlock(nn.Module):
                 self.conv_s = spectral_norm(self.conv_s)
             self.norm_s = SPADE('spadesyncbatch3x3', fin, cond_nc)
 
-    def forward(self, x, seg, label_feature):
-        cond = torch.cat([resize_nearest(seg, x.size()[2:]), label_feature], dim=1)
+    def forward(self, x, semantics, label_feature):
+        cond = torch.cat([resize_nearest(semantics, x.size()[2:]), label_feature], dim=1)
         x_s = self.conv_s(self.norm_s(x, cond)) if self.learned_shortcut else x
         dx = self.conv_0(self.norm_1(x), cond, self.gen_weights1)
         dx = F.leaky_relu(self.conv_1(dx) * self.gen_se_weights1(cond), 2e-1)
@@ -93,18 +93,17 @@ class DepthsepCCBlock(nn.Module):
         return x_s + dx
 
 
-class CondConvGenerator(BaseNetwork):
-    """forward(input_semantics, z=None) -> image in [-1, 1] (tanh)."""
+class CondConvGenerator(Generator):
+    """forward(semantics, z=None) -> image in [-1, 1] (tanh)."""
 
     def __init__(self, opt):
         super().__init__()
         self.opt = opt
         nf = opt.ngf
-        self.sw, self.sh = latent_size(opt)
         self.more = opt.num_upsampling_layers == 'more'
         if opt.num_upsampling_layers == 'most':
             raise ValueError("CC-FPSE's generator supports num_upsampling_layers normal and more")
-        self.fc = LatentInput.layer(opt, self.sw, self.sh)
+        self.fc = latent_input(opt, 16 * nf)
 
         norm_layer = get_nonspade_norm_layer(opt.norm_G)
         levels = 7 if self.more else 6
@@ -135,9 +134,9 @@ class CondConvGenerator(BaseNetwork):
         self.conv_img = nn.Conv2d(nf, 3, 3, padding=1)
         self.up = nn.Upsample(scale_factor=2)
 
-    def label_pyramid(self, seg):
+    def label_pyramid(self, semantics):
         """Semantic features from coarse (latent size) to full resolution."""
-        encoded = [self.labelenc1(seg)]
+        encoded = [self.labelenc1(semantics)]
         for i in range(2, self.levels + 1):
             encoded.append(getattr(self, f'labelenc{i}')(encoded[-1]))
         features = [encoded[-1]]
@@ -146,21 +145,20 @@ class CondConvGenerator(BaseNetwork):
             features.append(getattr(self, f'labeldec{i}')(self.up(features[-1]) + lateral))
         return features
 
-    def forward(self, input, z=None):
-        seg = input
-        x = LatentInput.features(self.fc, self.opt, seg, z, self.sw, self.sh)
-        feats = self.label_pyramid(seg)
-        x = self.head_0(x, seg, feats[0])
+    def forward(self, semantics, z=None):
+        x = self.fc(semantics, z)
+        feats = self.label_pyramid(semantics)
+        x = self.head_0(x, semantics, feats[0])
         x = self.up(x)
-        x = self.G_middle_0(x, seg, feats[1])
+        x = self.G_middle_0(x, semantics, feats[1])
         k = 1
         if self.more:
             x = self.up(x)
             k = 2
-        x = self.G_middle_1(x, seg, feats[k])
+        x = self.G_middle_1(x, semantics, feats[k])
         for block in (self.up_0, self.up_1, self.up_2, self.up_3):
             x = self.up(x)
             k += 1
-            x = block(x, seg, feats[k])
+            x = block(x, semantics, feats[k])
         x = self.conv_img(F.leaky_relu(x, 2e-1))
         return torch.tanh(x)

@@ -1,8 +1,8 @@
 """pix2pixHD global generator as shipped with SPADE (``--netG pix2pixhd``), same parameter names."""
 import torch.nn as nn
 
-from ..base import BaseNetwork
 from ..ops import get_nonspade_norm_layer
+from .base import Generator
 
 
 class ResnetBlock(nn.Module):
@@ -21,8 +21,8 @@ class ResnetBlock(nn.Module):
         return x + self.conv_block(x)
 
 
-class Pix2PixHDGenerator(BaseNetwork):
-    """forward(input_semantics, z=None) -> image in [-1, 1]; z is ignored (no style input)."""
+class Pix2PixHDGenerator(Generator):
+    """forward(semantics, z=None) -> image in [-1, 1]; z is ignored (no style input)."""
 
     def __init__(self, opt):
         super().__init__()
@@ -50,5 +50,5 @@ class Pix2PixHDGenerator(BaseNetwork):
         model += [nn.ReflectionPad2d(3), nn.Conv2d(nc_out, opt.output_nc, kernel_size=7, padding=0), nn.Tanh()]
         self.model = nn.Sequential(*model)
 
-    def forward(self, input, z=None):
-        return self.model(input)
+    def forward(self, semantics, z=None):
+        return self.model(semantics)

@@ -8,7 +8,7 @@ which mix K expert convolutions and K expert affine maps in every residual block
 (ops/spatial_conditional.py). The first feature map has ``16 * nff`` channels (from z or from
 the downsampled label map); the head block maps it to ``16 * ngf``.
 
-forward(input_semantics, z=None) -> (image, routing_image, routing_weights):
+forward(semantics, z=None) -> (image, routing_image, routing_weights):
 hardtanh image; the routing network's auxiliary hardtanh image (SCGAN's reconstruction loss);
 the raw pooled routing weights of the conv experts, one [N, num_experts_conv, H, W] per level,
 coarse to fine (before the temperature and the activation).
@@ -18,12 +18,14 @@ import re
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ..base import BaseNetwork
+from ..encoder import SCGANConvEncoder
+from ..losses import image_reconstruction_loss
 from ..ops import SPADE
+from ..ops.latent import latent_input
 from ..ops.routing import ROUTING_LEVELS, SemanticVectorGenerator
 from ..ops.spatial_conditional import SpatialCondConv2d, SpatialCondNorm, channel_pool, routing_activation
 from ..ops.spectral import spectral_norm
-from .spade import LatentInput, latent_size
+from .base import Generator
 
 
 def parse_scc_config(norm_G):
@@ -53,15 +55,19 @@ class SCCResnetBlock(nn.Module):
         self.norm_0 = SpatialCondNorm(norm_kind, fin, opt.num_experts_norm)
         self.norm_1 = SpatialCondNorm(norm_kind, fmiddle, opt.num_experts_norm)
 
-    def forward(self, x, seg, conv_weights, norm_weights):
-        x_s = self.conv_s(self.norm_s(x, seg)) if self.learned_shortcut else x
+    def forward(self, x, semantics, conv_weights, norm_weights):
+        x_s = self.conv_s(self.norm_s(x, semantics)) if self.learned_shortcut else x
         dx = self.conv_0(F.leaky_relu(self.norm_0(x, norm_weights), 2e-1), conv_weights)
         dx = self.conv_1(F.leaky_relu(self.norm_1(dx, norm_weights), 2e-1), conv_weights)
         return x_s + dx
 
 
-class SCGGenerator(BaseNetwork):
-    """forward(input_semantics, z=None) -> (image, routing_image, raw conv routing weights per level)."""
+class SCGGenerator(Generator):
+    """forward(semantics, z=None) -> (image, routing_image, raw conv routing weights per level).
+
+    Pairs with SCGAN's encoder; adds the routing image's reconstruction loss to G's objective."""
+
+    encoder = SCGANConvEncoder
 
     def __init__(self, opt):
         super().__init__()
@@ -73,8 +79,7 @@ class SCGGenerator(BaseNetwork):
         parse_scc_config(opt.norm_G)
         self.opt = opt
         nf, ff = opt.ngf, opt.nff
-        self.sw, self.sh = latent_size(opt)
-        self.fc = LatentInput.layer(opt, self.sw, self.sh, channels=16 * ff)
+        self.fc = latent_input(opt, 16 * ff)
         self.pyramid_spaital_routing = SemanticVectorGenerator(opt)
         self.head_0 = SCCResnetBlock(16 * ff, 16 * nf, opt)
         self.G_middle_0 = SCCResnetBlock(16 * nf, 16 * nf, opt)
@@ -86,11 +91,11 @@ class SCGGenerator(BaseNetwork):
         self.conv_img = nn.Conv2d(nf, 3, 3, padding=1)
         self.up = nn.Upsample(scale_factor=2)
 
-    def routing(self, seg):
+    def routing(self, semantics):
         """(raw conv routing weights, conv routing weights, norm routing weights, routing image),
         the first three one per level, coarse to fine."""
         opt = self.opt
-        features, image = self.pyramid_spaital_routing(seg)
+        features, image = self.pyramid_spaital_routing(semantics)
         raw = [channel_pool(f, opt.num_experts_conv) for f in features]
         conv_w = [routing_activation(r, opt.weight_type, opt.temperature) for r in raw]
         if opt.num_experts_norm == opt.num_experts_conv:
@@ -100,16 +105,31 @@ class SCGGenerator(BaseNetwork):
                       for f in features]
         return raw, conv_w, norm_w, image
 
-    def forward(self, input, z=None):
-        seg = input
-        x = LatentInput.features(self.fc, self.opt, seg, z, self.sw, self.sh, channels=16 * self.opt.nff)
-        raw, conv_w, norm_w, routing_image = self.routing(seg)
-        x = self.head_0(x, seg, conv_w[0], norm_w[0])
+    def forward(self, semantics, z=None):
+        x = self.fc(semantics, z)
+        raw, conv_w, norm_w, routing_image = self.routing(semantics)
+        x = self.head_0(x, semantics, conv_w[0], norm_w[0])
         x = self.up(x)
-        x = self.G_middle_0(x, seg, conv_w[1], norm_w[1])
-        x = self.G_middle_1(x, seg, conv_w[1], norm_w[1])  # same size: same routing level
+        x = self.G_middle_0(x, semantics, conv_w[1], norm_w[1])
+        x = self.G_middle_1(x, semantics, conv_w[1], norm_w[1])  # same size: same routing level
         for level, block in enumerate((self.up_0, self.up_1, self.up_2, self.up_3), start=2):
             x = self.up(x)
-            x = block(x, seg, conv_w[level], norm_w[level])
+            x = block(x, semantics, conv_w[level], norm_w[level])
         x = self.conv_img(F.leaky_relu(x, 2e-1))
         return F.hardtanh(x), routing_image, raw
+
+    @staticmethod
+    def image_and_extras(out):
+        image, routing_image, routing_weights = out
+        return image, {'routing_image': routing_image, 'routing_weights': routing_weights}
+
+    @staticmethod
+    def extra_losses(extras, real_image, opt, vgg):
+        """SCGAN's routing-image reconstruction, --rw_loss x --lambda_w_recon, named as SCGAN names it
+        (W_Recon_l1)."""
+        loss = image_reconstruction_loss(opt.rw_loss, extras['routing_image'], real_image, vgg)
+        return {f'W_Recon_{opt.rw_loss}': loss * opt.lambda_w_recon}
+
+    @staticmethod
+    def needs_vgg(opt):
+        return opt.rw_loss == 'vgg'

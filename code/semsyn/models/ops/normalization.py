@@ -8,6 +8,7 @@ import re
 
 import torch.nn as nn
 import torch.nn.functional as F
+
 from .spectral import spectral_norm
 
 
@@ -62,12 +63,12 @@ def parse_spade_config(config_text):
     return parsed.group(1), int(parsed.group(2))
 
 
-def resize_nearest(segmap, size):
+def resize_nearest(semantics, size):
     """Legacy 'nearest' (floor indexing), as the originals: 'nearest-exact' would shift label borders.
     Same size: the map itself, not a copy that autograd would keep for backward once more."""
-    if tuple(segmap.shape[2:]) == tuple(size):
-        return segmap
-    return F.interpolate(segmap, size=size, mode='nearest')
+    if tuple(semantics.shape[2:]) == tuple(size):
+        return semantics
+    return F.interpolate(semantics, size=size, mode='nearest')
 
 
 class SPADE(nn.Module):
@@ -82,8 +83,7 @@ class SPADE(nn.Module):
         self.mlp_gamma = nn.Conv2d(nhidden, norm_nc, kernel_size=ks, padding=pw)
         self.mlp_beta = nn.Conv2d(nhidden, norm_nc, kernel_size=ks, padding=pw)
 
-    def forward(self, x, segmap):
+    def forward(self, x, semantics):
         normalized = self.param_free_norm(x)
-        segmap = resize_nearest(segmap, x.size()[2:])
-        actv = self.mlp_shared(segmap)
+        actv = self.mlp_shared(resize_nearest(semantics, x.size()[2:]))
         return normalized * (1 + self.mlp_gamma(actv)) + self.mlp_beta(actv)

@@ -53,7 +53,7 @@ def halve(x, mode):
     return F.interpolate(x, scale_factor=0.5, mode='bilinear', align_corners=False)
 
 
-def label_pyramid(seg, opt, levels=ROUTING_LEVELS):
+def label_pyramid(semantics, opt, levels=ROUTING_LEVELS):
     """Label maps from full resolution (index 0) down ``levels - 1`` halvings, with the position
     prior of the options applied as the original does:
 
@@ -69,26 +69,26 @@ def label_pyramid(seg, opt, levels=ROUTING_LEVELS):
     if opt.position and opt.pyr_pos:
         def blurred(fine_index):
             return levels - (levels - 1 - fine_index) < opt.pyr_rng
-        pyramid = [seg]
+        pyramid = [semantics]
         for i in range(1, levels):
             level = halve(pyramid[-1], 'nearest')
             pyramid.append(prior(level) if blurred(i) else level)
         if blurred(0):
-            pyramid[0] = prior(seg)
+            pyramid[0] = prior(semantics)
         return pyramid
     if opt.position:
         if opt.no_instance:
-            seg = prior(seg)
+            semantics = prior(semantics)
         else:
-            seg = torch.cat([prior(seg[:, :-1]), seg[:, -1:]], dim=1)
-    pyramid = [seg]
+            semantics = torch.cat([prior(semantics[:, :-1]), semantics[:, -1:]], dim=1)
+    pyramid = [semantics]
     for _ in range(1, levels):
         pyramid.append(halve(pyramid[-1], 'bilinear'))
     return pyramid
 
 
 class SemanticVectorGenerator(nn.Module):
-    """The routing network. forward(seg) -> (features, image): ``features`` one per level, coarse
+    """The routing network. forward(semantics) -> (features, image): ``features`` one per level, coarse
     (latent size, 16*nrf channels) to fine (full resolution, nrf channels), without a final
     activation; ``image`` the hardtanh of ``toRGB`` on the finest feature."""
 
@@ -112,8 +112,8 @@ class SemanticVectorGenerator(nn.Module):
         self.toRGB = nn.Sequential(nn.Conv2d(nrf, nrf // 2, kernel_size=3, padding=1), nn.LeakyReLU(0.2, True),
                                    nn.Conv2d(nrf // 2, 3, kernel_size=3, padding=1))
 
-    def forward(self, seg):
-        pyramid = label_pyramid(seg, self.opt, self.levels)
+    def forward(self, semantics):
+        pyramid = label_pyramid(semantics, self.opt, self.levels)
         feature = self.labelDec1(pyramid[-1])
         features = [feature]
         for i in range(1, self.levels):

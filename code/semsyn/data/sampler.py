@@ -2,6 +2,8 @@
 import torch
 from torch.utils.data import DataLoader, Sampler
 
+from ..distributed import rank, world_size
+
 
 class ResumableSampler(Sampler):
     """Shuffled (or serial) indices for one epoch, starting after the samples already consumed.
@@ -41,7 +43,6 @@ class ResumableSampler(Sampler):
 def make_loader(dataset, opt, shuffle, drop_last, pad=True):
     """DataLoader over a ResumableSampler (this process's shard under torchrun); its own generator
     keeps worker seeding off the global RNG."""
-    from ..distributed import rank, world_size
     sampler = ResumableSampler(len(dataset), shuffle=shuffle, seed=opt.seed, rank=rank(), world=world_size(), pad=pad)
     return DataLoader(dataset, batch_size=opt.batchSize, sampler=sampler, num_workers=opt.nThreads,
                       drop_last=drop_last, generator=torch.Generator().manual_seed(opt.seed),

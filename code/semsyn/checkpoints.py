@@ -1,4 +1,4 @@
-"""Checkpoint files: atomic writes, safe loading, and a clear error when a checkpoint doesn't fit.
+"""Checkpoint files: where they are, saving, strict loading, and a clear error when one doesn't fit.
 
 Network checkpoints are plain state dicts with the original parameter names
 (``<epoch>_net_<G|D|E|A>.pth``) so released SPADE/CC-FPSE/SCGAN weights drop in; the training state
@@ -8,9 +8,9 @@ import os
 
 import torch
 
-from ..devices import unwrap
-from ..errors import UserError
-from ..fileio import atomic_torch_save
+from .devices import unwrap
+from .errors import UserError
+from .fileio import atomic_torch_save, load_untrusted
 
 
 def network_path(checkpoints_dir, name, epoch, role):
@@ -19,17 +19,6 @@ def network_path(checkpoints_dir, name, epoch, role):
 
 def train_state_path(checkpoints_dir, name, epoch):
     return os.path.join(checkpoints_dir, name, f'{epoch}_train_state.pth')
-
-
-def safe_load(path, what='checkpoint'):
-    """torch.load with weights_only=True; a missing or unreadable file is a one-line UserError."""
-    if not os.path.isfile(path):
-        raise UserError(f'{what} {path} not found')
-    try:
-        return torch.load(path, map_location='cpu', weights_only=True)
-    except Exception as exc:  # pickle errors, truncated files, non-tensor payloads
-        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise UserError(f'{what} {path} could not be read as a weights-only PyTorch file ({msg})') from None
 
 
 def strip_module_prefix(state_dict):
@@ -66,7 +55,7 @@ def check_fits(net, state_dict, path, options_hint=ARCH_HINT):
 
 def load_network(net, path, options_hint=ARCH_HINT):
     """Load a plain state dict strictly into net after checking keys and shapes."""
-    state_dict = safe_load(path)
+    state_dict = load_untrusted(path)
     if not isinstance(state_dict, dict):
         raise UserError(f'checkpoint {path} holds a {type(state_dict).__name__}, expected a state dict')
     state_dict = strip_module_prefix(state_dict)

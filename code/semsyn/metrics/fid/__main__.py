@@ -1,0 +1,52 @@
+"""python -m semsyn.metrics.fid FOLDER_A FOLDER_B [--save-stats out.npz] [--fid_weights PATH]
+
+FID (and KID) of two folders of images, or of a folder and a .npz of pytorch-fid's statistics;
+the same value as ``python -m pytorch_fid A B`` on the same folders and weights."""
+import argparse
+import os
+import sys
+from pathlib import Path
+
+import torch
+
+from ...errors import run_main
+from .cache import load_reference
+from .folders import folder_features
+from .inception import FeatureExtractor
+from .stats import Stats, compare
+
+
+def stats_of(path, extractor, args):
+    path = Path(path)
+    if path.suffix == '.npz':
+        return load_reference(path, extractor)
+    return Stats.from_features(folder_features(extractor, path, args.batch_size, args.num_workers), str(path))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog='python -m semsyn.metrics.fid', description=__doc__.split('\n\n')[1])
+    parser.add_argument('paths', nargs='+', help='FOLDER_A [FOLDER_B or B.npz]')
+    parser.add_argument('--save-stats', metavar='OUT.npz', help='save the statistics (and features) of the first path')
+    parser.add_argument('--fid_weights', metavar='PATH',
+                        help='pt_inception-2015-12-05-6726825d.pth (default: the torch hub cache)')
+    parser.add_argument('--batch-size', type=int, default=50)
+    parser.add_argument('--num-workers', type=int, default=min(4, os.cpu_count() or 1))
+    parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
+    args = parser.parse_args(argv)
+    if len(args.paths) > 2 or (len(args.paths) == 1 and not args.save_stats):
+        parser.error('give two paths to compare, or one path with --save-stats')
+    extractor = FeatureExtractor(args.fid_weights, torch.device(args.device))
+    a = stats_of(args.paths[0], extractor, args)
+    if args.save_stats:
+        a.save(args.save_stats)
+        print(f'statistics of {args.paths[0]} saved to {args.save_stats}')
+    if len(args.paths) == 2:
+        result = compare(a, stats_of(args.paths[1], extractor, args))
+        print(f'FID: {result["fid"]}')
+        if 'kid' in result:
+            print(f'KID: {result["kid"]} +- {result["kid_std"]}')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(run_main(main))

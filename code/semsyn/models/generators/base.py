@@ -1,0 +1,30 @@
+"""What the model wrapper needs from a generator, declared by each method's class, so the wrapper
+names no method and a new one is its files plus an entry in ``GENERATORS``."""
+from ..base import BaseNetwork
+from ..encoder import ConvEncoder
+
+
+class Generator(BaseNetwork):
+    """A generator keeps its original's ``forward(semantics, z=None)`` (return value included, so
+    reference fixtures and released checkpoints compare directly) and declares:
+
+    - ``encoder``: the style-encoder class it pairs with under --use_vae;
+    - ``image_and_extras(out)``: its forward's return value -> (image in [-1, 1], dict of the
+      method's other outputs);
+    - ``extra_losses(extras, real_image, opt, vgg)``: losses it adds to G's objective, by name;
+    - ``needs_vgg(opt)``: whether those losses use the VGG network (built once for the run).
+    """
+
+    encoder = ConvEncoder
+
+    @staticmethod
+    def image_and_extras(out):
+        return out, {}
+
+    @staticmethod
+    def extra_losses(extras, real_image, opt, vgg):
+        return {}
+
+    @staticmethod
+    def needs_vgg(opt):
+        return False
