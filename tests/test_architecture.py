@@ -11,8 +11,9 @@ PACKAGE = Path(__file__).resolve().parents[1] / 'code' / 'semsyn'
 # bottom to top; a module of layer k may import from layers < k, and within layer k from its own package
 LAYERS = [
     {'errors'},
+    {'faults'},
     {'fileio', 'devices', 'rng'},
-    {'weights', 'distributed', 'checkpoints'},
+    {'weights', 'distributed', 'checkpoints', 'checkpoint_sets'},
     {'options'},
     {'data', 'visual'},
     {'models'},

@@ -36,7 +36,7 @@ def test_train_and_test_scripts_end_to_end_and_refuse_bad_input(tmp_path):
 
     # a fresh run under an existing name is refused instead of overwriting it
     again = run('train.py', *TINY, '--checkpoints_dir', ck, '--name', 'cli')
-    assert_one_line_error(again, 'latest_net_G.pth', '--continue_train')
+    assert_one_line_error(again, str(tmp_path / 'ck' / 'cli'), '--continue_train')
 
     # a checkpoint that doesn't fit the options names the file and the mismatch
     bad = run('test.py', '--gpu_ids', '-1', '--dataset_mode', 'synthetic', '--crop_size', '32', '--ngf', '8',

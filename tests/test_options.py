@@ -56,9 +56,17 @@ def test_config_dataset_mode_brings_its_defaults_and_cli_wins(tmp_path):
 
 def test_aliases_of_the_original_spellings(tmp_path):
     cfg = tmp_path / 'c.yml'
-    cfg.write_text('nThread: 3\n')
+    cfg.write_text('nThread: 1\n')
     opt = resolve(['--dataset', 'celeba', '--config', str(cfg), '--gpu_ids', '-1'])
-    assert opt.dataset_mode == 'celeba' and opt.nThreads == 3
+    assert opt.dataset_mode == 'celeba' and opt.nThreads == 1
+
+
+def test_loader_workers_are_capped_at_the_cores(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr('os.cpu_count', lambda: 2)
+    cfg = tmp_path / 'c.yml'
+    cfg.write_text('nThread: 16\n')
+    assert resolve(['--config', str(cfg), '--gpu_ids', '-1']).nThreads == 2
+    assert capsys.readouterr().err.strip() == 'note: --nThreads 16 capped to the 2 cores of this machine'
 
 
 @pytest.mark.parametrize('text,fragment', [

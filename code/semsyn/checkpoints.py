@@ -13,12 +13,17 @@ from .errors import UserError
 from .fileio import atomic_torch_save, load_untrusted
 
 
-def network_path(checkpoints_dir, name, epoch, role):
-    return os.path.join(checkpoints_dir, name, f'{epoch}_net_{role}.pth')
+def network_file(label, role):
+    """SPADE's file name of network `role` (G, D, E, A) in checkpoint set `label` (latest, an epoch, best)."""
+    return f'{label}_net_{role}.pth'
 
 
-def train_state_path(checkpoints_dir, name, epoch):
-    return os.path.join(checkpoints_dir, name, f'{epoch}_train_state.pth')
+def train_state_file(label):
+    return f'{label}_train_state.pth'
+
+
+def network_path(checkpoints_dir, name, label, role):
+    return os.path.join(checkpoints_dir, name, network_file(label, role))
 
 
 def strip_module_prefix(state_dict):
@@ -53,8 +58,15 @@ def check_fits(net, state_dict, path, options_hint=ARCH_HINT):
                             f'the options give {tuple(value.shape)}{hint}')
 
 
-def load_network(net, path, options_hint=ARCH_HINT):
-    """Load a plain state dict strictly into net after checking keys and shapes."""
+def load_network(net, path, options_hint=ARCH_HINT, suggest_opt_file=True):
+    """Load a plain state dict strictly into net after checking keys and shapes. suggest_opt_file: name
+    --load_from_opt_file in the error when the run's opt.yml exists (false when it is in use)."""
+    if not os.path.isfile(path):
+        raise UserError(f'checkpoint {path} not found: train under that --name first, or put a released '
+                        f'checkpoint there (README: Checkpoints)')
+    opt_file = os.path.join(os.path.dirname(os.path.abspath(path)), 'opt.yml')
+    if suggest_opt_file and os.path.isfile(opt_file):  # the run's own options may be the ones that fit
+        options_hint += f', or pass --load_from_opt_file to take them from {opt_file}'
     state_dict = load_untrusted(path)
     if not isinstance(state_dict, dict):
         raise UserError(f'checkpoint {path} holds a {type(state_dict).__name__}, expected a state dict')
@@ -65,5 +77,6 @@ def load_network(net, path, options_hint=ARCH_HINT):
 
 
 def save_network(net, path):
+    """A single network file (training saves sets: checkpoint_sets.py)."""
     net = unwrap(net)
     atomic_torch_save({k: v.detach().cpu() for k, v in net.state_dict().items()}, path)

@@ -4,6 +4,7 @@ images), and the one loader of the PyTorch files users hand it.
 A reader (a resumed run, a browser, a sync job) must never see a half-written file, and a crash
 must never destroy the previous version: write a temp file in the same folder, then os.replace it.
 """
+import hashlib
 import os
 import re
 import tempfile
@@ -19,16 +20,23 @@ def _umask():
     return mask
 
 
+TEMP_SUFFIX = '.tmp'  # .<name>.<random>.tmp: what a killed write leaves behind
+
+
+def _write_and_sync(f, write):
+    write(f)
+    f.flush()
+    os.fsync(f.fileno())
+
+
 def atomic_replace(path, write):
     """Call write(fileobj) on a temp file beside `path`, then rename it over `path`."""
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix='.' + os.path.basename(path) + '.', suffix='.tmp')
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix='.' + os.path.basename(path) + '.', suffix=TEMP_SUFFIX)
     try:
         with os.fdopen(fd, 'wb') as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
+            _write_and_sync(f, write)
         # mkstemp makes 0600 files; outputs should be readable like any normally created file
         os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
@@ -36,6 +44,34 @@ def atomic_replace(path, write):
         if os.path.exists(tmp):
             os.remove(tmp)
         raise
+
+
+def write_new_file(path, write):
+    """Create `path` (which must not exist), call write(fileobj), and make it durable (fsync)."""
+    with open(path, 'xb') as f:
+        _write_and_sync(f, write)
+
+
+def fsync_dir(folder):
+    """Make renames and creations in folder durable (where the platform allows it)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def sha256_file(path, chunk=1 << 22):
+    h = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for block in iter(lambda: f.read(chunk), b''):
+            h.update(block)
+    return h.hexdigest()
 
 
 def atomic_write_bytes(path, data):

@@ -23,7 +23,7 @@ def load_generator_model(opt, device):
         if role == 'G' and not opt.no_ema and os.path.isfile(ema):
             print(f'generator: the EMA weights {ema} (--no_ema for {os.path.basename(path)})')
             path = ema
-        load_network(net, path)
+        load_network(net, path, suggest_opt_file=not opt.load_from_opt_file)
     return model.to(device).eval()
 
 

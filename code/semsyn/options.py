@@ -75,7 +75,7 @@ BASE_OPTIONS = {
     'label_nc': (int, 182, 'number of input label classes without the dontcare label'),
     'contain_dontcare_label': (bool, False, 'the label maps contain a dontcare label (255)'),
     'output_nc': (int, 3, 'number of output image channels'),
-    'dataroot': (str, './datasets/cityscapes/', 'root folder of the dataset'),
+    'dataroot': (str, None, 'root folder of the dataset (not needed by --dataset_mode synthetic and custom)'),
     'dataset_mode': (str, 'coco', 'dataset format', ['coco', 'ade20k', 'cityscapes', 'celeba', 'custom',
                                                      'synthetic']),
     'serial_batches': (bool, False, 'take images in order, not shuffled'),
@@ -111,6 +111,7 @@ TRAIN_OPTIONS = {
     'print_freq': (int, 100, 'frequency (in samples) of printing losses'),
     'save_latest_freq': (int, 5000, 'frequency (in samples) of saving the latest checkpoint'),
     'save_epoch_freq': (int, 10, 'frequency (in epochs) of saving epoch checkpoints'),
+    'keep_last': (int, 0, 'keep only the newest N epoch checkpoints (latest and best are always kept; 0: all)'),
     'no_html': (bool, False, 'do not write the training web page'),
     'tf_log': (bool, False, 'log to TensorBoard (torch.utils.tensorboard) in checkpoints_dir/name/logs'),
     'continue_train': (bool, False, 'resume from which_epoch (with its training state when present)'),
@@ -175,6 +176,33 @@ def check_original_fixed(key, value, source):
         raise UserError(f"{source}: '{key}' is a variant of the original that its released models don't use; "
                         f'it is not supported (must be {str(expected).lower()})')
     raise UserError(f"{source}: '{key}' {value!r} is not supported; the only choice is {expected!r}")
+
+
+# How `-h` groups the options (title, description, names); the rest go to 'other'.
+OPTION_GROUPS = [
+    ('experiment', 'where a run lives and what it starts from',
+     'name checkpoints_dir seed config load_from_opt_file continue_train which_epoch results_dir'),
+    ('data', 'dataset, sizes, augmentation, loading',
+     'dataset_mode dataroot phase label_nc contain_dontcare_label no_instance batchSize preprocess_mode load_size '
+     'crop_size aspect_ratio output_nc serial_batches no_flip nThreads max_dataset_size cache_filelist_write '
+     'cache_filelist_read display_winsize no_pairing_check coco_no_portraits label_dir image_dir instance_dir '
+     'synthetic_size ade20k_raw_labels how_many'),
+    ('model', 'generator, encoder and their norms (CC-FPSE: --netG condconv --netD fpse; SCGAN: --netG scg)',
+     'netG ngf norm_G norm_E init_type init_variance z_dim use_vae nef num_upsampling_layers resnet_n_downsample '
+     'resnet_n_blocks resnet_kernel_size resnet_initial_kernel_size no_ema'),
+    ('discriminator', None, 'netD ndf norm_D num_D n_layers_D'),
+    ('training', 'schedule, optimizer, losses', 'niter niter_decay lr beta1 beta2 no_TTUR D_steps_per_G gan_mode '
+     'lambda_feat lambda_vgg lambda_kld no_ganFeat_loss no_vgg_loss vgg_weights ema ema_decay ema_bn_batches'),
+    ('SCGAN', 'spatial conditional convolution and normalisation, routing network, position prior',
+     'num_experts_conv num_experts_norm weight_type temperature nrf nff position pyr_pos pyr_rng ig_sz ig_sigma '
+     'ig_iter ig_relative no_spectral_on_routing lambda_w_recon rw_loss rw_vgg'),
+    ('logging and checkpoints', None, 'print_freq display_freq save_latest_freq save_epoch_freq keep_last no_html '
+     'tf_log visual_n'),
+    ('evaluation', 'FID/KID (test.py --fid, train.py --fid_epoch)', 'fid fid_epoch gt fid_weights fid_batch_size '
+     'fid_cache_dir'),
+    ('devices and distributed', 'CPU, GPUs, DataParallel; torchrun runs DistributedDataParallel (README)',
+     'gpu_ids amp channels_last'),
+]
 
 
 # Spellings of the original repositories that mean the same option.
@@ -317,20 +345,27 @@ class _OneLineParser(argparse.ArgumentParser):
 def build_argparser(table, explicit_only):
     """argparse parser over the option table; with explicit_only, unset options are absent."""
     kwargs = {'argument_default': argparse.SUPPRESS} if explicit_only else {}
-    parser = _OneLineParser(formatter_class=argparse.ArgumentDefaultsHelpFormatter, allow_abbrev=False, **kwargs)
+    parser = _OneLineParser(formatter_class=argparse.ArgumentDefaultsHelpFormatter, allow_abbrev=False,
+                            usage='%(prog)s [--config FILE.yml] [--OPTION VALUE ...]', **kwargs)
     aliases = {}
     for alias, target in ALIASES.items():
         aliases.setdefault(target, []).append(alias)
+    groups, group_of = {}, {}
+    for title, description, names in OPTION_GROUPS:
+        groups[title] = parser.add_argument_group(title, description)
+        group_of.update({n: groups[title] for n in names.split()})
+    other = parser.add_argument_group('other')
     for key, spec in table.items():
         tp, default, help_text = spec[:3]
         flags = ['--' + key] + ['--' + a for a in aliases.get(key, [])]
         extra = {} if explicit_only else {'default': default}
+        group = group_of.get(key, other)
         if tp is bool:
-            parser.add_argument(*flags, dest=key, action='store_true', help=help_text, **extra)
+            group.add_argument(*flags, dest=key, action='store_true', help=help_text, **extra)
         else:
             if len(spec) > 3:
                 extra['choices'] = spec[3]
-            parser.add_argument(*flags, dest=key, type=tp, help=help_text, **extra)
+            group.add_argument(*flags, dest=key, type=tp, help=help_text, **extra)
     for key, value in ORIGINAL_FIXED.items():  # the originals' command lines may carry them
         if isinstance(value, bool):
             parser.add_argument('--' + key, dest=key, action='store_true', default=argparse.SUPPRESS,
@@ -415,7 +450,61 @@ def finalize(opt):
             raise UserError(f'--D_steps_per_G must be at least 1, got {opt.D_steps_per_G}')
         if opt.niter < 0 or opt.niter_decay < 0:
             raise UserError('--niter and --niter_decay must not be negative')
+    check_sizes(opt)
+    cap_workers(opt)
     return opt
+
+
+def batch_norm_batch(opt):
+    """How many samples one batch norm sees: torchrun synchronises them over the processes,
+    DataParallel normalises each GPU's part of the batch on its own."""
+    world = int(os.environ.get('WORLD_SIZE', '1'))
+    if world > 1:
+        return opt.batchSize * world
+    return opt.batchSize // max(1, len(opt.gpu_id_list))
+
+
+def cap_workers(opt):
+    """A config written for a big machine (SCGAN's nThread 16) gets the cores this one has."""
+    cores = os.cpu_count() or 1
+    if opt.nThreads > cores:
+        if int(os.environ.get('RANK', '0')) == 0:
+            print(f'note: --nThreads {opt.nThreads} capped to the {cores} cores of this machine', file=sys.stderr)
+        opt.nThreads = cores
+
+
+# The upsampling modes each generator supports (None: it has no latent size, any crop works); a
+# generator with a latent size halves the crop 2**k times (k = UPSAMPLINGS[mode]).
+GENERATOR_UPSAMPLING = {'spade': ('normal', 'more', 'most'), 'condconv': ('normal', 'more'), 'scg': ('normal',),
+                        'pix2pixhd': None}
+UPSAMPLINGS = {'normal': 5, 'more': 6, 'most': 7}
+FPSE_MIN_CROP = 64  # its five stride-2 levels end at crop/32, which instance norm needs larger than 1x1
+
+
+def check_sizes(opt):
+    """Sizes the networks cannot run with, named at start-up instead of failing in the first forward."""
+    modes = GENERATOR_UPSAMPLING.get(opt.netG)
+    mode = opt.num_upsampling_layers
+    if modes is not None and mode not in modes:
+        because = ' (--dataset_mode cityscapes sets more)' if opt.dataset_mode == 'cityscapes' and mode == 'more' else ''
+        raise UserError(f"--num_upsampling_layers {mode}{because}: --netG {opt.netG} supports {' or '.join(modes)}")
+    if modes is not None:
+        step = 2 ** UPSAMPLINGS[mode]
+        if opt.crop_size % step or round(opt.crop_size // step / opt.aspect_ratio) < 1:
+            smallest = step * max(1, math.ceil(opt.aspect_ratio))
+            raise UserError(f'--crop_size {opt.crop_size}: --netG {opt.netG} with --num_upsampling_layers {mode} halves '
+                            f'the image {UPSAMPLINGS[mode]} times; use a multiple of {step}, at least {smallest}')
+        latent = (opt.crop_size // step) * round(opt.crop_size // step / opt.aspect_ratio)
+        if opt.isTrain and 'batch' in opt.norm_G and batch_norm_batch(opt) * latent < 2:
+            raise UserError(f'--batchSize {opt.batchSize} with --crop_size {opt.crop_size}: the batch norms of '
+                            f'--norm_G {opt.norm_G} see one value per channel on the {opt.crop_size // step}x'
+                            f'{opt.crop_size // step} first feature map; use --crop_size {2 * step} or --batchSize 2')
+    if opt.isTrain and getattr(opt, 'netD', None) == 'fpse' and opt.crop_size < FPSE_MIN_CROP:
+        raise UserError(f'--crop_size {opt.crop_size}: --netD fpse needs at least {FPSE_MIN_CROP}')
+    if opt.preprocess_mode.endswith('_and_crop') and opt.load_size < opt.crop_size:
+        raise UserError(f'--load_size {opt.load_size} is smaller than --crop_size {opt.crop_size}: with '
+                        f'--preprocess_mode {opt.preprocess_mode} the crops would be mostly padding; use --load_size '
+                        f'of at least {opt.crop_size}')
 
 
 def parse_gpu_ids(text):

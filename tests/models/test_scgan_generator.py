@@ -3,6 +3,7 @@ Numerical equality with the original is in test_fixtures.py (scgan_G_*)."""
 import pytest
 import torch
 
+from semsyn.errors import UserError
 from semsyn.models import create_network
 from semsyn.models.encoder import ConvEncoder, SCGANConvEncoder
 from semsyn.models.ops.spatial_conditional import channel_pool, routing_activation
@@ -106,7 +107,7 @@ def test_variants_of_norm_G():
 
 @pytest.mark.parametrize('mode', ['more', 'most'])
 def test_more_upsampling_is_refused(mode):
-    with pytest.raises(ValueError, match="'normal' only"):
+    with pytest.raises(UserError, match=f'--num_upsampling_layers {mode}: --netG scg supports normal'):
         create_network('G', {**SMALL, 'num_upsampling_layers': mode}, init=False)
 
 

@@ -66,7 +66,7 @@ def test_model_recalibrates_only_the_ema_generator_and_keeps_the_rng(monkeypatch
     from semsyn.models.synthesis import SynthesisModel, prepare_batch
     from semsyn.options import make_options
     opt = make_options({'dataset_mode': 'synthetic', 'crop_size': 32, 'ngf': 4, 'ndf': 8, 'no_vgg_loss': True,
-                        'ema': True, 'use_vae': True, 'gpu_ids': '-1'})
+                        'batchSize': 2, 'ema': True, 'use_vae': True, 'gpu_ids': '-1'})
     model = SynthesisModel(opt).train()
     g_state = {k: v.clone() for k, v in model.netG.state_dict().items()}
     e_state = {k: v.clone() for k, v in model.netE.state_dict().items()}

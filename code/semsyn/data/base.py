@@ -43,9 +43,13 @@ class PairedDataset(SeededDataset):
 
     layout = 'a dataset folder'  # expected layout, for error messages
     has_instances = True  # False where the format has no instance maps (ade20k, celeba)
+    needs_dataroot = True  # False where the folders are options of their own (custom)
 
     def __init__(self, opt: Namespace):
         super().__init__(opt)
+        if self.needs_dataroot and not opt.dataroot:
+            raise UserError(f'--dataset_mode {opt.dataset_mode} needs --dataroot: a folder with {self.layout} (or '
+                            f'try --dataset_mode synthetic, built in)')
         if not opt.no_instance and not self.has_instances:
             raise UserError(f'--dataset_mode {opt.dataset_mode} has no instance maps; pass --no_instance')
         labels, images, instances = self.get_paths(opt)

@@ -5,6 +5,7 @@ from .base import PairedDataset
 
 
 class CustomDataset(PairedDataset):
+    needs_dataroot = False
     layout = ('--label_dir with single-channel label maps and --image_dir with photos of the same file names '
               '(and --instance_dir with instance maps, or --no_instance)')
 

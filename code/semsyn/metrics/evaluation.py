@@ -5,7 +5,7 @@ import copy
 import numpy as np
 
 from .. import distributed as dist
-from .fid import FeatureExtractor, Stats, compare, load_reference, quantize
+from .fid import FeatureExtractor, Stats, check_reference, compare, load_reference, quantize
 
 
 class FIDEvaluator:
@@ -13,9 +13,11 @@ class FIDEvaluator:
 
     The reference statistics are computed once and kept (training evaluates every --fid_epoch)."""
 
-    def __init__(self, opt, device):
+    def __init__(self, opt, device, missing_weights_hint=''):
         self.opt = opt
-        self.extractor = FeatureExtractor(opt.fid_weights, device, opt.gpu_id_list)
+        if opt.gt:
+            check_reference(opt.gt)  # before any image is synthesized
+        self.extractor = FeatureExtractor(opt.fid_weights, device, opt.gpu_id_list, fallback_hint=missing_weights_hint)
         self.reference = None
         self.reset()
 

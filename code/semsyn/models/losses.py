@@ -56,9 +56,9 @@ class VGGLoss(nn.Module):
 
     weights = (1.0 / 32, 1.0 / 16, 1.0 / 8, 1.0 / 4, 1.0)
 
-    def __init__(self, weights_path=None, state_dict=None):
+    def __init__(self, weights_path=None, state_dict=None, missing_hint=', or train with --no_vgg_loss'):
         super().__init__()
-        self.vgg = VGG19Features(weights_path, state_dict=state_dict)
+        self.vgg = VGG19Features(weights_path, state_dict=state_dict, missing_hint=missing_hint)
 
     def forward(self, x, y):
         x_vgg, y_vgg = self.vgg(x), self.vgg(y)

@@ -104,8 +104,23 @@ class SynthesisModel(nn.Module):
         self.netA = copy.deepcopy(self.netG).eval().requires_grad_(False) if opt.isTrain and opt.ema else None
         if opt.isTrain:
             self.criterionGAN = GANLoss(opt.gan_mode)
-            needs_vgg = not opt.no_vgg_loss or self.generator.needs_vgg(opt)
-            self.criterionVGG = VGGLoss(opt.vgg_weights, state_dict=vgg_state_dict) if needs_vgg else None
+            # what uses the VGG network, by the option that turns the use off
+            switches = (['--no_vgg_loss'] if not opt.no_vgg_loss else []) + \
+                [s for s in [self.generator.vgg_switch(opt)] if s]
+            self.criterionVGG = VGGLoss(opt.vgg_weights, state_dict=vgg_state_dict,
+                                        missing_hint=f", or train without it ({' and '.join(switches)})") \
+                if switches else None
+
+    @staticmethod
+    def roles(opt: Namespace):
+        """The networks a run with these options has: G, and D (training), E (--use_vae), A (--ema)."""
+        yield 'G'
+        if opt.isTrain:
+            yield 'D'
+        if opt.use_vae:
+            yield 'E'
+        if opt.isTrain and opt.ema:
+            yield 'A'
 
     @property
     def generator(self):

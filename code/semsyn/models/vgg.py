@@ -13,9 +13,8 @@ from ..weights import locate_weights
 VGG19_URL = torchvision.models.VGG19_Weights.IMAGENET1K_V1.url
 
 
-def load_vgg19_state_dict(weights_path=None):
-    path = locate_weights(VGG19_URL, weights_path, 'VGG19 ImageNet weights', '--vgg_weights',
-                          ', or train with --no_vgg_loss')
+def load_vgg19_state_dict(weights_path=None, missing_hint=', or train with --no_vgg_loss'):
+    path = locate_weights(VGG19_URL, weights_path, 'VGG19 ImageNet weights', '--vgg_weights', missing_hint)
     return load_untrusted(path, 'VGG19 weights')
 
 
@@ -24,11 +23,11 @@ class VGG19Features(nn.Module):
 
     slices_at = (2, 7, 12, 21, 30)
 
-    def __init__(self, weights_path=None, state_dict=None):
+    def __init__(self, weights_path=None, state_dict=None, missing_hint=', or train with --no_vgg_loss'):
         super().__init__()
         vgg = torchvision.models.vgg19(weights=None)
         if state_dict is None:
-            state_dict = load_vgg19_state_dict(weights_path)
+            state_dict = load_vgg19_state_dict(weights_path, missing_hint)
         try:
             vgg.load_state_dict(state_dict, strict=True)
         except RuntimeError as exc:

@@ -14,7 +14,8 @@ from .history import FID_HISTORY, append_point, history_path, keep_history
 class FIDTracker:
     def __init__(self, opt, device):
         self.opt, self.device = opt, device
-        self.evaluator = FIDEvaluator(opt, device)  # fails at start-up when the weights are missing
+        # fails at start-up when the weights are missing
+        self.evaluator = FIDEvaluator(opt, device, ', or train without the FID evaluation (--fid_epoch 0)')
         self.val_opt = validation_options(opt)
         self.dataset = create_dataset(self.val_opt)
         # under torchrun every process synthesizes its own exact shard (no padding duplicates)

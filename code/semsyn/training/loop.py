@@ -12,20 +12,19 @@ import torch
 from tqdm import tqdm
 
 from .. import distributed as dist
-from ..checkpoints import load_network, network_path, save_network, train_state_path
 from ..data import create_dataset
 from ..data.sampler import make_loader, set_epoch
 from ..devices import data_parallel, resolve_device, unwrap
 from ..errors import UserError
-from ..fileio import atomic_torch_save, load_untrusted
 from ..inference import sample_visuals
 from ..models.synthesis import SynthesisModel, prepare_batch
 from ..options import save_options
-from ..rng import capture_rng_state, restore_rng_state, seed_everything
+from ..rng import seed_everything
 from .ema_stats import EMABatchNormCalibration
 from .fid_tracking import FIDTracker
 from .log import TrainingLogger
 from .page import TrainingPage
+from .saving import RunCheckpoints
 from .trainer import Trainer
 
 
@@ -48,62 +47,28 @@ def every(total_samples, freq, batch_size):
     return freq > 0 and (total_samples % freq) < batch_size
 
 
-def check_new_run(opt):
-    """A fresh run must not overwrite the checkpoints of an earlier one."""
-    existing = network_path(opt.checkpoints_dir, opt.name, 'latest', 'G')
-    if not opt.continue_train and os.path.exists(existing):
-        raise UserError(f'{existing} exists: pass --continue_train to resume that run, or choose another --name')
-
-
-def save_checkpoint(model, trainer, progress, opt, label, with_state):
-    """Rank 0 writes the networks (and the training state, with every rank's RNG states); the others
-    wait, so no process reads a half-written file."""
-    rng = dist.gather_objects(capture_rng_state()) if with_state else None
-    if dist.is_main():
-        for role, net in unwrap(model).networks().items():
-            save_network(net, network_path(opt.checkpoints_dir, opt.name, label, role))
-        if with_state:
-            state = {'progress': progress.state_dict(), 'trainer': trainer.state_dict(), 'rng': rng,
-                     'seed': opt.seed, 'world_size': dist.world_size()}
-            atomic_torch_save(state, train_state_path(opt.checkpoints_dir, opt.name, label))
-    dist.barrier()
-
-
-def load_networks(model, opt):
-    for role, net in unwrap(model).networks().items():
-        load_network(net, network_path(opt.checkpoints_dir, opt.name, opt.which_epoch, role))
-
-
-def resume_state(trainer, opt):
-    """Restore optimizers, counters and RNG states of --which_epoch; returns the Progress."""
-    state_file = train_state_path(opt.checkpoints_dir, opt.name, opt.which_epoch)
-    if os.path.isfile(state_file):
-        state = load_untrusted(state_file, 'training state')
+def resume(trainer, run, label):
+    """Restore optimizers, counters and RNG states of set `label`; returns the Progress."""
+    state = run.load_state(label)
+    if state is not None:
         trainer.load_state_dict(state['trainer'])
-        rng = state['rng']
-        rng = rng if isinstance(rng, dict) else rng[dist.rank()] if len(rng) == dist.world_size() else None
-        if rng is not None:
-            restore_rng_state(rng)
-        elif dist.is_main():
-            print(f'warning: {state_file} was saved by {len(state["rng"])} processes, this run has '
-                  f'{dist.world_size()}: random number streams restart')
         p = state['progress']
         if dist.is_main():
-            print(f'resuming from {state_file}: epoch {p["epoch"]}, batch {p["batches_done"]}')
+            print(f"resuming from checkpoint set '{label}': epoch {p['epoch']}, batch {p['batches_done']}")
         return Progress(p['epoch'], p['batches_done'], p['total_samples'], p.get('best_fid', float('inf')))
     # an epoch checkpoint without training state: fresh optimizers, next epoch
-    epoch = int(opt.which_epoch) + 1 if opt.which_epoch.isdigit() else 1
+    epoch = int(label) + 1 if str(label).isdigit() else 1
     if dist.is_main():
-        print(f'warning: no training state {state_file}; optimizers start fresh at epoch {epoch}')
+        print(f"warning: checkpoint set '{label}' has no training state; optimizers start fresh at epoch {epoch}")
     trainer.update_learning_rate(epoch - 1)
     return Progress(epoch, 0, 0)
 
 
-def build_model(opt, device):
-    """SynthesisModel on the device (checkpoints loaded with --continue_train), wrapped for the run."""
+def build_model(opt, device, run, label=None):
+    """SynthesisModel on the device (set `label` loaded when resuming), wrapped for the run."""
     model = SynthesisModel(opt)
-    if opt.continue_train:
-        load_networks(model, opt)
+    if label is not None:
+        run.load_networks(model, label)
     model = model.to(device)
     if opt.channels_last:
         model = model.to(memory_format=torch.channels_last)
@@ -126,23 +91,26 @@ def train(opt):
 
 def _train(opt, device):
     main = dist.is_main()
-    check_new_run(opt)
+    run = RunCheckpoints(opt)
+    run.prepare()
     seed_everything(opt.seed + dist.rank())  # DDP makes the initial weights equal; data noise differs per rank
     dataset = create_dataset(opt)
     if len(dataset) < opt.batchSize * dist.world_size():
         raise UserError(f'--batchSize {opt.batchSize} x {dist.world_size()} processes is larger than the dataset '
                         f'({len(dataset)} samples in {opt.dataroot or opt.dataset_mode})')
     loader = make_loader(dataset, opt, shuffle=not opt.serial_batches, drop_last=True)
-    model = build_model(opt, device)
+    roles = list(SynthesisModel.roles(opt))
+    label = run.resume_label(roles) if opt.continue_train else None
+    model = build_model(opt, device, run, label)
     trainer = Trainer(opt, model, device)
     fid = FIDTracker(opt, device) if opt.fid_epoch > 0 else None
     ema_stats = EMABatchNormCalibration(opt, dataset, device) if opt.ema and opt.ema_bn_batches > 0 else None
 
-    def save(label, with_state):
+    def save(label, with_state, share_with=None):
         if ema_stats is not None:
             ema_stats.refresh(model, progress.total_samples)
-        save_checkpoint(model, trainer, progress, opt, label, with_state)
-    progress = resume_state(trainer, opt) if opt.continue_train else Progress()
+        return run.save(model, label, progress, trainer.state_dict() if with_state else None, share_with)
+    progress = resume(trainer, run, label) if label is not None else Progress()
     if main:
         save_options(opt)  # only once everything above accepted the options
 
@@ -208,11 +176,14 @@ def _train(opt, device):
                     if main:
                         print(f'saving the best model (epoch {epoch}, FID {result["fid"]:.4f})')
                     save('best', with_state=False)
-            save('latest', with_state=True)
+            # the epoch snapshot first: a kill while it is written resumes from the previous latest
+            # and writes it again; latest then links its network files
+            snapshot = None
             if epoch % opt.save_epoch_freq == 0 or epoch == total_epochs:
                 if main:
                     print(f'saving the model at the end of epoch {epoch}, iters {progress.total_samples}')
-                save(epoch, with_state=False)
+                snapshot = save(epoch, with_state=False)
+            save('latest', with_state=True, share_with=snapshot)
     finally:
         if logger is not None:
             logger.close()

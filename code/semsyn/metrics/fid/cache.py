@@ -28,6 +28,18 @@ def default_cache_dir():
     return os.path.join(base, 'semsyn', 'fid_stats')
 
 
+def check_reference(path):
+    """A one-line error when --gt is neither a .npz file nor a folder of images."""
+    path = Path(path)
+    if path.suffix == '.npz':
+        if not path.is_file():
+            raise UserError(f'--gt {path}: file not found')
+    elif not path.is_dir():
+        raise UserError(f'--gt {path}: not a folder of real images or a .npz of their statistics')
+    else:
+        image_files(path)
+
+
 def load_reference(path, extractor: FeatureExtractor, batch_size: int = 50, num_workers: int = 0,
                    cache_dir: Optional[str] = None) -> Stats:
     """Stats of --gt; their ``source`` is the path the user named, also when read from the cache."""

@@ -18,9 +18,9 @@ FEATURE_DIMS = 2048
 INCEPTION_SIZE = 299
 
 
-def locate_fid_weights(weights_path=None, option='--fid_weights'):
-    """The weights file (``option`` PATH, or the torch hub cache), with a clear error when neither has it."""
-    return locate_weights(FID_WEIGHTS_URL, weights_path, 'FID Inception weights', option)
+def locate_fid_weights(weights_path=None, fallback_hint=''):
+    """The weights file (--fid_weights PATH, or the torch hub cache), with a clear error when neither has it."""
+    return locate_weights(FID_WEIGHTS_URL, weights_path, 'FID Inception weights', '--fid_weights', fallback_hint)
 
 
 def build_inception(path):
@@ -46,9 +46,9 @@ def weights_identity(path):
 class FeatureExtractor:
     """2048-d Inception pool features of image batches; DataParallel over several GPUs."""
 
-    def __init__(self, weights_path=None, device=torch.device('cpu'), gpu_ids=(), option='--fid_weights'):
+    def __init__(self, weights_path=None, device=torch.device('cpu'), gpu_ids=(), fallback_hint=''):
         self.device = device
-        path = locate_fid_weights(weights_path, option)
+        path = locate_fid_weights(weights_path, fallback_hint)
         model = build_inception(path).to(device)
         self.model = torch.nn.DataParallel(model, device_ids=list(gpu_ids)) if len(gpu_ids) > 1 else model
         self.weights_id = weights_identity(path)

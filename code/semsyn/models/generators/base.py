@@ -12,7 +12,8 @@ class Generator(BaseNetwork):
     - ``image_and_extras(out)``: its forward's return value -> (image in [-1, 1], dict of the
       method's other outputs);
     - ``extra_losses(extras, real_image, opt, vgg)``: losses it adds to G's objective, by name;
-    - ``needs_vgg(opt)``: whether those losses use the VGG network (built once for the run).
+    - ``vgg_switch(opt)``: when those losses use the VGG network (built once for the run), the option
+      that turns that use off (named when the VGG weights are missing); else None.
     """
 
     encoder = ConvEncoder
@@ -26,5 +27,5 @@ class Generator(BaseNetwork):
         return {}
 
     @staticmethod
-    def needs_vgg(opt):
-        return False
+    def vgg_switch(opt):
+        return None

@@ -131,5 +131,5 @@ class SCGGenerator(Generator):
         return {f'W_Recon_{opt.rw_loss}': loss * opt.lambda_w_recon}
 
     @staticmethod
-    def needs_vgg(opt):
-        return opt.rw_loss == 'vgg'
+    def vgg_switch(opt):
+        return '--rw_loss l1' if opt.rw_loss == 'vgg' else None
