@@ -66,6 +66,12 @@ def fsync_dir(folder):
         os.close(fd)
 
 
+def user_cache_dir(*parts):
+    """~/.cache/semsyn/<parts> (or under $XDG_CACHE_HOME): statistics and networks semsyn derives once."""
+    base = os.environ.get('XDG_CACHE_HOME') or os.path.join(os.path.expanduser('~'), '.cache')
+    return os.path.join(base, 'semsyn', *parts)
+
+
 def sha256_file(path, chunk=1 << 22):
     h = hashlib.sha256()
     with open(path, 'rb') as f:

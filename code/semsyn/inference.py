@@ -27,8 +27,21 @@ def load_generator_model(opt, device):
     return model.to(device).eval()
 
 
-def synthesize(model, loader, opt, device, limit, desc='test'):
-    """Yield (data, label map, synthesized images) for the first `limit` samples of loader."""
+def prior_codes(opt, first_index, count, sample, device):
+    """Style codes z ~ N(0, 1) for images first_index.. of a run, sample k of each: seeded by (--seed,
+    image, sample), so a result does not depend on the batch size or the order of the images."""
+    codes = []
+    for i in range(first_index, first_index + count):
+        g = torch.Generator().manual_seed(((opt.seed * 1_000_003 + i) * 1_009 + sample) % 2 ** 63)
+        codes.append(torch.randn(opt.z_dim, generator=g))
+    return torch.stack(codes).to(device)
+
+
+def synthesize(model, loader, opt, device, limit, desc='test', n_samples=1, style=None):
+    """Yield (data, label map, [synthesized images]) for the first `limit` samples of loader, with
+    n_samples images per label map. Models with a style encoder (--use_vae) take the style of `style`
+    (a code [1, z_dim]) when given; else, with one sample per label map and a real image, its
+    encoded style (SPADE's test.py); else seeded codes from the prior."""
     done = 0
     with torch.no_grad():
         for data in tqdm(loader, total=math.ceil(limit / opt.batchSize), desc=desc, leave=False, disable=None):
@@ -37,16 +50,30 @@ def synthesize(model, loader, opt, device, limit, desc='test'):
             n = min(data['label'].size(0), limit - done)
             data = {k: v[:n] for k, v in data.items()}
             semantics, real, label = prepare_batch(data, opt, device)
-            yield data, label, model(semantics, real, mode='inference')
+            samples = []
+            for k in range(n_samples):
+                z = None
+                if opt.use_vae and style is not None:
+                    z = style.to(device).expand(n, -1)
+                elif opt.use_vae and (real is None or n_samples > 1):
+                    z = prior_codes(opt, done, n, k, device)
+                samples.append(model(semantics, real, mode='inference', z=z))
+            yield data, label, samples
             done += n
 
 
-def sample_visuals(label, generated, real, opt, n=1):
-    """The first n samples as HxWx3 uint8 arrays: coloured label map, synthesized and real image."""
+def sample_visuals(label, samples, real, opt, n=1):
+    """The first n label maps as HxWx3 uint8 arrays: coloured label map, the synthesized samples
+    (synthesized_image, synthesized_image_2, ...) and, where given, the real image."""
+    if isinstance(samples, torch.Tensor):
+        samples = [samples]
     n_colours = opt.label_nc if opt.dataset_mode == 'cityscapes' else opt.label_nc + 1
     out = []
-    for i in range(min(n, generated.size(0))):
-        out.append({'input_label': colorize_label(label[i].cpu(), n_colours),
-                    'synthesized_image': tensor2im(generated[i].cpu()),
-                    'real_image': tensor2im(real[i].cpu())})
+    for i in range(min(n, samples[0].size(0))):
+        visuals = {'input_label': colorize_label(label[i].cpu(), n_colours)}
+        for k, generated in enumerate(samples):
+            visuals['synthesized_image' + (f'_{k + 1}' if k else '')] = tensor2im(generated[i].cpu())
+        if real is not None:
+            visuals['real_image'] = tensor2im(real[i].cpu())
+        out.append(visuals)
     return out

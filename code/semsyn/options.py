@@ -104,6 +104,10 @@ BASE_OPTIONS = {
     'fid_weights': (str, None, 'pt_inception-2015-12-05-6726825d.pth (default: the torch hub cache)'),
     'fid_batch_size': (int, 50, 'batch size of the Inception forward'),
     'fid_cache_dir': (str, None, 'where statistics of --gt folders are cached (default ~/.cache/semsyn/fid_stats)'),
+    # label fidelity
+    'segmenter': (str, None, 'segmenter of the mIoU evaluation: synthetic (built in) or deeplabv3 (default: the '
+                             "dataset's built-in one, where it has one)"),
+    'segmenter_weights': (str, None, 'weights of --segmenter deeplabv3 (default: the torch hub cache)'),
 }
 
 TRAIN_OPTIONS = {
@@ -145,6 +149,7 @@ TRAIN_OPTIONS = {
                                'statistics on this many training batches (OASIS, imaginaire); 0: use G\'s statistics'),
     'fid_epoch': (int, 0, 'every this many epochs, synthesize the validation set, compute FID and keep the best '
                           'checkpoints (0: never)'),
+    'miou_epoch': (int, 0, 'every this many epochs, the mIoU of the synthesized validation set (0: never)'),
 }
 
 TEST_OPTIONS = {
@@ -154,6 +159,12 @@ TEST_OPTIONS = {
     'visual_n': (int, -1, 'how many samples of each batch go to the result page (-1: all)'),
     'fid': (bool, False, 'compute FID (and KID) of the synthesized images against --gt'),
     'no_ema': (bool, False, 'use <epoch>_net_G.pth even when the EMA generator <epoch>_net_A.pth exists'),
+    'miou': (bool, False, "label fidelity: mIoU and pixel accuracy of a segmenter's prediction on the synthesized "
+                          'images against their label maps (and on the real images: the ceiling)'),
+    'n_samples': (int, 1, 'samples per label map (--use_vae models: from the prior, each seeded); the page shows '
+                          'them side by side'),
+    'lpips': (bool, False, 'LPIPS diversity: mean pairwise LPIPS of the --n_samples samples of each label map'),
+    'lpips_weights': (str, None, 'alexnet-owt-7be5be79.pth for --lpips (default: the torch hub cache)'),
 }
 
 # Keys of the originals' option namespaces and configs that allow a single value here: the one
@@ -198,8 +209,8 @@ OPTION_GROUPS = [
      'ig_iter ig_relative no_spectral_on_routing lambda_w_recon rw_loss rw_vgg'),
     ('logging and checkpoints', None, 'print_freq display_freq save_latest_freq save_epoch_freq keep_last no_html '
      'tf_log visual_n'),
-    ('evaluation', 'FID/KID (test.py --fid, train.py --fid_epoch)', 'fid fid_epoch gt fid_weights fid_batch_size '
-     'fid_cache_dir'),
+    ('evaluation', 'FID/KID, label fidelity (mIoU), LPIPS diversity', 'fid fid_epoch gt fid_weights fid_batch_size '
+     'fid_cache_dir miou miou_epoch segmenter segmenter_weights lpips lpips_weights n_samples'),
     ('devices and distributed', 'CPU, GPUs, DataParallel; torchrun runs DistributedDataParallel (README)',
      'gpu_ids amp channels_last'),
 ]
@@ -211,7 +222,8 @@ ALIASES = {'dataset': 'dataset_mode', 'nThread': 'nThreads'}
 # Options a saved opt.yml does not bring back: they say how this run is executed, not what it is.
 RUN_OPTIONS = {'name', 'gpu_ids', 'checkpoints_dir', 'config', 'load_from_opt_file', 'phase', 'serial_batches',
                'no_flip', 'continue_train', 'which_epoch', 'results_dir', 'how_many', 'isTrain', 'nThreads',
-               'dataroot', 'batchSize', 'visual_n', 'max_dataset_size', 'fid', 'gt', 'fid_weights',
+               'dataroot', 'batchSize', 'visual_n', 'max_dataset_size', 'fid', 'gt', 'fid_weights', 'miou', 'lpips',
+               'n_samples', 'segmenter_weights', 'lpips_weights',
                'fid_cache_dir'}
 
 DERIVED = ('isTrain', 'semantic_nc', 'gpu_id_list')
@@ -486,14 +498,16 @@ def check_sizes(opt):
     modes = GENERATOR_UPSAMPLING.get(opt.netG)
     mode = opt.num_upsampling_layers
     if modes is not None and mode not in modes:
-        because = ' (--dataset_mode cityscapes sets more)' if opt.dataset_mode == 'cityscapes' and mode == 'more' else ''
+        cityscapes = opt.dataset_mode == 'cityscapes' and mode == 'more'
+        because = ' (--dataset_mode cityscapes sets more)' if cityscapes else ''
         raise UserError(f"--num_upsampling_layers {mode}{because}: --netG {opt.netG} supports {' or '.join(modes)}")
     if modes is not None:
         step = 2 ** UPSAMPLINGS[mode]
         if opt.crop_size % step or round(opt.crop_size // step / opt.aspect_ratio) < 1:
             smallest = step * max(1, math.ceil(opt.aspect_ratio))
-            raise UserError(f'--crop_size {opt.crop_size}: --netG {opt.netG} with --num_upsampling_layers {mode} halves '
-                            f'the image {UPSAMPLINGS[mode]} times; use a multiple of {step}, at least {smallest}')
+            raise UserError(f'--crop_size {opt.crop_size}: --netG {opt.netG} with --num_upsampling_layers {mode} '
+                            f'halves the image {UPSAMPLINGS[mode]} times; use a multiple of {step}, at least '
+                            f'{smallest}')
         latent = (opt.crop_size // step) * round(opt.crop_size // step / opt.aspect_ratio)
         if opt.isTrain and 'batch' in opt.norm_G and batch_norm_batch(opt) * latent < 2:
             raise UserError(f'--batchSize {opt.batchSize} with --crop_size {opt.crop_size}: the batch norms of '

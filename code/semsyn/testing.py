@@ -1,4 +1,5 @@
-"""test.py's job: synthesize the test set with a trained generator and write the result page."""
+"""test.py's job: synthesize the test set (or a folder of label maps) with a trained generator, write
+the result page, and score it: FID/KID, label fidelity (mIoU), LPIPS diversity."""
 import math
 import os
 
@@ -7,8 +8,11 @@ from .data.sampler import make_loader, set_epoch
 from .devices import data_parallel, resolve_device
 from .errors import UserError
 from .inference import load_generator_model, sample_visuals, synthesize
-from .metrics.evaluation import FIDEvaluator, format_result
-from .metrics.fid import save_result
+from .metrics import fid as fid_metric
+from .metrics import segmentation
+from .metrics.evaluation import FIDEvaluator
+from .metrics.evaluation import format_result as format_fid
+from .metrics.lpips import LPIPSDiversity
 from .rng import seed_everything
 from .visual import HTMLPage, save_image
 
@@ -21,8 +25,48 @@ def sample_limit(opt, dataset):
     return len(dataset) if math.isinf(opt.how_many) else min(len(dataset), int(opt.how_many))
 
 
+class Evaluations:
+    """The metrics asked for (--fid, --miou, --lpips), built before any image is synthesized so that a
+    missing weights file or reference stops the run at once."""
+
+    def __init__(self, opt, device):
+        if opt.n_samples < 1:
+            raise UserError(f'--n_samples must be at least 1, got {opt.n_samples}')
+        self.fid = FIDEvaluator(opt, device) if opt.fid else None
+        self.miou = segmentation.SegmentationEvaluator(opt, device) if opt.miou else None
+        self.lpips = LPIPSDiversity(opt, device) if opt.lpips else None
+
+    def add(self, samples, label, real):
+        if self.fid is not None:
+            self.fid.add(samples[0], real)
+        if self.miou is not None:
+            self.miou.add(samples[0], label, real)
+        if self.lpips is not None:
+            self.lpips.add(samples)
+
+    def results(self, opt, web_dir):
+        """[(title, result dict, file written)] of the metrics computed."""
+        out = []
+        extra = {'name': opt.name, 'epoch': opt.which_epoch}
+        if self.fid is not None:
+            result = self.fid.result()
+            print(format_fid(result) + f'  ({result.get("num_fake")} images vs {result["reference"]})')
+            out.append(('FID / KID', result, fid_metric.save_result(result, web_dir, extra)))
+        if self.miou is not None:
+            result = {**self.miou.result(), **extra}
+            print(segmentation.format_result(result))
+            out.append(('label fidelity (mIoU)', result, segmentation.save_result(result, web_dir)))
+        if self.lpips is not None:
+            result = {**self.lpips.result(), **extra}
+            print(f"LPIPS diversity: {result['lpips_diversity']:.4f} over {result['num_label_maps']} label maps "
+                  f"x {result['n_samples']} samples")
+            out.append(('LPIPS diversity', result, segmentation.save_result(result, web_dir, 'lpips.json')))
+        return out
+
+
 def run_test(opt):
-    """Synthesize up to --how_many images (with --fid, score them); returns the path of the result page."""
+    """Synthesize up to --how_many label maps (--n_samples images each) and score them as asked;
+    returns the path of the result page."""
     device = resolve_device(opt)
     seed_everything(opt.seed)  # the VAE's z is random: --seed makes a test run reproducible
     dataset = create_dataset(opt)
@@ -30,37 +74,44 @@ def run_test(opt):
         raise UserError(f'no test images were found for --phase {opt.phase} in {opt.dataroot}')
     loader = make_loader(dataset, opt, shuffle=not opt.serial_batches, drop_last=False)
     set_epoch(loader, 0)
+    evaluations = Evaluations(opt, device)
     model = data_parallel(load_generator_model(opt, device), opt)
-    evaluator = FIDEvaluator(opt, device) if opt.fid else None  # fails early when weights are missing
 
     web_dir = result_dir(opt)
+    rows = []
+    for data, label, samples in synthesize(model, loader, opt, device, sample_limit(opt, dataset),
+                                           n_samples=opt.n_samples):
+        real = data.get('image')
+        evaluations.add(samples, label, real)
+        n = samples[0].size(0) if opt.visual_n < 0 else min(samples[0].size(0), opt.visual_n)
+        for i, visuals in enumerate(sample_visuals(label, samples, real, opt, n)):
+            rows.append(save_row(web_dir, os.path.splitext(os.path.basename(data['path'][i]))[0], visuals))
     page = HTMLPage(web_dir, f'Experiment = {opt.name}, Phase = {opt.phase}, Epoch = {opt.which_epoch}')
-    for data, label, generated in synthesize(model, loader, opt, device, sample_limit(opt, dataset)):
-        if evaluator is not None:
-            evaluator.add(generated, data['image'])
-        n = generated.size(0) if opt.visual_n < 0 else min(generated.size(0), opt.visual_n)
-        for i, visuals in enumerate(sample_visuals(label, generated, data['image'], opt, n)):
-            name = os.path.splitext(os.path.basename(data['path'][i]))[0]
-            add_result(page, web_dir, name, visuals)
-    if evaluator is not None:
-        result = evaluator.result()
-        print(format_result(result) + f'  ({result.get("num_fake")} images vs {result["reference"]})')
-        fid_file = save_result(result, web_dir, {'name': opt.name, 'epoch': opt.which_epoch})
-        page.add_header('metrics')
-        page.add_table([[k, v] for k, v in sorted(result.items())], header=['metric', 'value'])
-        print(f'metrics: {fid_file}')
+    for title, result, path in evaluations.results(opt, web_dir):
+        add_metrics(page, title, result)
+        print(f'metrics: {path}')
+    for name, files, labels in rows:
+        page.add_header(name)
+        page.add_images(files, labels, files, width=256)
     path = page.save()
     print(f'results: {path}')
     return path
 
 
-def add_result(page, web_dir, name, visuals):
+def save_row(web_dir, name, visuals):
     files = []
     for label, image in visuals.items():
         rel = os.path.join(label, name + '.png')
         save_image(image, os.path.join(web_dir, 'images', rel))
         files.append(rel)
-    page.add_header(name)
-    page.add_images(files, list(visuals), files, width=256)
+    return name, files, list(visuals)
 
 
+def add_metrics(page, title, result):
+    """The scalar values as a table, and per-class IoU (synthesized and real) as a second one."""
+    page.add_header(title)
+    page.add_table([[k, v] for k, v in sorted(result.items()) if not isinstance(v, dict)], header=['metric', 'value'])
+    if 'per_class_iou' in result:
+        real = result.get('real_per_class_iou', {})
+        rows = [[c, iou, real.get(c)] for c, iou in result['per_class_iou'].items() if iou is not None]
+        page.add_table(rows, header=['class', 'IoU synthesized', 'IoU real'])

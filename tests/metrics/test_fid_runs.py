@@ -39,7 +39,7 @@ def test_test_script_fid_default_reference_and_gt_folder(fid_env, tmp_path):
     assert result['num_fake'] == 8 and result['num_real'] == 8 and result['fid'] > 0
     assert result['reference'] == 'real images of the test set'
     html = (folder / 'index.html').read_text()
-    assert 'metrics' in html and 'kid' in html
+    assert 'FID / KID' in html and 'kid' in html
     assert len(list((folder / 'images' / 'synthesized_image').iterdir())) == 4  # --visual_n 1 per batch of 2
 
     _, page = synthesize_run(tmp_path, 'c', '--dataset_mode', 'coco', '--dataroot', str(root), '--crop_size', '32',

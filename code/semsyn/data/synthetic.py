@@ -1,9 +1,13 @@
 """Label maps and photos generated on the fly: the demo's default data and the tests' workhorse.
 
 A sample is a random layout (Voronoi cells with a few rectangles/ellipses on top), each region one
-instance with a random class, painted with its class's appearance: a base colour and a texture
-(flat, stripes, checkers or dots with a class-specific orientation and period) that depend only
-on the class id, plus small per-sample noise. Same (seed, phase, index) -> same sample anywhere.
+instance with a random class, painted with its class's appearance: a base colour and a texture.
+Classes come in pairs of one colour told apart only by their texture (flat, stripes, checkers,
+dots), and every fourth class repeats a texture in another colour, so telling the classes apart --
+and synthesizing them -- takes both. Textures are anchored to the image coordinates, so a label
+map has one right picture (up to a little per-region brightness and pixel noise) that a
+deterministic generator can learn; flips mirror the layout, not the textures. Same (seed, phase,
+index) -> same sample anywhere.
 """
 import colorsys
 import zlib
@@ -16,25 +20,42 @@ from ..errors import UserError
 from .base import SeededDataset
 from .transforms import uses_flip
 
-GOLDEN = 0.6180339887498949  # low-discrepancy steps spread the class styles apart
-TEXTURE_AMPLITUDE = 0.18
+STYLE_VERSION = 2  # bump when the appearance of the classes changes (cached segmenters depend on it)
+GOLDEN = 0.6180339887498949  # low-discrepancy steps spread the colours apart
+TEXTURES = ('flat', 'stripes', 'checkers', 'dots')
+TEXTURE_PERIOD = 8.0  # pixels
+TEXTURE_ANGLES = (0.0, np.pi / 4, 0.0, np.pi / 6)
+TEXTURE_AMPLITUDE = 0.25
 NOISE_STD = 0.02
-REGION_JITTER = 0.04
+REGION_JITTER = 0.03
 
 
 def class_styles(n):
-    """Per-class base colour [n, 3] in [0, 1], texture kind, orientation and period (pixels)."""
+    """Per class: base colour [n, 3] in [0, 1] (classes 2k and 2k+1 share one) and texture kind
+    (class c has TEXTURES[c % 4])."""
     colours = np.empty((n, 3), np.float32)
     for c in range(n):
-        hue = (c * GOLDEN) % 1.0
-        sat = 0.55 + 0.4 * ((c * 0.7548776662) % 1.0)
-        val = 0.4 + 0.45 * ((c * 0.5698402910 + 0.5) % 1.0)
+        k = c // 2
+        hue = (k * GOLDEN) % 1.0
+        sat = 0.55 + 0.4 * ((k * 0.7548776662) % 1.0)
+        val = 0.45 + 0.4 * ((k * 0.5698402910 + 0.5) % 1.0)
         colours[c] = colorsys.hsv_to_rgb(hue, sat, val)
-    ids = np.arange(n)
-    kinds = ids % 4  # 0 flat, 1 stripes, 2 checkers, 3 dots
-    angles = ((ids * 0.381966) % 1.0 * np.pi).astype(np.float32)
-    periods = (4 + (ids * 5) % 9).astype(np.float32)
-    return colours, kinds, angles, periods
+    kinds = np.arange(n) % len(TEXTURES)
+    return colours, kinds
+
+
+def texture(kind, x, y):
+    """Texture `kind` in [-1, 1] at pixel coordinates x, y (0 for flat)."""
+    if kind == 0:
+        return np.zeros_like(x)
+    a, freq = TEXTURE_ANGLES[kind], np.float32(2 * np.pi / TEXTURE_PERIOD)
+    u = (x * np.cos(a) + y * np.sin(a)) * freq
+    if kind == 1:
+        return np.sin(u)
+    v = (y * np.cos(a) - x * np.sin(a)) * freq
+    if kind == 2:
+        return np.sign(np.sin(u + 0.5) * np.sin(v + 0.5))
+    return np.where(np.cos(u) * np.cos(v) > 0.5, 1.0, -0.4).astype(np.float32)
 
 
 class SyntheticDataset(SeededDataset):
@@ -47,23 +68,26 @@ class SyntheticDataset(SeededDataset):
         self.size = min(opt.synthetic_size, opt.max_dataset_size)
         # Each phase draws from its own stream, so test samples are not the training samples.
         self.stream = zlib.crc32(opt.phase.encode())
-        self.colours, self.kinds, self.angles, self.periods = class_styles(opt.label_nc)
+        self.colours, self.kinds = class_styles(opt.label_nc)
         self.yy, self.xx = np.mgrid[0:self.height, 0:self.width].astype(np.float32)
 
     def __len__(self):
         return self.size
 
-    def generate(self, index):
-        """(label [H,W] int64, instance [H,W] int64, image [H,W,3] float32 in [0,1]) of sample index."""
+    def generate(self, index, flip=False):
+        """(label [H,W] int64, instance [H,W] int64, image [H,W,3] float32 in [0,1]) of sample index;
+        with flip, the layout mirrored left-right."""
         rng = np.random.default_rng([self.opt.seed % 2 ** 64, self.stream, index])
         region = self.layout(rng)
+        if flip:
+            region = np.ascontiguousarray(region[:, ::-1])
         classes = rng.integers(0, self.opt.label_nc, size=int(region.max()) + 1)
         label = classes[region]
         image = np.empty((self.height, self.width, 3), np.float32)
         for c in np.unique(label):
             mask = label == c
-            texture = self.texture(c, self.xx[mask], self.yy[mask], rng.random(2) * 2 * np.pi)
-            image[mask] = self.colours[c] + TEXTURE_AMPLITUDE * texture[:, None]
+            image[mask] = self.colours[c] + TEXTURE_AMPLITUDE * texture(self.kinds[c], self.xx[mask],
+                                                                        self.yy[mask])[:, None]
         jitter = rng.uniform(-REGION_JITTER, REGION_JITTER, size=len(classes)).astype(np.float32)
         image += jitter[region][..., None]
         image += rng.normal(0, NOISE_STD, size=image.shape).astype(np.float32)
@@ -87,26 +111,10 @@ class SyntheticDataset(SeededDataset):
             region[inside] = cells + j
         return region
 
-    def texture(self, c, x, y, phase):
-        """Class c's texture in [-1, 1] at pixel coordinates x, y; phase shifts it per sample."""
-        kind = self.kinds[c]
-        if kind == 0:
-            return np.zeros_like(x)
-        a, freq = self.angles[c], np.float32(2 * np.pi) / self.periods[c]
-        u = (x * np.cos(a) + y * np.sin(a)) * freq + phase[0]
-        if kind == 1:
-            return np.sin(u)
-        v = (y * np.cos(a) - x * np.sin(a)) * freq + phase[1]
-        if kind == 2:
-            return np.sign(np.sin(u) * np.sin(v))
-        return np.where(np.cos(u) * np.cos(v) > 0.5, 1.0, -0.4).astype(np.float32)
-
     def __getitem__(self, index):
         if not 0 <= index < self.size:
             raise IndexError(f'synthetic sample {index} out of range (size {self.size})')
-        label, instance, image = self.generate(index)
-        if uses_flip(self.opt) and self.rng(index).random() > 0.5:
-            label, instance, image = label[:, ::-1], instance[:, ::-1], image[:, ::-1]
+        label, instance, image = self.generate(index, flip=uses_flip(self.opt) and self.rng(index).random() > 0.5)
         image = torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1)))
         as_map = lambda arr: torch.from_numpy(np.ascontiguousarray(arr))[None]
         return {

@@ -37,15 +37,16 @@ def one_hot_semantics(label: Tensor, instance: Optional[Tensor], opt: Namespace)
     return semantics
 
 
-def prepare_batch(data: dict, opt: Namespace, device: torch.device) -> Tuple[Tensor, Tensor, Tensor]:
-    """Dataset batch -> (one-hot semantics, real image, integer label map) on the run's device."""
+def prepare_batch(data: dict, opt: Namespace, device: torch.device) -> Tuple[Tensor, Optional[Tensor], Tensor]:
+    """Dataset batch -> (one-hot semantics, real image or None for label maps alone, integer label map)
+    on the run's device."""
     label = data['label'].to(device, non_blocking=True)
     instance = data['instance'].to(device, non_blocking=True) if not opt.no_instance else None
     semantics = one_hot_semantics(label, instance, opt)
-    real = data['image'].to(device, non_blocking=True)
+    real = data['image'].to(device, non_blocking=True) if 'image' in data else None
     if opt.channels_last:
         semantics = semantics.contiguous(memory_format=torch.channels_last)
-        real = real.contiguous(memory_format=torch.channels_last)
+        real = real.contiguous(memory_format=torch.channels_last) if real is not None else None
     return semantics, real, label
 
 
@@ -80,8 +81,9 @@ def split_halves(preds, groups, half):
 class SynthesisModel(nn.Module):
     """Holds netG, netD (training), netE (``--use_vae``), netA (``--ema``) and the losses.
 
-    forward(semantics, real_image, mode) with mode 'generator' -> (losses dict, fake image),
-    'discriminator' -> losses dict, 'inference' -> fake image.
+    forward(semantics, real_image, mode, z=None) with mode 'generator' -> (losses dict, fake image),
+    'discriminator' -> losses dict, 'inference' -> fake image (with --use_vae from the style code z, or
+    else from the encoded real image).
 
     ``unwrapped=True`` in the helpers below calls the networks themselves rather than their
     DistributedDataParallel wrappers: no gradient reduction is set up for that forward.
@@ -185,7 +187,7 @@ class SynthesisModel(nn.Module):
     def autocast(self, device_type: str):
         return torch.autocast(device_type, dtype=self.amp_dtype or torch.float32, enabled=self.amp_dtype is not None)
 
-    def forward(self, semantics: Tensor, real_image: Tensor, mode: str):
+    def forward(self, semantics: Tensor, real_image: Optional[Tensor], mode: str, z: Optional[Tensor] = None):
         with self.autocast(semantics.device.type):
             if mode == 'generator':
                 return self.compute_generator_loss(semantics, real_image)
@@ -194,7 +196,7 @@ class SynthesisModel(nn.Module):
             if mode == 'inference':
                 with torch.no_grad():
                     fake_image, _, _ = self.generate_fake(semantics, real_image, unwrapped=True,
-                                                          use_ema=self.netA is not None)
+                                                          use_ema=self.netA is not None, z=z)
                 return fake_image.float()
         raise ValueError(f'mode {mode!r} is invalid')
 
@@ -229,11 +231,13 @@ class SynthesisModel(nn.Module):
         mu, logvar = mu.float(), logvar.float()
         return reparameterize(mu, logvar), mu, logvar
 
-    def generate_fake(self, semantics: Tensor, real_image: Tensor, compute_kld_loss: bool = False,
-                      unwrapped: bool = False, use_ema: bool = False) -> Tuple[Tensor, Optional[Tensor], dict]:
-        """(fake image, KLD loss or None, the generator's extra outputs, e.g. SCGAN's routing image)."""
-        z, kld = None, None
-        if self.opt.use_vae:
+    def generate_fake(self, semantics: Tensor, real_image: Optional[Tensor], compute_kld_loss: bool = False,
+                      unwrapped: bool = False, use_ema: bool = False,
+                      z: Optional[Tensor] = None) -> Tuple[Tensor, Optional[Tensor], dict]:
+        """(fake image, KLD loss or None, the generator's extra outputs, e.g. SCGAN's routing image).
+        With --use_vae the style code is z when given, else the encoded real image."""
+        kld = None
+        if self.opt.use_vae and z is None:
             z, mu, logvar = self.encode_z(real_image, unwrapped)
             if compute_kld_loss:
                 kld = kld_loss(mu, logvar) * self.opt.lambda_kld

@@ -9,6 +9,7 @@ from ..fileio import atomic_write_text
 
 LOSS_HISTORY = 'loss_history.jsonl'
 FID_HISTORY = 'fid_log.jsonl'
+MIOU_HISTORY = 'miou_log.jsonl'
 
 
 def history_path(opt, filename):

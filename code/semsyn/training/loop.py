@@ -21,11 +21,11 @@ from ..models.synthesis import SynthesisModel, prepare_batch
 from ..options import save_options
 from ..rng import seed_everything
 from .ema_stats import EMABatchNormCalibration
-from .fid_tracking import FIDTracker
 from .log import TrainingLogger
 from .page import TrainingPage
 from .saving import RunCheckpoints
 from .trainer import Trainer
+from .validation import Validation
 
 
 class Progress:
@@ -103,7 +103,7 @@ def _train(opt, device):
     label = run.resume_label(roles) if opt.continue_train else None
     model = build_model(opt, device, run, label)
     trainer = Trainer(opt, model, device)
-    fid = FIDTracker(opt, device) if opt.fid_epoch > 0 else None
+    validation = Validation(opt, device) if opt.fid_epoch > 0 or opt.miou_epoch > 0 else None
     ema_stats = EMABatchNormCalibration(opt, dataset, device) if opt.ema and opt.ema_bn_batches > 0 else None
 
     def save(label, with_state, share_with=None):
@@ -118,8 +118,8 @@ def _train(opt, device):
     page = TrainingPage(opt) if main and not opt.no_html else None
     if opt.continue_train and main:
         logger.truncate_history(progress.total_samples)
-        if fid is not None:
-            fid.truncate_history(progress.epoch)
+        if validation is not None:
+            validation.truncate_history(progress.epoch)
     total_epochs = opt.niter + opt.niter_decay
     batches_per_epoch = len(loader)
     step_samples = opt.batchSize * dist.world_size()
@@ -165,16 +165,17 @@ def _train(opt, device):
 
             trainer.update_learning_rate(epoch)
             progress.epoch, progress.batches_done = epoch + 1, 0
-            if fid is not None and fid.due(epoch):
+            due = validation.due(epoch) if validation is not None else []
+            if due:
                 if ema_stats is not None:
                     ema_stats.refresh(model, progress.total_samples)
-                result = fid.evaluate(model)
+                results = validation.evaluate(model, due)
                 if main:
-                    fid.record(epoch, progress.total_samples, result, logger)
-                if result['fid'] < progress.best_fid:
-                    progress.best_fid = result['fid']
+                    validation.record(epoch, progress.total_samples, results, logger)
+                if 'fid' in results and results['fid']['fid'] < progress.best_fid:
+                    progress.best_fid = results['fid']['fid']
                     if main:
-                        print(f'saving the best model (epoch {epoch}, FID {result["fid"]:.4f})')
+                        print(f'saving the best model (epoch {epoch}, FID {progress.best_fid:.4f})')
                     save('best', with_state=False)
             # the epoch snapshot first: a kill while it is written resumes from the previous latest
             # and writes it again; latest then links its network files

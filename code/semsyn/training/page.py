@@ -3,7 +3,7 @@ import os
 import re
 
 from ..visual import HTMLPage, loss_curves_svg, save_image
-from .history import FID_HISTORY, LOSS_HISTORY, history_path, read_history
+from .history import FID_HISTORY, LOSS_HISTORY, MIOU_HISTORY, history_path, read_history
 
 IMAGE_NAME = re.compile(r'epoch(\d+)_iter(\d+)_(\w+)\.png$')
 VISUAL_ORDER = ('input_label', 'synthesized_image', 'real_image')
@@ -31,6 +31,13 @@ class TrainingPage:
             best = min(fid, key=lambda p: p[1]['FID'])
             page.add_header(f'FID on the validation set (best {best[1]["FID"]:.3f} at epoch {best[0]})')
             page.add_svg(loss_curves_svg(fid))
+        miou = [(p['epoch'], {'mIoU synthesized': p['miou'], 'mIoU real': p.get('real_miou')})
+                for p in read_history(history_path(self.opt, MIOU_HISTORY))]
+        if miou:
+            last = miou[-1]
+            page.add_header(f'label fidelity on the validation set (mIoU {last[1]["mIoU synthesized"]:.3f} at epoch '
+                            f'{last[0]}; real images {last[1]["mIoU real"]:.3f})')
+            page.add_svg(loss_curves_svg(miou))
         for (epoch, step), files in sorted(self.samples().items(), reverse=True):
             labels = [lb for lb in VISUAL_ORDER if lb in files]
             page.add_header(f'epoch [{epoch}] iteration [{step}]')

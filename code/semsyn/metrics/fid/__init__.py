@@ -9,6 +9,7 @@ from .folders import ImageFolder, extract_features, folder_features, image_files
 from .inception import FEATURE_DIMS, FID_WEIGHTS_URL, INCEPTION_SIZE, FeatureExtractor, build_inception, quantize
 from .stats import Stats, compare, frechet_distance, save_result, statistics
 
-__all__ = ['check_reference', 'FEATURE_DIMS', 'FID_WEIGHTS_URL', 'INCEPTION_SIZE', 'FeatureExtractor', 'ImageFolder', 'Stats',
-           'build_inception', 'compare', 'default_cache_dir', 'extract_features', 'folder_features', 'folder_key',
-           'frechet_distance', 'image_files', 'load_reference', 'quantize', 'save_result', 'statistics']
+__all__ = ['FEATURE_DIMS', 'FID_WEIGHTS_URL', 'INCEPTION_SIZE', 'FeatureExtractor', 'ImageFolder', 'Stats',
+           'build_inception', 'check_reference', 'compare', 'default_cache_dir', 'extract_features',
+           'folder_features', 'folder_key', 'frechet_distance', 'image_files', 'load_reference', 'quantize',
+           'save_result', 'statistics']

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Optional
 
 from ...errors import UserError
+from ...fileio import user_cache_dir
 from .folders import folder_features, image_files
 from .inception import INCEPTION_SIZE, FeatureExtractor
 from .stats import Stats
@@ -24,8 +25,7 @@ def folder_key(folder, extractor):
 
 
 def default_cache_dir():
-    base = os.environ.get('XDG_CACHE_HOME') or os.path.join(os.path.expanduser('~'), '.cache')
-    return os.path.join(base, 'semsyn', 'fid_stats')
+    return user_cache_dir('fid_stats')
 
 
 def check_reference(path):
