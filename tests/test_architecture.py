@@ -15,14 +15,16 @@ LAYERS = [
     {'fileio', 'devices', 'rng'},
     {'weights', 'distributed', 'checkpoints', 'checkpoint_sets'},
     {'options'},
-    {'data', 'visual'},
+    {'visual'},
+    {'data'},
     {'models'},
     {'metrics'},
     {'inference'},
     {'training', 'testing'},
-    {'parity', 'cli', 'synthesizer', 'app'},
+    {'synthesizer'},
+    {'parity', 'cli', 'app'},
 ]
-OPTIONAL_EXTRAS = {'torch.utils.tensorboard', 'gradio'}  # imported where used, with a clear error if absent
+OPTIONAL_EXTRAS = {'torch.utils.tensorboard'}  # imported where used, with a clear error if absent
 
 
 def layer_of(part):

@@ -51,6 +51,12 @@ def world(tmp_path_factory):
         Image.fromarray(np.zeros((32, 32, 3), np.uint8)).save(data / 'images' / f'{i}.jpg')
         Image.fromarray(np.zeros((32, 32, 3), np.uint8)).save(data / 'unpaired' / f'other{i}.jpg')
         (data / 'broken_images' / f'{i}.jpg').write_bytes(b'not a jpeg')
+    cli.train_main(TINY + ['--checkpoints_dir', str(ck), '--name', 'vae', '--use_vae'])
+    for sub in ('empty_labels', 'big_ids', 'painted'):
+        (data / sub).mkdir()
+    Image.fromarray(np.full((16, 16), 9, np.uint8)).save(data / 'big_ids' / 'a.png')  # --label_nc 6 here
+    Image.fromarray(np.full((16, 16, 3), 7, np.uint8)).save(data / 'painted' / 'a.png')  # not a page colour
+    (data / 'not_an_image.jpg').write_text('hello')
     (root / 'empty').mkdir()
     (root / 'bad.yml').write_text('batchSize: many\n')
     (root / 'unknown.yml').write_text('batch_size: 4\n')
@@ -125,6 +131,19 @@ CASES = [
      ['latest_net_G.pth', 'executable objects (posix.system): refused']),
     ('fid_reference_missing', 'test', lambda w: synthesized(w, 'ok', '--fid', '--gt', str(w / 'no_such_folder')),
      ['--gt', 'no_such_folder']),
+    ('label_dir_empty', 'test', lambda w: synthesized(w, 'ok', '--label_dir', str(w / 'data' / 'empty_labels')),
+     ['--label_dir', 'empty_labels', 'no label maps']),
+    ('label_ids_out_of_range', 'test', lambda w: synthesized(w, 'ok', '--label_dir', str(w / 'data' / 'big_ids')),
+     ['big_ids', 'a.png', '9']),
+    ('label_colour_not_in_palette', 'test', lambda w: synthesized(w, 'ok', '--label_dir', str(w / 'data' / 'painted'),
+                                                                  '--label_palette', 'semsyn'),
+     ['painted', 'a.png', 'colour (7, 7, 7)', 'x=0, y=0']),
+    ('style_image_not_an_image', 'test', lambda w: synthesized(w, 'vae', '--use_vae', '--style_image',
+                                                               str(w / 'data' / 'not_an_image.jpg')),
+     ['style image', 'not_an_image.jpg']),
+    ('style_image_without_encoder', 'test', lambda w: synthesized(w, 'ok', '--style_image', str(w / 'data' /
+                                                                                                 'not_an_image.jpg')),
+     ['--style_image', '--use_vae']),
     ('fid_command_without_weights', 'fid', lambda w: [str(w / 'data' / 'images'), str(w / 'data' / 'unpaired'),
                                                         '--num-workers', '0', '--device', 'cpu'],
      ['pt_inception-2015-12-05-6726825d.pth', '--fid_weights']),

@@ -4,10 +4,16 @@ triplets (label, synthesized, real) the pages show."""
 import math
 import os
 
+import numpy as np
 import torch
+from PIL import Image
 from tqdm import tqdm
 
 from .checkpoints import load_network, network_path
+from .data.io import read_image
+from .data.transforms import image_to_tensor
+from .devices import unwrap
+from .errors import UserError
 from .models.synthesis import SynthesisModel, prepare_batch
 from .visual import colorize_label, tensor2im
 
@@ -25,6 +31,25 @@ def load_generator_model(opt, device):
             path = ema
         load_network(net, path, suggest_opt_file=not opt.load_from_opt_file)
     return model.to(device).eval()
+
+
+def style_code(model, photo, opt):
+    """The style code [1, z_dim] of a photo (a path, a PIL image or an HxWx3 uint8 array) for a model
+    with a style encoder: the encoder's mean, so the same photo always gives the same style."""
+    core = unwrap(model)
+    if core.netE is None:
+        raise UserError('--style_image: this model has no style encoder (trained without --use_vae); '
+                        'its pictures come from the label map alone')
+    if isinstance(photo, (str, os.PathLike)):
+        photo = read_image(os.fspath(photo), 'style image')
+    elif isinstance(photo, np.ndarray):
+        photo = Image.fromarray(photo)
+    width, height = opt.crop_size, round(opt.crop_size / opt.aspect_ratio)
+    image = image_to_tensor(photo.convert('RGB').resize((width, height), Image.BICUBIC))[None]
+    device = next(core.netE.parameters()).device
+    with torch.no_grad():
+        _, mu, _ = core.encode_z(image.to(device), unwrapped=True)
+    return mu
 
 
 def prior_codes(opt, first_index, count, sample, device):

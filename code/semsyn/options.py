@@ -14,7 +14,7 @@ import sys
 import torch
 import yaml
 
-from .errors import UserError
+from .errors import UserError, run_main
 from .fileio import atomic_write_text
 
 INF = float('inf')
@@ -88,9 +88,10 @@ BASE_OPTIONS = {
     'no_instance': (bool, False, 'do not add the instance edge map as input'),
     'no_pairing_check': (bool, False, 'do not check that label and image file names match'),
     'coco_no_portraits': (bool, False, 'coco: skip portrait images'),
-    'label_dir': (str, None, 'custom: folder of label maps'),
+    'label_dir': (str, None, 'custom: folder of label maps; test.py without --image_dir: synthesize these label maps '
+                             "alone (values as the dataset's label files hold them, or colours with --label_palette)"),
     'image_dir': (str, None, 'custom: folder of images'),
-    'instance_dir': (str, None, 'custom: folder of instance maps (optional)'),
+    'instance_dir': (str, None, 'folder of instance maps named as the label maps (optional)'),
     'synthetic_size': (int, 64, 'synthetic: number of samples'),
     'ade20k_raw_labels': (bool, False, "ade20k: annotation value k is channel k (SCGAN's loader) instead of SPADE's "
                                        "k-1 with 0 as dontcare; needed for SCGAN's ADE20K checkpoints"),
@@ -165,6 +166,9 @@ TEST_OPTIONS = {
                           'them side by side'),
     'lpips': (bool, False, 'LPIPS diversity: mean pairwise LPIPS of the --n_samples samples of each label map'),
     'lpips_weights': (str, None, 'alexnet-owt-7be5be79.pth for --lpips (default: the torch hub cache)'),
+    'label_palette': (str, None, 'the --label_dir maps are colour images: cityscapes, ade20k, cocostuff, semsyn '
+                                 '(the colours of the label pages) or a palette file (JSON or "r g b id" lines)'),
+    'style_image': (str, None, '--use_vae models: the style of this photo for every label map'),
 }
 
 # Keys of the originals' option namespaces and configs that allow a single value here: the one
@@ -210,7 +214,8 @@ OPTION_GROUPS = [
     ('logging and checkpoints', None, 'print_freq display_freq save_latest_freq save_epoch_freq keep_last no_html '
      'tf_log visual_n'),
     ('evaluation', 'FID/KID, label fidelity (mIoU), LPIPS diversity', 'fid fid_epoch gt fid_weights fid_batch_size '
-     'fid_cache_dir miou miou_epoch segmenter segmenter_weights lpips lpips_weights n_samples'),
+     'fid_cache_dir miou miou_epoch segmenter segmenter_weights lpips lpips_weights'),
+    ('your own label maps', 'test.py --label_dir DIR without --image_dir', 'label_palette style_image n_samples'),
     ('devices and distributed', 'CPU, GPUs, DataParallel; torchrun runs DistributedDataParallel (README)',
      'gpu_ids amp channels_last'),
 ]
@@ -223,7 +228,8 @@ ALIASES = {'dataset': 'dataset_mode', 'nThread': 'nThreads'}
 RUN_OPTIONS = {'name', 'gpu_ids', 'checkpoints_dir', 'config', 'load_from_opt_file', 'phase', 'serial_batches',
                'no_flip', 'continue_train', 'which_epoch', 'results_dir', 'how_many', 'isTrain', 'nThreads',
                'dataroot', 'batchSize', 'visual_n', 'max_dataset_size', 'fid', 'gt', 'fid_weights', 'miou', 'lpips',
-               'n_samples', 'segmenter_weights', 'lpips_weights',
+               'n_samples', 'segmenter_weights', 'lpips_weights', 'label_palette', 'style_image', 'label_dir',
+               'image_dir', 'instance_dir',
                'fid_cache_dir'}
 
 DERIVED = ('isTrain', 'semantic_nc', 'gpu_id_list')
@@ -473,7 +479,8 @@ def batch_norm_batch(opt):
     world = int(os.environ.get('WORLD_SIZE', '1'))
     if world > 1:
         return opt.batchSize * world
-    return opt.batchSize // max(1, len(opt.gpu_id_list))
+    # a batch smaller than the GPU count is refused later, by the device check
+    return max(1, opt.batchSize // max(1, len(opt.gpu_id_list)))
 
 
 def cap_workers(opt):
@@ -590,3 +597,22 @@ def make_options(values=None, is_train=True):
     """Options namespace from a dict of values (the rest from defaults), for library use and tests."""
     return resolve([], is_train=is_train, overrides=dict(values or {}))
 
+
+def write_options_main(argv=None):
+    """python -m semsyn.options FOLDER [test.py options]: write FOLDER/opt.yml with those options, for a
+    released checkpoint that came without one (the Python API and the painting page read it)."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if not argv or argv[0].startswith('-'):
+        raise UserError('usage: python -m semsyn.options FOLDER [--dataset_mode ... and the other options the '
+                        'checkpoint was trained with]')
+    folder = os.path.abspath(argv[0])
+    if not os.path.isdir(folder):
+        raise UserError(f'{folder}: no such checkpoint folder')
+    opt = resolve(['--checkpoints_dir', os.path.dirname(folder), '--name', os.path.basename(folder)] + argv[1:],
+                  is_train=False)
+    save_options(opt, folder)
+    print(f'options written to {os.path.join(folder, "opt.yml")}')
+
+
+if __name__ == '__main__':
+    run_main(write_options_main)

@@ -7,7 +7,7 @@ from .data import create_dataset
 from .data.sampler import make_loader, set_epoch
 from .devices import data_parallel, resolve_device
 from .errors import UserError
-from .inference import load_generator_model, sample_visuals, synthesize
+from .inference import load_generator_model, sample_visuals, style_code, synthesize
 from .metrics import fid as fid_metric
 from .metrics import segmentation
 from .metrics.evaluation import FIDEvaluator
@@ -76,11 +76,12 @@ def run_test(opt):
     set_epoch(loader, 0)
     evaluations = Evaluations(opt, device)
     model = data_parallel(load_generator_model(opt, device), opt)
+    style = style_code(model, opt.style_image, opt) if opt.style_image else None
 
     web_dir = result_dir(opt)
     rows = []
     for data, label, samples in synthesize(model, loader, opt, device, sample_limit(opt, dataset),
-                                           n_samples=opt.n_samples):
+                                           n_samples=opt.n_samples, style=style):
         real = data.get('image')
         evaluations.add(samples, label, real)
         n = samples[0].size(0) if opt.visual_n < 0 else min(samples[0].size(0), opt.visual_n)

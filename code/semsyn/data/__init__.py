@@ -15,6 +15,7 @@ from .celeba import CelebADataset
 from .cityscapes import CityscapesDataset
 from .coco import CocoDataset
 from .custom import CustomDataset
+from .labels import LabelFolderDataset, is_label_only
 from .synthetic import SyntheticDataset
 
 DATASETS = {
@@ -26,7 +27,8 @@ DATASETS = {
     'synthetic': SyntheticDataset,
 }
 
-__all__ = ['create_dataset', 'DATASETS', 'PairedDataset', 'SeededDataset'] + [c.__name__ for c in DATASETS.values()]
+__all__ = (['create_dataset', 'DATASETS', 'LabelFolderDataset', 'PairedDataset', 'SeededDataset']
+           + [c.__name__ for c in DATASETS.values()])
 
 
 def create_dataset(opt: Namespace) -> Dataset:
@@ -34,4 +36,6 @@ def create_dataset(opt: Namespace) -> Dataset:
     cls = DATASETS.get(opt.dataset_mode)
     if cls is None:
         raise UserError(f"--dataset_mode must be one of {', '.join(DATASETS)}; got {opt.dataset_mode!r}")
+    if is_label_only(opt):  # test.py on the user's own label maps: the dataset's label convention
+        return LabelFolderDataset(opt, getattr(cls, 'map_labels', None))
     return cls(opt)

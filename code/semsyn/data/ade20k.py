@@ -18,8 +18,9 @@ class ADE20KDataset(PairedDataset):
         labels = self.list_folder(os.path.join(opt.dataroot, 'annotations', split), 'label maps')
         return labels, images, []
 
-    def postprocess(self, label):
+    @staticmethod
+    def map_labels(label, opt):
         # SPADE's ade20k postprocess; SCGAN comments it out, so its checkpoints expect raw ids
-        if self.opt.ade20k_raw_labels:
+        if opt.ade20k_raw_labels:
             return label
-        return shift_zero_to_dontcare(label, self.opt.label_nc)
+        return shift_zero_to_dontcare(label, opt.label_nc)

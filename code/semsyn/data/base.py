@@ -71,8 +71,9 @@ class PairedDataset(SeededDataset):
     def pair_key(self, path):
         return stem(path)
 
-    def postprocess(self, label):
-        """Dataset-specific mapping of raw label values (int64 array) to class ids."""
+    @staticmethod
+    def map_labels(label, opt):
+        """Dataset-specific mapping of the values of its label files (int64 array) to class ids."""
         return label
 
     def select_pairs(self, labels, images, instances):
@@ -93,28 +94,8 @@ class PairedDataset(SeededDataset):
             raise UserError(f'no {what} found in {folder}; expected {self.layout}')
         return paths
 
-    @property
-    def num_classes(self):
-        return self.opt.label_nc + (1 if self.opt.contain_dontcare_label else 0)
-
     def prepare_label(self, raw, path):
-        """Raw label values -> class ids: 255 -> label_nc (dontcare), postprocess, range check.
-
-        Checked at the file's own resolution, before any resizing, so the file is what is reported.
-        """
-        dontcare = raw == DONTCARE_VALUE
-        label = self.postprocess(raw.copy())
-        # 255 is dontcare whatever the postprocess does (SPADE's ade20k would turn it into 149).
-        label[dontcare] = self.opt.label_nc
-        bad = (label < 0) | (label >= self.num_classes)
-        if bad.any():
-            values = np.unique(raw[bad])
-            shown = ', '.join(str(v) for v in values[:5]) + (', ...' if len(values) > 5 else '')
-            dc = 'with' if self.opt.contain_dontcare_label else 'without'
-            raise UserError(f'label map {path} has values outside the expected range: {shown} (class ids '
-                            f'must be in [0, {self.num_classes}) for --label_nc {self.opt.label_nc} {dc} '
-                            f'--contain_dontcare_label, after the {self.opt.dataset_mode} label mapping)')
-        return label
+        return prepare_label(raw, path, self.opt, self.map_labels)
 
     # ---- Dataset ------------------------------------------------------------------------------
 
@@ -140,6 +121,29 @@ class PairedDataset(SeededDataset):
         item['image'] = transform_image(image, opt, params)
         item['path'] = image_path
         return item
+
+
+def num_classes(opt):
+    return opt.label_nc + (1 if opt.contain_dontcare_label else 0)
+
+
+def prepare_label(raw, path, opt, map_labels=None):
+    """Values of a label file -> class ids: 255 -> label_nc (dontcare), the dataset's mapping (None: the
+    values are class ids already), range check. Checked at the file's own resolution, before any
+    resizing, so the file is what is reported."""
+    dontcare = raw == DONTCARE_VALUE
+    label = map_labels(raw.copy(), opt) if map_labels is not None else raw.copy()
+    # 255 is dontcare whatever the mapping does (SPADE's ade20k would turn it into 149).
+    label[dontcare] = opt.label_nc
+    bad = (label < 0) | (label >= num_classes(opt))
+    if bad.any():
+        values = np.unique(raw[bad])
+        shown = ', '.join(str(v) for v in values[:5]) + (', ...' if len(values) > 5 else '')
+        dc = 'with' if opt.contain_dontcare_label else 'without'
+        raise UserError(f'label map {path} has values outside the expected range: {shown} (class ids '
+                        f'must be in [0, {num_classes(opt)}) for --label_nc {opt.label_nc} {dc} '
+                        f'--contain_dontcare_label, after the {opt.dataset_mode} label mapping)')
+    return label
 
 
 def shift_zero_to_dontcare(label, label_nc):

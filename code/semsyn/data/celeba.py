@@ -28,5 +28,6 @@ class CelebADataset(PairedDataset):
                 raise UserError(f'{path} (listed in {list_file}) not found; expected {self.layout}')
         return labels, images, []
 
-    def postprocess(self, label):
-        return shift_zero_to_dontcare(label, self.opt.label_nc)
+    @staticmethod
+    def map_labels(label, opt):
+        return shift_zero_to_dontcare(label, opt.label_nc)

@@ -235,9 +235,10 @@ class SynthesisModel(nn.Module):
                       unwrapped: bool = False, use_ema: bool = False,
                       z: Optional[Tensor] = None) -> Tuple[Tensor, Optional[Tensor], dict]:
         """(fake image, KLD loss or None, the generator's extra outputs, e.g. SCGAN's routing image).
-        With --use_vae the style code is z when given, else the encoded real image."""
+        With --use_vae the style code is z when given, else the encoded real image, else (no real
+        image) a draw from the prior."""
         kld = None
-        if self.opt.use_vae and z is None:
+        if self.opt.use_vae and z is None and real_image is not None:
             z, mu, logvar = self.encode_z(real_image, unwrapped)
             if compute_kld_loss:
                 kld = kld_loss(mu, logvar) * self.opt.lambda_kld

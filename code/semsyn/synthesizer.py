@@ -1,0 +1,111 @@
+"""The Python API: a trained or released model as a function, label map in, picture out.
+
+    from semsyn import Synthesizer
+    s = Synthesizer.from_checkpoint('checkpoints/demo', epoch='latest', device='cpu')
+    picture = s('my_label_map.png')                  # a PIL image
+    picture = s(label_array, seed=3)                 # --use_vae models: a reproducible sample
+    picture = s(label_array, style='photo.jpg')      # --use_vae models: the style of a photo
+
+A label map is a path, a PIL image or an HxW integer array holding the values the label files of the
+model's dataset hold (COCO-Stuff ids with 255 unlabeled, ADE20K annotation values, class ids for the
+synthetic dataset), or a colour image with ``palette=`` (see semsyn.data.palette). It is resized
+(nearest) to the model's resolution; the picture comes at that resolution.
+"""
+import os
+from pathlib import Path
+from typing import Optional, Union
+
+import numpy as np
+import torch
+from PIL import Image
+
+from .data import DATASETS
+from .data.base import prepare_label
+from .data.io import read_map
+from .data.palette import load_palette, read_colour_map
+from .data.transforms import resize_map
+from .errors import UserError
+from .inference import load_generator_model, prior_codes, style_code
+from .models.synthesis import one_hot_semantics
+from .options import resolve
+from .visual import tensor2im
+
+LabelMap = Union[str, os.PathLike, Image.Image, np.ndarray]
+
+
+class Synthesizer:
+    def __init__(self, opt, device: Union[str, torch.device] = 'cpu'):
+        self.opt = opt
+        self.device = torch.device(device)
+        self.model = load_generator_model(opt, self.device)
+        self.map_labels = getattr(DATASETS[opt.dataset_mode], 'map_labels', None)
+        self.size = (opt.crop_size, round(opt.crop_size / opt.aspect_ratio))  # (width, height)
+
+    @classmethod
+    def from_checkpoint(cls, folder: Union[str, os.PathLike], epoch: str = 'latest',
+                        device: Union[str, torch.device] = 'cpu', use_ema: bool = True) -> 'Synthesizer':
+        """The model of a run folder (checkpoints/<name>): its opt.yml and <epoch>_net_G.pth (the EMA
+        generator <epoch>_net_A.pth when there is one, unless use_ema is false)."""
+        folder = Path(folder)
+        if not (folder / 'opt.yml').is_file():
+            raise UserError(f'{folder}: no opt.yml; a semsyn run folder has one (for a released checkpoint, '
+                            f'write one with the options it was trained with, README: Checkpoints)')
+        device = torch.device(device)
+        gpu = str(device.index or 0) if device.type == 'cuda' else '-1'
+        opt = resolve(['--checkpoints_dir', str(folder.parent), '--name', folder.name, '--load_from_opt_file',
+                       '--which_epoch', str(epoch), '--gpu_ids', gpu] + ([] if use_ema else ['--no_ema']),
+                      is_train=False)
+        return cls(opt, device)
+
+    # -- label maps --------------------------------------------------------------------------
+    def class_ids(self, label: LabelMap, palette: Optional[str] = None) -> np.ndarray:
+        """HxW class ids (as the model sees them) of a label map, at its own resolution."""
+        where = str(label) if isinstance(label, (str, os.PathLike)) else 'given to the synthesizer'
+        colours = load_palette(palette, self.opt.label_nc, self.opt.dataset_mode) if palette else None
+        if isinstance(label, (str, os.PathLike)):
+            values = read_colour_map(label, colours) if colours else read_map(os.fspath(label), 'label map',
+                                                                               'class ids')
+        elif isinstance(label, Image.Image):
+            if colours:
+                values = colours.to_ids(np.asarray(label.convert('RGB')), f'label map {where}')
+            elif label.mode in ('RGB', 'RGBA'):
+                raise UserError('label map: a colour image; pass palette= (e.g. palette="ade20k") or a map of ids')
+            else:
+                values = np.asarray(label).astype(np.int64)
+        else:
+            values = np.asarray(label)
+            if values.ndim != 2 or not np.issubdtype(values.dtype, np.integer):
+                raise UserError(f'label map: expected an HxW array of integer ids, got {values.dtype} {values.shape}')
+            values = values.astype(np.int64)
+        mapping = None if colours is not None and colours.model_ids else self.map_labels
+        return prepare_label(values, where, self.opt, mapping)
+
+    def semantics(self, ids: np.ndarray) -> torch.Tensor:
+        """[1, semantic_nc, H, W] network input of class ids, resized (nearest) to the model's size."""
+        ids = resize_map(ids, self.size)
+        label = torch.from_numpy(np.ascontiguousarray(ids))[None, None].to(self.device)
+        return one_hot_semantics(label, label if not self.opt.no_instance else None, self.opt)
+
+    # -- synthesis ---------------------------------------------------------------------------
+    @torch.no_grad()
+    def synthesize(self, semantics: torch.Tensor, z: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """The batch form: one-hot semantics [B, semantic_nc, H, W] -> images [B, 3, H, W] in [-1, 1]."""
+        return self.model(semantics.to(self.device), None, mode='inference', z=z)
+
+    def style(self, photo: LabelMap) -> torch.Tensor:
+        """The style code [1, z_dim] of a photo (path, PIL image or HxWx3 uint8 array)."""
+        return style_code(self.model, photo, self.opt)
+
+    def __call__(self, label: LabelMap, style: Optional[LabelMap] = None, seed: Optional[int] = None,
+                 palette: Optional[str] = None) -> Image.Image:
+        semantics = self.semantics(self.class_ids(label, palette))
+        z = None
+        if self.opt.use_vae:
+            if style is not None:
+                z = self.style(style)
+            else:  # a sample from the prior: the same seed, the same picture
+                opt = type(self.opt)(**{**vars(self.opt), 'seed': self.opt.seed if seed is None else seed})
+                z = prior_codes(opt, 0, 1, 0, self.device)
+        elif style is not None:
+            raise UserError('style: this model has no style encoder (trained without --use_vae)')
+        return Image.fromarray(tensor2im(self.synthesize(semantics, z)[0]))
