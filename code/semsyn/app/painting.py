@@ -1,0 +1,72 @@
+"""The model behind the page: what it offers (classes, size, style controls), label maps it can start from
+(uploads, examples) and synthesis of a painted label map, one request at a time."""
+import threading
+from typing import Dict, Optional
+
+import numpy as np
+from PIL import Image
+
+from ..data.io import COLOUR_MODES, INTEGER_MODES
+from ..data.palette import BUILTIN
+from ..data.transforms import resize_map
+from ..errors import UserError
+from .classes import palette_classes
+from .examples import example_ids, examples_kind
+
+# The palette of the dataset's own colour label maps, offered for uploads next to the semsyn palette.
+DATASET_PALETTES = {'ade20k': 'ade20k', 'coco': 'cocostuff', 'cityscapes': 'cityscapes'}
+PAINTED = 'semsyn'  # the page paints in the colours of semsyn's label pages
+MAX_SEED = 2 ** 31 - 1
+
+
+class PaintingApp:
+    def __init__(self, synthesizer, name: str, names_file: Optional[str] = None):
+        self.synthesizer = synthesizer
+        self.lock = threading.Lock()  # the model is not thread-safe: one synthesis at a time
+        opt = synthesizer.opt
+        palettes = [PAINTED] + ([DATASET_PALETTES[opt.dataset_mode]] if opt.dataset_mode in DATASET_PALETTES else [])
+        self.info = {
+            'name': name, 'netG': opt.netG, 'dataset_mode': opt.dataset_mode,
+            'width': synthesizer.size[0], 'height': synthesizer.size[1],
+            **palette_classes(opt, names_file),
+            'use_vae': bool(opt.use_vae), 'seed': int(opt.seed), 'max_seed': MAX_SEED,
+            'examples': examples_kind(opt), 'upload_palettes': palettes,
+        }
+
+    # -- label maps the page starts from ------------------------------------------------------
+    def upload_ids(self, image: Image.Image, palette: str = PAINTED) -> np.ndarray:
+        """Class ids at the model's size of an uploaded label map (see label_input)."""
+        return resize_map(self.synthesizer.class_ids(*label_input(image, palette)), self.synthesizer.size)
+
+    def example_ids(self, index: int) -> np.ndarray:
+        if index < 0:
+            raise UserError(f'example: index {index}; expected 0 or more')
+        return resize_map(example_ids(self.synthesizer, index), self.synthesizer.size)
+
+    # -- synthesis -----------------------------------------------------------------------------
+    def synthesize(self, label: Image.Image, style: Optional[Image.Image] = None,
+                   seed: Optional[int] = None) -> Image.Image:
+        """The picture of a label map (the page's: painted in the semsyn palette; see label_input); --use_vae
+        models take the style of `style` when given, else the prior sample of `seed`."""
+        if seed is not None and not (isinstance(seed, int) and not isinstance(seed, bool) and 0 <= seed <= MAX_SEED):
+            raise UserError(f'seed: expected an integer in [0, {MAX_SEED}], got {seed!r}')
+        label, palette = label_input(label, PAINTED)
+        with self.lock:
+            return self.synthesizer(label, style=style, seed=seed, palette=palette)
+
+
+def label_input(image: Image.Image, palette: str):
+    """(label, palette) for the synthesizer: a single-channel image holds the values the dataset's label
+    files hold; a colour image is painted in `palette`."""
+    if palette not in BUILTIN:
+        raise UserError(f"palette {palette!r}: expected one of {', '.join(BUILTIN)}")
+    if image.mode in INTEGER_MODES:
+        return np.array(image).astype(np.int64), None
+    if image.mode in COLOUR_MODES:
+        return image.convert('RGB'), palette
+    raise UserError(f'label map: pixel mode {image.mode}; expected a single-channel map of ids or an RGB colour map')
+
+
+def ids_payload(ids: np.ndarray) -> Dict[str, object]:
+    """Class ids as the page reads them: row-major, with the map's size."""
+    return {'width': int(ids.shape[1]), 'height': int(ids.shape[0]), 'ids': ids.astype(np.int64).ravel().tolist()}
