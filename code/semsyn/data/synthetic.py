@@ -20,11 +20,14 @@ from ..errors import UserError
 from .base import SeededDataset
 from .transforms import uses_flip
 
-STYLE_VERSION = 2  # bump when the appearance of the classes changes (cached segmenters depend on it)
+STYLE_VERSION = 3  # bump when the appearance of the classes changes (cached segmenters depend on it)
 GOLDEN = 0.6180339887498949  # low-discrepancy steps spread the colours apart
 TEXTURES = ('flat', 'stripes', 'checkers', 'dots')
-TEXTURE_PERIOD = 8.0  # pixels
-TEXTURE_ANGLES = (0.0, np.pi / 4, 0.0, np.pi / 6)
+# Every texture repeats every TEXTURE_PERIOD pixels along x and along y, a power of two: a
+# generator that upsamples by nearest-neighbour doubling knows a pixel's position modulo 2, 4, 8 from
+# its feature grid, so it can draw a texture in the right phase (tilted or non-power-of-two periods
+# are not learnable by a convolutional generator: they came out as blur and false stripes).
+TEXTURE_PERIOD = 8
 TEXTURE_AMPLITUDE = 0.25
 NOISE_STD = 0.02
 REGION_JITTER = 0.03
@@ -45,14 +48,14 @@ def class_styles(n):
 
 
 def texture(kind, x, y):
-    """Texture `kind` in [-1, 1] at pixel coordinates x, y (0 for flat)."""
+    """Texture `kind` in [-1, 1] at pixel coordinates x, y (0 for flat): diagonal stripes, checkers of
+    4-pixel squares, a lattice of dots; all periodic in TEXTURE_PERIOD along x and y."""
     if kind == 0:
         return np.zeros_like(x)
-    a, freq = TEXTURE_ANGLES[kind], np.float32(2 * np.pi / TEXTURE_PERIOD)
-    u = (x * np.cos(a) + y * np.sin(a)) * freq
+    freq = np.float32(2 * np.pi / TEXTURE_PERIOD)
+    u, v = x * freq, y * freq
     if kind == 1:
-        return np.sin(u)
-    v = (y * np.cos(a) - x * np.sin(a)) * freq
+        return np.sin(u + v)
     if kind == 2:
         return np.sign(np.sin(u + 0.5) * np.sin(v + 0.5))
     return np.where(np.cos(u) * np.cos(v) > 0.5, 1.0, -0.4).astype(np.float32)
