@@ -1,14 +1,27 @@
-"""Shared by the benchmarks: forward+backward time and peak memory of one training-like step."""
-import os
-import resource
+"""Shared by the benchmarks: time and peak memory of one step (a function of no arguments)."""
 import time
 
 import torch
 
 
-def current_rss():
-    with open('/proc/self/statm') as f:
-        return int(f.read().split()[1]) * os.sysconf('SC_PAGE_SIZE')
+def _sync(device):
+    if device == 'cuda':
+        torch.cuda.synchronize()
+
+
+def timed(step, device, repeat):
+    """{'seconds': fastest wall time of ``repeat`` calls after one warm-up, 'cpu_seconds': the process
+    CPU time of that call (all threads)}."""
+    step()  # warm-up: allocator, oneDNN/cuDNN kernel choice
+    best = None
+    for _ in range(repeat):
+        _sync(device)
+        wall, cpu = time.perf_counter(), time.process_time()
+        step()
+        _sync(device)
+        sample = (time.perf_counter() - wall, time.process_time() - cpu)
+        best = sample if best is None or sample[0] < best[0] else best
+    return {'seconds': best[0], 'cpu_seconds': best[1]}
 
 
 def allocation_peak(prof):
@@ -22,35 +35,17 @@ def allocation_peak(prof):
     return peak
 
 
-def time_and_peak(step, device, repeat):
-    """{'seconds': best of `repeat` timed calls of step(), 'peak_bytes': what one call allocates on top
-    of what exists before it (GPU: max_memory_allocated after a warm-up call; CPU: the profiler's
-    allocation events), and on the CPU 'rss_rise_bytes' (peak resident memory rise, allocator caching
-    included)}."""
-    result = {}
+def peak_bytes(step, device):
+    """What one call allocates at its peak on top of what exists before it (GPU: max_memory_allocated;
+    CPU: the allocation events of the PyTorch profiler)."""
     if device == 'cuda':
-        step()  # warm-up (cuDNN autotuning, allocator)
         torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()
         base = torch.cuda.memory_allocated()
         step()
         torch.cuda.synchronize()
-        result['peak_bytes'] = torch.cuda.max_memory_allocated() - base
-    else:
-        from torch.profiler import ProfilerActivity, profile
-        base = current_rss()
-        with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
-            step()  # also the warm-up
-        result['peak_bytes'] = allocation_peak(prof)
-        result['rss_rise_bytes'] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - base
-    times = []
-    for _ in range(repeat):
-        if device == 'cuda':
-            torch.cuda.synchronize()
-        t0 = time.perf_counter()
+        return torch.cuda.max_memory_allocated() - base
+    from torch.profiler import ProfilerActivity, profile
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
         step()
-        if device == 'cuda':
-            torch.cuda.synchronize()
-        times.append(time.perf_counter() - t0)
-    result['seconds'] = min(times)
-    return result
+    return allocation_peak(prof)

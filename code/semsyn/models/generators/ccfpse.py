@@ -4,16 +4,23 @@ A label-encoding pyramid (stride-2 levels down to the latent size, one more leve
 upsampling) with an FPN top-down path gives a semantic feature per scale. Each residual block
 predicts, from cat([nearest-resized one-hot map, that feature]), per-pixel 3x3 depthwise kernels
 and sigmoid channel gates for its two conditional convolutions.
+
+Fast paths (ops/paths.py; the reference path is the original's computation): the first layers of
+the four predictors and of the shortcut's SPADE all read the same conditioning map, so they run as
+one convolution, its one-hot channels as lookups (ops/label_conv.py), as is the label encoder's
+first convolution; the conditional convolutions keep no unfolded copy (ops/depthwise.py).
 """
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
 from ..ops import SPADE, get_nonspade_norm_layer
-from ..ops.depthwise import pixel_depthwise_conv, predicted_depthwise_conv
+from ..ops.depthwise import pixel_depthwise_conv, pixel_depthwise_conv_unfold, predicted_depthwise_conv
+from ..ops.label_conv import label_conv
+from ..ops.label_map import generator_labels
 from ..ops.latent import latent_input
-from ..ops.normalization import resize_nearest
-from ..ops.spectral import spectral_norm
+from ..ops.paths import fast_paths_enabled
+from ..ops.spectral import current_weight, spectral_norm
 from .base import Generator
 
 PREDICTOR_HIDDEN = 128  # hard-coded width of the kernel and gate predictors in the original
@@ -27,20 +34,24 @@ def batch_norm(channels):
 class DepthConv(nn.Module):
     """Per-pixel depthwise 3x3 conv whose kernels a predictor network computes from ``cond``.
 
-    With ``recompute`` the predicted kernels are not stored for backward but recomputed from the
-    predictor's hidden layer (one extra convolution, C*9 channels less memory).
     ``norm_layer`` is built by the original but never used; it is kept so checkpoints load."""
 
-    def __init__(self, channels, recompute=False):
+    def __init__(self, channels):
         super().__init__()
         self.norm_layer = batch_norm(channels).requires_grad_(False)  # unused: no gradient, none for DDP
-        self.recompute = recompute
 
     def forward(self, x, cond, predictor):
-        if not self.recompute:
-            return pixel_depthwise_conv(x, predictor(cond))
-        first, act, last = predictor
-        return predicted_depthwise_conv(x, act(first(cond)), last.weight, last.bias)
+        """The original: kernels predicted from cond, applied by unfold, kept for backward."""
+        return pixel_depthwise_conv_unfold(x, predictor(cond))
+
+    @staticmethod
+    def from_hidden(x, hidden, last, recompute=False):
+        """The fast path, from the predictor's hidden layer: ``last`` is its final convolution; with
+        ``recompute`` the kernels are not stored for backward but recomputed from ``hidden`` (one
+        more convolution, C*9 channels less memory)."""
+        if recompute:
+            return predicted_depthwise_conv(x, hidden, last.weight, last.bias)
+        return pixel_depthwise_conv(x, F.conv2d(hidden, last.weight, last.bias, padding=1))
 
 
 def kernel_predictor(cond_nc, out_nc, gate=False):
@@ -56,11 +67,10 @@ class DepthsepCCBlock(nn.Module):
     BN -> cond. depthwise conv -> 1x1 conv -> x gate -> LeakyReLU, twice; SPADE-normed 1x1 shortcut.
 
     ``norm_0`` is built by the original but never used; it is kept so checkpoints load.
-    Memory: no unfolded input is stored (ops/depthwise.py), and the first conditional conv (C_in*9
-    predicted channels, the largest tensor of the block) recomputes its kernels in backward, in
-    channel chunks; the block's backward peak is then set by the second half, whose kernels are
-    stored. Measured in bench/ccfpse_depthwise.py: about half the original's peak memory for the
-    same time; recomputing the second kernels too costs time without lowering the peak."""
+    Fast path memory: no unfolded input is stored (ops/depthwise.py), and the first conditional
+    conv (C_in*9 predicted channels, the largest tensor of the block) recomputes its kernels in
+    backward, in channel chunks; the block's backward peak is then set by the second half, whose
+    kernels are stored (recomputing those too costs time without lowering the peak)."""
 
     def __init__(self, fin, fout, opt, cond_nc):
         super().__init__()
@@ -70,7 +80,7 @@ class DepthsepCCBlock(nn.Module):
         self.gen_weights2 = kernel_predictor(cond_nc, fmiddle * 9)
         self.gen_se_weights1 = kernel_predictor(cond_nc, fmiddle, gate=True)
         self.gen_se_weights2 = kernel_predictor(cond_nc, fout, gate=True)
-        self.conv_0 = DepthConv(fin, recompute=True)
+        self.conv_0 = DepthConv(fin)
         self.norm_0 = batch_norm(fmiddle).requires_grad_(False)  # unused: no gradient, none for DDP
         self.conv_1 = nn.Conv2d(fin, fmiddle, kernel_size=1)
         self.norm_1 = batch_norm(fin)
@@ -83,14 +93,51 @@ class DepthsepCCBlock(nn.Module):
                 self.conv_s = spectral_norm(self.conv_s)
             self.norm_s = SPADE('spadesyncbatch3x3', fin, cond_nc)
 
-    def forward(self, x, semantics, label_feature):
-        cond = torch.cat([resize_nearest(semantics, x.size()[2:]), label_feature], dim=1)
+    def forward(self, x, semantics, label_feature, labels=None):
+        """``labels``: the semantics as a LabelMap (fast paths)."""
+        if not fast_paths_enabled():
+            return self.forward_reference(x, semantics, label_feature)
+        first = [self.gen_weights1[0], self.gen_weights2[0], self.gen_se_weights1[0], self.gen_se_weights2[0]]
+        if self.learned_shortcut:
+            first.append(self.norm_s.mlp_shared[0])
+        hidden = fused_first_layers(first, semantics, label_feature, labels)
+        x_s = self.conv_s(self.norm_s.modulate(x, hidden[4])) if self.learned_shortcut else x
+        dx = DepthConv.from_hidden(self.norm_1(x), hidden[0], self.gen_weights1[2], recompute=True)
+        dx = F.leaky_relu(self.conv_1(dx) * torch.sigmoid(_conv3x3(hidden[2], self.gen_se_weights1[2])), 2e-1)
+        dx = DepthConv.from_hidden(self.norm_2(dx), hidden[1], self.gen_weights2[2])
+        dx = F.leaky_relu(self.conv_3(dx) * torch.sigmoid(_conv3x3(hidden[3], self.gen_se_weights2[2])), 2e-1)
+        return x_s + dx
+
+    def forward_reference(self, x, semantics, label_feature):
+        """The original's computation: separate predictor convolutions over the resized map's copy."""
+        cond = torch.cat([F.interpolate(semantics, size=x.size()[2:], mode='nearest'), label_feature], dim=1)
         x_s = self.conv_s(self.norm_s(x, cond)) if self.learned_shortcut else x
         dx = self.conv_0(self.norm_1(x), cond, self.gen_weights1)
         dx = F.leaky_relu(self.conv_1(dx) * self.gen_se_weights1(cond), 2e-1)
         dx = self.conv_2(self.norm_2(dx), cond, self.gen_weights2)
         dx = F.leaky_relu(self.conv_3(dx) * self.gen_se_weights2(cond), 2e-1)
         return x_s + dx
+
+
+def _conv3x3(x, conv):
+    return F.conv2d(x, conv.weight, conv.bias, padding=1)
+
+
+def fused_first_layers(convs, semantics, label_feature, labels):
+    """relu(conv(cond)) of every conv in ``convs`` (3x3, 128 outputs each, all reading cond =
+    cat([semantics resized to label_feature's size, label_feature])) as one convolution, split
+    per conv; with ``labels`` (a LabelMap) the one-hot channels by lookups."""
+    weight = torch.cat([c.weight for c in convs])
+    bias = torch.cat([c.bias for c in convs])
+    size = label_feature.shape[2:]
+    if labels is not None:
+        at = labels.at(size)
+        rest = label_feature if at.extra is None else torch.cat([at.extra, label_feature], dim=1)
+        out = label_conv(at, weight, bias, rest)
+    else:
+        cond = torch.cat([F.interpolate(semantics, size=size, mode='nearest'), label_feature], dim=1)
+        out = F.conv2d(cond, weight, bias, padding=1)
+    return F.relu(out).split([c.weight.shape[0] for c in convs], dim=1)
 
 
 class CondConvGenerator(Generator):
@@ -134,9 +181,9 @@ class CondConvGenerator(Generator):
         self.conv_img = nn.Conv2d(nf, 3, 3, padding=1)
         self.up = nn.Upsample(scale_factor=2)
 
-    def label_pyramid(self, semantics):
+    def label_pyramid(self, semantics, labels=None):
         """Semantic features from coarse (latent size) to full resolution."""
-        encoded = [self.labelenc1(semantics)]
+        encoded = [self.encode_labels(semantics, labels)]
         for i in range(2, self.levels + 1):
             encoded.append(getattr(self, f'labelenc{i}')(encoded[-1]))
         features = [encoded[-1]]
@@ -145,20 +192,30 @@ class CondConvGenerator(Generator):
             features.append(getattr(self, f'labeldec{i}')(self.up(features[-1]) + lateral))
         return features
 
+    def encode_labels(self, semantics, labels=None):
+        """labelenc1, its convolution over the one-hot map by lookups when ``labels`` is given."""
+        if labels is None:
+            return self.labelenc1(semantics)
+        norm_conv, act = self.labelenc1
+        conv, norm = (norm_conv[0], norm_conv[1]) if isinstance(norm_conv, nn.Sequential) else (norm_conv, None)
+        out = label_conv(labels, current_weight(conv), conv.bias, labels.extra)
+        return act(norm(out) if norm is not None else out)
+
     def forward(self, semantics, z=None):
+        labels = generator_labels(semantics, self.opt)
         x = self.fc(semantics, z)
-        feats = self.label_pyramid(semantics)
-        x = self.head_0(x, semantics, feats[0])
+        feats = self.label_pyramid(semantics, labels)
+        x = self.head_0(x, semantics, feats[0], labels)
         x = self.up(x)
-        x = self.G_middle_0(x, semantics, feats[1])
+        x = self.G_middle_0(x, semantics, feats[1], labels)
         k = 1
         if self.more:
             x = self.up(x)
             k = 2
-        x = self.G_middle_1(x, semantics, feats[k])
+        x = self.G_middle_1(x, semantics, feats[k], labels)
         for block in (self.up_0, self.up_1, self.up_2, self.up_3):
             x = self.up(x)
             k += 1
-            x = block(x, semantics, feats[k])
+            x = block(x, semantics, feats[k], labels)
         x = self.conv_img(F.leaky_relu(x, 2e-1))
         return torch.tanh(x)

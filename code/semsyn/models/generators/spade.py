@@ -4,6 +4,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..ops import SPADE
+from ..ops.label_map import generator_labels
 from ..ops.latent import latent_input
 from ..ops.spectral import spectral_norm
 from .base import Generator
@@ -31,10 +32,11 @@ class SPADEResnetBlock(nn.Module):
         if self.learned_shortcut:
             self.norm_s = SPADE(spade_config, fin, opt.semantic_nc)
 
-    def forward(self, x, semantics):
-        x_s = self.conv_s(self.norm_s(x, semantics)) if self.learned_shortcut else x
-        dx = self.conv_0(F.leaky_relu(self.norm_0(x, semantics), 2e-1))
-        dx = self.conv_1(F.leaky_relu(self.norm_1(dx, semantics), 2e-1))
+    def forward(self, x, semantics, labels=None):
+        """``labels``: the semantics as a LabelMap (fast paths), shared by the three norms."""
+        x_s = self.conv_s(self.norm_s(x, semantics, labels)) if self.learned_shortcut else x
+        dx = self.conv_0(F.leaky_relu(self.norm_0(x, semantics, labels), 2e-1))
+        dx = self.conv_1(F.leaky_relu(self.norm_1(dx, semantics, labels), 2e-1))
         return x_s + dx
 
 
@@ -61,18 +63,19 @@ class SPADEGenerator(Generator):
         self.up = nn.Upsample(scale_factor=2)
 
     def forward(self, semantics, z=None):
+        labels = generator_labels(semantics, self.opt)
         x = self.fc(semantics, z)
-        x = self.head_0(x, semantics)
+        x = self.head_0(x, semantics, labels)
         x = self.up(x)
-        x = self.G_middle_0(x, semantics)
+        x = self.G_middle_0(x, semantics, labels)
         if self.opt.num_upsampling_layers in ('more', 'most'):
             x = self.up(x)
-        x = self.G_middle_1(x, semantics)
+        x = self.G_middle_1(x, semantics, labels)
         for block in (self.up_0, self.up_1, self.up_2, self.up_3):
             x = self.up(x)
-            x = block(x, semantics)
+            x = block(x, semantics, labels)
         if self.opt.num_upsampling_layers == 'most':
             x = self.up(x)
-            x = self.up_4(x, semantics)
+            x = self.up_4(x, semantics, labels)
         x = self.conv_img(F.leaky_relu(x, 2e-1))
         return torch.tanh(x)

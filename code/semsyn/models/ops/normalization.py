@@ -6,9 +6,12 @@ training under torchrun (converted to ``nn.SyncBatchNorm``), not across DataPara
 """
 import re
 
+import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .paths import fast_paths_enabled
+from .spade_fast import label_scale_shift, scale_shift_from_hidden
 from .spectral import spectral_norm
 
 
@@ -65,14 +68,19 @@ def parse_spade_config(config_text):
 
 def resize_nearest(semantics, size):
     """Legacy 'nearest' (floor indexing), as the originals: 'nearest-exact' would shift label borders.
-    Same size: the map itself, not a copy that autograd would keep for backward once more."""
-    if tuple(semantics.shape[2:]) == tuple(size):
+    Same size on the fast paths: the map itself, not a copy that autograd would keep once more."""
+    if tuple(semantics.shape[2:]) == tuple(size) and fast_paths_enabled():
         return semantics
     return F.interpolate(semantics, size=size, mode='nearest')
 
 
 class SPADE(nn.Module):
-    """Spatially-adaptive normalisation: param-free norm, then (1 + gamma(seg)) * x + beta(seg)."""
+    """Spatially-adaptive normalisation: param-free norm, then (1 + gamma(seg)) * x + beta(seg).
+
+    ``forward(x, semantics, labels=None)``: ``labels``, the semantics as a LabelMap (ops/label_map.py)
+    when they are one-hot, selects the label-lookup computation (ops/spade_fast.py); without it
+    the convolutions run on the map, gamma's and beta's fused into one. The reference path
+    (ops/paths.py) runs the original's three convolutions."""
 
     def __init__(self, config_text, norm_nc, label_nc, nhidden=128):
         super().__init__()
@@ -83,7 +91,21 @@ class SPADE(nn.Module):
         self.mlp_gamma = nn.Conv2d(nhidden, norm_nc, kernel_size=ks, padding=pw)
         self.mlp_beta = nn.Conv2d(nhidden, norm_nc, kernel_size=ks, padding=pw)
 
-    def forward(self, x, semantics):
+    def forward(self, x, semantics, labels=None):
         normalized = self.param_free_norm(x)
-        actv = self.mlp_shared(resize_nearest(semantics, x.size()[2:]))
-        return normalized * (1 + self.mlp_gamma(actv)) + self.mlp_beta(actv)
+        if not fast_paths_enabled():
+            actv = self.mlp_shared(resize_nearest(semantics, x.size()[2:]))
+            return normalized * (1 + self.mlp_gamma(actv)) + self.mlp_beta(actv)
+        if labels is not None:
+            scale, shift = label_scale_shift(self, labels.at(x.shape[2:]))
+        else:
+            scale, shift = scale_shift_from_hidden(self, self.mlp_shared(resize_nearest(semantics, x.size()[2:])))
+        return torch.addcmul(shift, normalized, scale)
+
+    def modulate(self, x, actv):
+        """The norm with ``actv`` (the output of ``mlp_shared``) computed by the caller."""
+        normalized = self.param_free_norm(x)
+        if not fast_paths_enabled():
+            return normalized * (1 + self.mlp_gamma(actv)) + self.mlp_beta(actv)
+        scale, shift = scale_shift_from_hidden(self, actv)
+        return torch.addcmul(shift, normalized, scale)

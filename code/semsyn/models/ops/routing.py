@@ -14,7 +14,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .spectral import spectral_norm
+from .label_conv import label_conv
+from .label_map import generator_labels
+from .spectral import current_weight, spectral_norm
 
 ROUTING_LEVELS = 6  # latent size (crop / 32) .. full resolution, 'normal' upsampling
 ROUTING_WIDTHS = (16, 8, 4, 2, 1, 1)  # x nrf, coarse to fine
@@ -112,14 +114,34 @@ class SemanticVectorGenerator(nn.Module):
         self.toRGB = nn.Sequential(nn.Conv2d(nrf, nrf // 2, kernel_size=3, padding=1), nn.LeakyReLU(0.2, True),
                                    nn.Conv2d(nrf // 2, 3, kernel_size=3, padding=1))
 
-    def forward(self, semantics):
+    def forward(self, semantics, labels=None):
+        """``labels``: the semantics as a LabelMap (fast paths): the full-resolution decoder level,
+        when it reads the label map itself, convolves its one-hot channels by lookups. Called on its
+        own (not from the generator), the network checks its input itself."""
+        if labels is None:
+            labels = generator_labels(semantics, self.opt)
         pyramid = label_pyramid(semantics, self.opt, self.levels)
         feature = self.labelDec1(pyramid[-1])
         features = [feature]
         for i in range(1, self.levels):
             level = pyramid[-1 - i]
             up = F.interpolate(feature, size=level.shape[2:], mode='nearest')  # 2x nearest
-            feature = getattr(self, f'labelDec{i + 1}')(torch.cat([up, level], dim=1))
+            decoder = getattr(self, f'labelDec{i + 1}')
+            if labels is not None and level is semantics:
+                feature = decode_with_labels(decoder, up, labels)
+            else:
+                feature = decoder(torch.cat([up, level], dim=1))
             features.append(feature)
         image = F.hardtanh(self.toRGB(feature))
         return features, image
+
+
+def decode_with_labels(decoder, up, labels):
+    """``decoder(cat([up, one-hot map]))`` for a labelDec{i} (i >= 2): its LeakyReLU leaves the 0/1
+    channels as they are, so its first convolution is a convolution of the activated feature plus
+    a label convolution (ops/label_conv.py)."""
+    act, conv, rest = decoder[0], decoder[1], decoder[2:]
+    weight, channels = current_weight(conv), up.shape[1]
+    out = F.conv2d(act(up), weight[:, :channels], padding=conv.padding) + label_conv(
+        labels, weight[:, channels:], conv.bias, labels.extra)
+    return rest(out)

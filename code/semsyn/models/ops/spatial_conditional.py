@@ -9,18 +9,20 @@ softmax over the experts or sigmoid, see ``routing_activation``):
   stacks their outputs; here they run as one convolution whose weight is the K expert weights
   concatenated along the output channels (each expert still spectral-normed from its own stored
   ``weight_u``/``weight_v``, power iteration included in training mode), and the stacked copy is
-  never made. ``fused = False`` selects the original computation (tests, bench).
+  never made. The reference path (ops/paths.py) or ``fused = False`` runs the original's.
 - ``SpatialCondNorm``: parameter-free BatchNorm (or InstanceNorm), then ``x * (1 + gamma) + beta``
   with ``[gamma, beta]`` per pixel ``= sum_k w_k * affine_params_groups[k]`` (K x 2C; gamma first).
+  The fast path computes [1 + gamma, beta] as one 1x1 convolution of the routing weights (the 1
+  as its bias) and the norm as one addcmul; the reference path as the original (matmul, permute).
 """
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from torch.autograd.function import once_differentiable
-from torch.nn.utils.spectral_norm import SpectralNorm
 
 from .normalization import param_free_norm
-from .spectral import spectral_norm
+from .paths import fast_paths_enabled
+from .spectral import current_weight, spectral_norm
 
 
 def channel_pool(features, bins):
@@ -42,24 +44,6 @@ def routing_activation(raw, weight_type='softmax', temperature=1.0):
     if weight_type == 'sigmoid':
         return torch.sigmoid(scaled)
     raise ValueError(f"weight_type must be 'softmax' or 'sigmoid', got {weight_type!r}")
-
-
-def _spectral_hooks(module):
-    for hook in module._forward_pre_hooks.values():
-        if isinstance(hook, SpectralNorm) or isinstance(getattr(hook, 'fn', None), SpectralNorm):
-            yield hook
-
-
-def current_weight(conv):
-    """The weight ``conv`` would use if called now: for a spectral-normed conv, its spectral-norm
-    hook runs as in a call (one power iteration in training mode, updating ``weight_u``/``weight_v``;
-    none in eval), so using this weight outside ``conv.forward`` changes nothing."""
-    hooks = list(_spectral_hooks(conv))
-    if not hooks and hasattr(conv, 'weight_orig'):
-        raise RuntimeError('spectral-normed conv without a recognised spectral-norm hook')
-    for hook in hooks:
-        hook(conv, None)
-    return conv.weight
 
 
 class _MixExperts(torch.autograd.Function):
@@ -117,7 +101,7 @@ class SpatialCondConv2d(nn.Module):
         self.fused = True
 
     def forward(self, x, weights):
-        if not self.fused:
+        if not self.fused or not fast_paths_enabled():
             return self.forward_separate(x, weights)
         weight = torch.cat([current_weight(conv) for conv in self.conv_bases], dim=0)
         return mix_experts(F.conv2d(x, weight, padding=self.padding), weights, self.num_experts)
@@ -145,8 +129,20 @@ class SpatialCondNorm(nn.Module):
         if weights.shape[1] != self.num_experts:
             raise ValueError(f'expected routing weights for {self.num_experts} experts, got {tuple(weights.shape)}')
         normalized = self.param_free_norm(x)
+        if not fast_paths_enabled():
+            return self.forward_reference(normalized, weights)
         # per-pixel expert combination as a 1x1 convolution: [N, K, H, W] -> [N, 2C, H, W]
+        one = torch.cat([normalized.new_ones(self.channels), normalized.new_zeros(self.channels)])
         params = F.conv2d(weights.to(normalized.dtype),
-                          self.affine_params_groups.t().to(normalized.dtype)[:, :, None, None])
-        gamma, beta = params.split(self.channels, dim=1)
-        return torch.addcmul(beta, normalized, 1 + gamma)
+                          self.affine_params_groups.t().to(normalized.dtype)[:, :, None, None], one)
+        scale, shift = params.split(self.channels, dim=1)
+        return torch.addcmul(shift, normalized, scale)
+
+    def forward_reference(self, normalized, weights):
+        """The original: the routing weights as rows, a matmul, back to [N, 2C, H, W]."""
+        n, _, h, w = normalized.shape
+        rows = weights.to(normalized.dtype).permute(0, 2, 3, 1).contiguous().view(-1, self.num_experts)
+        params = torch.matmul(rows, self.affine_params_groups.to(normalized.dtype))
+        params = params.view(n, h, w, -1).permute(0, 3, 1, 2).contiguous()
+        gamma, beta = torch.split(params, self.channels, dim=1)
+        return normalized * (1 + gamma) + beta

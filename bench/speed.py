@@ -1,0 +1,219 @@
+"""Speed of the fast paths against the reference path (the originals' computation), per generator.
+
+    python bench/speed.py                     # the CPU table: SPADE, CC-FPSE, SCGAN (ADE20K configs)
+    python bench/speed.py --device cuda --precisions fp32,bf16,fp16 [--channels_last] [--compile]
+
+For each generator (its released ADE20K configuration, config/*_ade20k.yml) and row (256x256
+batch 1, 128x128 batch 8; real ADE20K label maps, bench/samples.py) it measures, for the fast
+path and for the reference path (ops/paths.py), in a fresh process each:
+
+- inference: the model wrapper's inference (netG forward, eval mode, no_grad; CC-FPSE's encoder too);
+- G step: netG forward + backward in training mode (loss: the mean of its outputs);
+- G+D iteration: the trainer's G step and D step with the configuration's losses, minus VGG;
+
+and prints seconds (the fastest of the rounds; the processes of both paths alternate), the ratio
+fast/reference, the peak memory of a step (what it allocates on top of the model and inputs; CPU:
+the PyTorch profiler's allocation events, GPU: max_memory_allocated) and its FLOPs (bench/flops.py).
+On a GPU it reports steps/s and images/s per precision (fp32, bf16/fp16 autocast through --amp).
+``--json FILE`` keeps the raw numbers.
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.join(HERE, '..')
+sys.path.insert(0, os.path.join(ROOT, 'code'))
+sys.path.insert(0, HERE)
+
+GENERATORS = {'SPADE': 'spade_ade20k.yml', 'CC-FPSE': 'ccfpse_ade20k.yml', 'SCGAN': 'scgan_ade20k.yml'}
+MEASURES = ('inference', 'G step', 'G+D iteration')
+TARGETS = {'inference': 0.625, 'G step': 0.6, 'G+D iteration': 0.6}
+
+
+# -- one measurement, in a child process -------------------------------------------------------
+def build(spec):
+    import torch
+    from samples import sample_batch, sample_options
+
+    from semsyn.models.synthesis import SynthesisModel
+    from semsyn.options import resolve
+    from semsyn.training.trainer import Trainer
+
+    if spec['threads']:
+        torch.set_num_threads(spec['threads'])
+    device = torch.device(spec['device'])
+    overrides = {**sample_options(spec['size']), 'batchSize': spec['batch'], 'no_vgg_loss': True,
+                 'gpu_ids': '0' if device.type == 'cuda' else '-1', 'amp': spec['precision'].replace('fp32', 'none'),
+                 'channels_last': spec['channels_last'], 'nThreads': 0}
+    opt = resolve(['--config', os.path.join(ROOT, 'config', GENERATORS[spec['generator']])], overrides=overrides)
+    torch.manual_seed(0)
+    model = SynthesisModel(opt).to(device)
+    if opt.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    if spec['compile']:
+        model.netG = torch.compile(model.netG)
+        model.netD = torch.compile(model.netD)
+    semantics, real = sample_batch(opt, spec['batch'], device)
+    trainer = Trainer(opt, model, device) if spec['measure'] == 'G+D iteration' else None
+    return opt, model, trainer, semantics, real
+
+
+def step_function(spec, model, trainer, semantics, real):
+
+    if spec['measure'] == 'inference':
+        model.eval()
+        return lambda: model(semantics, real, mode='inference')
+    model.train()
+    if spec['measure'] == 'G+D iteration':
+        def iteration():
+            trainer.run_generator_one_step(semantics, real)
+            trainer.run_discriminator_one_step(semantics, real)
+        return iteration
+    net = model.netG
+
+    def g_step():
+        net.zero_grad(set_to_none=True)
+        with model.autocast(semantics.device.type):
+            out = net(semantics)
+        outputs = out if isinstance(out, (tuple, list)) else [out]
+        flat = [t for o in outputs for t in (o if isinstance(o, (tuple, list)) else [o])]
+        sum(t.float().mean() for t in flat).backward()
+    return g_step
+
+
+def measure(spec):
+    import torch
+    from flops import counter
+    from measure import peak_bytes, timed
+
+    from semsyn.models.ops import reference_path
+
+    opt, model, trainer, semantics, real = build(spec)
+    with reference_path(spec['path'] == 'reference'):
+        step = step_function(spec, model, trainer, semantics, real)
+        result = timed(step, spec['device'], spec['repeat'])
+        if spec['stats']:
+            result['peak_bytes'] = peak_bytes(step, spec['device'])
+            with counter() as flops:
+                step()
+            result['flops'] = flops.get_total_flops()
+    result['threads'] = torch.get_num_threads()
+    return result
+
+
+# -- the table ---------------------------------------------------------------------------------
+def run_child(spec):
+    cmd = [sys.executable, os.path.abspath(__file__), '--child', json.dumps(spec)]
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f'{spec} failed:\n{done.stderr[-3000:]}')
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def cells(args):
+    for generator in args.generators.split(','):
+        for row in args.rows.split(','):
+            size, batch = (int(v) for v in row.split('x'))
+            for measure in args.measures.split(','):
+                for precision in args.precisions.split(','):
+                    yield {'generator': generator, 'size': size, 'batch': batch, 'measure': measure,
+                           'precision': precision, 'device': args.device, 'threads': args.threads,
+                           'channels_last': args.channels_last, 'compile': args.compile, 'repeat': args.repeat}
+
+
+def collect(args):
+    """{cell key: {path: result}}: timing rounds alternate the paths, then one stats process each."""
+    results = {}
+    todo = list(cells(args))
+    for round_ in range(args.rounds):
+        for spec in todo:
+            key = json.dumps(spec, sort_keys=True)
+            for path in ('reference', 'fast'):
+                run = run_child({**spec, 'path': path, 'stats': round_ == 0 and not args.no_stats})
+                prev = results.setdefault(key, {'spec': spec}).get(path)
+                if prev is not None:
+                    run = {**prev, **{k: run[k] for k in ('seconds', 'cpu_seconds') if run[k] < prev[k]}}
+                results[key][path] = run
+                print(f'  [{time.strftime("%H:%M:%S")}] round {round_ + 1} {spec["generator"]:<7} '
+                      f'{spec["size"]}x{spec["batch"]} {spec["measure"]:<13} {spec["precision"]:<4} {path:<9} '
+                      f'{run["seconds"]:.3f} s', file=sys.stderr, flush=True)
+    return list(results.values())
+
+
+def mib(nbytes):
+    return f'{nbytes / 2 ** 20:.0f}' if nbytes is not None else '-'
+
+
+def gflops(value):
+    return f'{value / 1e9:.1f}' if value is not None else '-'
+
+
+def print_table(rows, args):
+    import torch
+    device = (torch.cuda.get_device_name(0) if args.device == 'cuda'
+              else f'CPU, {rows[0]["fast"]["threads"]} threads')
+    print(f'fast paths vs reference path (the originals\' computation), {device}; seconds: fastest of '
+          f'{args.rounds} alternating processes per path')
+    print()
+    print('| generator | input | measure | precision | reference (s) | fast (s) | fast/ref | speed-up | target '
+          '| peak MiB ref | peak MiB fast | peak ratio | GFLOP ref | GFLOP fast | FLOP ratio |')
+    print('|---|---|---|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|')
+    for row in rows:
+        spec, ref, fast = row['spec'], row['reference'], row['fast']
+        ratio = fast['seconds'] / ref['seconds']
+        target = TARGETS[spec['measure']]
+        met = 'met' if ratio <= target else 'MISSED'
+        peak_r, peak_f = ref.get('peak_bytes'), fast.get('peak_bytes')
+        flop_r, flop_f = ref.get('flops'), fast.get('flops')
+        print(f'| {spec["generator"]} | {spec["size"]}x{spec["size"]} x{spec["batch"]} | {spec["measure"]} '
+              f'| {spec["precision"]} | {ref["seconds"]:.3f} | {fast["seconds"]:.3f} | {ratio:.2f} '
+              f'| {1 / ratio:.2f}x | <= {target} {met} | {mib(peak_r)} | {mib(peak_f)} '
+              f'| {peak_f / peak_r if peak_r and peak_f else float("nan"):.2f} | {gflops(flop_r)} | {gflops(flop_f)} '
+              f'| {flop_f / flop_r if flop_r and flop_f else float("nan"):.2f} |')
+    if args.device == 'cuda':
+        print()
+        print('| generator | input | precision | path | G+D steps/s | images/s |')
+        print('|---|---|---|---|---:|---:|')
+        for row in rows:
+            spec = row['spec']
+            if spec['measure'] != 'G+D iteration':
+                continue
+            for path in ('reference', 'fast'):
+                seconds = row[path]['seconds']
+                print(f'| {spec["generator"]} | {spec["size"]}x{spec["size"]} x{spec["batch"]} | {spec["precision"]} '
+                      f'| {path} | {1 / seconds:.2f} | {spec["batch"] / seconds:.2f} |')
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument('--device', default='cpu', choices=['cpu', 'cuda'])
+    parser.add_argument('--generators', default=','.join(GENERATORS))
+    parser.add_argument('--rows', default='256x1,128x8', help='SIZExBATCH, comma-separated')
+    parser.add_argument('--measures', default=','.join(MEASURES))
+    parser.add_argument('--precisions', default='fp32', help='fp32,bf16,fp16 (autocast, --amp)')
+    parser.add_argument('--channels_last', action='store_true')
+    parser.add_argument('--compile', action='store_true', help='torch.compile netG and netD')
+    parser.add_argument('--rounds', type=int, default=2, help='alternating processes per path and cell')
+    parser.add_argument('--repeat', type=int, default=1, help='timed calls per process, after one warm-up')
+    parser.add_argument('--threads', type=int, default=0, help="CPU threads (default: torch's)")
+    parser.add_argument('--no_stats', action='store_true', help='skip peak memory and FLOPs')
+    parser.add_argument('--json', help='also write the raw results here')
+    parser.add_argument('--child', help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(measure(json.loads(args.child))))
+        return
+    rows = collect(args)
+    if args.json:
+        with open(args.json, 'w') as f:
+            json.dump(rows, f, indent=1)
+    print_table(rows, args)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,47 @@
+"""Convolution over [one-hot label map, other channels] with the one-hot part as lookups.
+
+On a one-hot map, ``conv2d(one_hot, W)`` at a pixel is ``sum over taps t=(i, j) of W[:, label under
+tap t, i, j]``: k*k row lookups in a table of the weight's columns instead of a convolution over
+all label channels (for ADE20K's 151 channels and 3x3 kernels, 151x fewer operations). Its weight
+gradient is the matching scatter-add (ops/scatter.py). The other input channels (instance edges,
+CC-FPSE's label features) go through an ordinary convolution with the remaining weight columns.
+"""
+import torch.nn.functional as F
+
+from .scatter import gather_bags
+
+
+def tap_table(weight, num_classes):
+    """[k*k*(num_classes + 1), C_out]: row ``t*(num_classes+1) + l`` is ``weight[:, l, i, j]`` for tap
+    t = (i, j) row-major; row ``t*(num_classes+1) + num_classes`` is zero (the padding outside the map)."""
+    cout, k = weight.shape[0], weight.shape[-1]
+    columns = weight[:, :num_classes].permute(2, 3, 1, 0)  # k, k, L, C_out
+    return F.pad(columns, (0, 0, 0, 1)).reshape(k * k * (num_classes + 1), cout)
+
+
+def label_conv_rows(label_map, weight, pixels=None):
+    """The one-hot channels' part of the convolution (no bias), [M, C_out], at every pixel (M = N*H*W,
+    row-major) or at ``pixels`` (see LabelMap.taps)."""
+    index, scatter = label_map.taps(weight.shape[-1], pixels)
+    return gather_bags(tap_table(weight, label_map.num_classes), index, scatter)
+
+
+def label_conv(label_map, weight, bias=None, rest=None):
+    """``F.conv2d(cat([one_hot(label_map), rest], 1), weight, bias, padding=k // 2)`` with the
+    one-hot channels looked up: ``weight`` [C_out, num_classes + C_rest, k, k]; ``rest`` the other
+    input channels [N, C_rest, H, W] (None when there are none). Returns [N, C_out, H, W], contiguous
+    (the lookups give channels-last rows; batch norms on channels-last inputs lose precision on the
+    CPU, and CC-FPSE's kernels are read channel by channel)."""
+    n, (h, w), k = label_map.labels.shape[0], label_map.size, weight.shape[-1]
+    cout, num_classes = weight.shape[0], label_map.num_classes
+    expected = weight.shape[1] - num_classes
+    if (0 if rest is None else rest.shape[1]) != expected:
+        raise ValueError(f'the convolution takes {weight.shape[1]} input channels, {num_classes} of them one-hot: '
+                         f'expected {expected} other channels, got {None if rest is None else rest.shape[1]}')
+    rows = label_conv_rows(label_map, weight)
+    if bias is not None:
+        rows = rows + bias
+    out = rows.view(n, h, w, cout).permute(0, 3, 1, 2).contiguous()
+    if rest is not None:
+        out = out + F.conv2d(rest, weight[:, num_classes:], padding=k // 2)
+    return out

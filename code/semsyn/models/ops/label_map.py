@@ -1,0 +1,131 @@
+"""A one-hot semantic map held as integer labels, with what the fast label convolutions need.
+
+The generators build semantics as a one-hot label map (+ non-one-hot channels such as instance
+edges). On that input a convolution is a sum of looked-up weight columns; ``LabelMap`` holds the
+integer labels, checked to be exactly what the one-hot channels say, and caches per resolution
+what every layer at that resolution shares (the nearest-resized labels, the tap indices of a kxk
+window, the pixels whose window holds one label): the SPADE norms of a block, the kernel predictors
+of a CC-FPSE block all reuse one.
+
+``LabelMap.of(semantics, num_classes)`` is the one check per forward (one host synchronisation);
+it returns None, and callers run the reference computation, when the first ``num_classes``
+channels are not exactly one-hot (soft labels, label noise, position priors) or when the map needs
+a gradient.
+"""
+import torch
+import torch.nn.functional as F
+
+from .paths import fast_paths_enabled
+from .scatter import ScatterAdd
+
+
+def is_one_hot(channels):
+    """True when every value is 0 or 1 and every pixel has exactly one 1 (one host sync)."""
+    binary = ((channels == 0) | (channels == 1)).all()
+    single = (channels.sum(1) == 1).all()
+    return bool(binary & single)
+
+
+def resize_labels(labels, size):
+    """Nearest resizing with the legacy floor indexing of F.interpolate(mode='nearest'): the same
+    source pixels as the resized one-hot map (labels < 2**24 are exact in float32)."""
+    if tuple(labels.shape[1:]) == tuple(size):
+        return labels
+    return F.interpolate(labels[:, None].float(), size=size, mode='nearest')[:, 0].long()
+
+
+class LabelMap:
+    """Labels ``[N, H, W]`` (int64, < num_classes) of the one-hot channels, and ``extra`` ``[N, E, H, W]``:
+    the channels after them (instance edges), or None."""
+
+    def __init__(self, labels, extra, num_classes):
+        self.labels, self.extra, self.num_classes = labels, extra, num_classes
+        self.size = tuple(labels.shape[1:])
+        self._resized = {}
+        self._cache = {}
+
+    @classmethod
+    def of(cls, semantics, num_classes):
+        if semantics.dim() != 4 or semantics.requires_grad or not semantics.is_floating_point():
+            return None
+        if not 0 < num_classes <= semantics.shape[1] or not is_one_hot(semantics[:, :num_classes]):
+            return None
+        extra = semantics[:, num_classes:] if semantics.shape[1] > num_classes else None
+        return cls(semantics[:, :num_classes].argmax(1), extra, num_classes)
+
+    @property
+    def channels(self):
+        return self.num_classes + (0 if self.extra is None else self.extra.shape[1])
+
+    def at(self, size):
+        """This map nearest-resized to ``size`` (cached: all layers at one resolution share it)."""
+        size = tuple(int(s) for s in size)
+        if size == self.size:
+            return self
+        if size not in self._resized:
+            extra = None if self.extra is None else F.interpolate(self.extra, size=size, mode='nearest')
+            self._resized[size] = LabelMap(resize_labels(self.labels, size), extra, self.num_classes)
+        return self._resized[size]
+
+    def cached(self, key, build):
+        if key not in self._cache:
+            self._cache[key] = build()
+        return self._cache[key]
+
+    # -- what the label convolutions index with ---------------------------------------------------
+    def flat_labels(self):
+        """[N*H*W] labels and the scatter-add of a per-class lookup's backward."""
+        def build():
+            flat = self.labels.reshape(-1)
+            return flat, ScatterAdd(flat, self.num_classes)
+        return self.cached('flat', build)
+
+    def taps(self, k, pixels=None):
+        """(index, scatter) of a kxk tap-table gather (ops/label_conv.py) at every pixel, or at the
+        flat pixels ``pixels = (name, index into N*H*W)`` (cached under that name). ``index``
+        [M, k*k]: for tap t = (i, j) row-major the table row ``t * (num_classes + 1) + label under
+        the tap``, outside the map the tap's zero row ``t * (num_classes + 1) + num_classes``;
+        ``scatter`` the backward's scatter-add (zero rows left out)."""
+        stride = self.num_classes + 1
+
+        def build_all():
+            p, (h, w) = k // 2, self.size
+            padded = F.pad(self.labels, (p, p, p, p), value=self.num_classes)
+            taps = [padded[:, i:i + h, j:j + w] + (i * k + j) * stride for i in range(k) for j in range(k)]
+            return torch.stack(taps, dim=-1).reshape(-1, k * k)
+
+        def with_scatter(index):
+            return index, ScatterAdd(index, k * k * stride, keep=index % stride != self.num_classes)
+
+        if pixels is None:
+            return self.cached(('taps', k), lambda: with_scatter(build_all()))
+        name, flat = pixels
+        index = self.cached(('tap_index', k), build_all)
+        return self.cached(('taps', k, name), lambda: with_scatter(index.index_select(0, flat)))
+
+    def uniform(self, radius):
+        """[N, H, W] bool: pixels whose (2*radius+1)^2 window lies inside the map, holds one label and
+        no nonzero extra channel (there a stack of convolutions of total reach ``radius`` sees a
+        constant input)."""
+        def build():
+            n, (h, w), k = self.labels.shape[0], self.size, 2 * radius + 1
+            inside = torch.zeros(n, h, w, dtype=torch.bool, device=self.labels.device)
+            inside[:, radius:h - radius, radius:w - radius] = True
+            if h < k or w < k:
+                return inside
+            lab = self.labels[:, None].float()
+            same = F.max_pool2d(lab, k, 1, radius) == -F.max_pool2d(-lab, k, 1, radius)
+            keep = inside & same[:, 0]
+            if self.extra is not None:
+                busy = (self.extra != 0).any(1, keepdim=True).float()
+                keep &= F.max_pool2d(busy, k, 1, radius)[:, 0] == 0
+            return keep
+        return self.cached(('uniform', radius), build)
+
+
+def generator_labels(semantics, opt):
+    """The LabelMap of a generator's input on the fast paths (None on the reference path, or when the
+    label channels, all but the instance-edge channel, are not one-hot)."""
+    if not fast_paths_enabled():
+        return None
+    return LabelMap.of(semantics, opt.semantic_nc - (0 if opt.no_instance else 1))

@@ -1,0 +1,93 @@
+"""Row gathers whose backward is a fixed scatter-add, done fast on the CPU.
+
+The backward of ``table[index]`` adds gradient rows into ``table``'s rows. torch's CPU ``index_add_``
+(and embedding_bag's backward) dispatch one small operation per index there, ~100x slower than the
+gather itself; a sparse CSR matrix with one entry per index, multiplied with the gradient, does the
+same sums in one multithreaded kernel. The matrix depends only on the index, so it is built once
+(lazily, on the first backward) and shared by every gather with that index.
+"""
+import warnings
+
+import torch
+import torch.nn.functional as F
+from torch.autograd.function import once_differentiable
+
+
+def stable_argsort(keys):
+    """torch's CPU sort is ~20x slower than numpy's radix sort for integer keys."""
+    if keys.device.type == 'cpu':
+        return torch.from_numpy(keys.numpy().argsort(kind='stable'))
+    return torch.argsort(keys, stable=True)
+
+
+class ScatterAdd:
+    """``scatter(src)[r] = sum of src[i] over the i with index[i] == r`` for an index [M] or, for
+    bags, [M, k] (row i of src goes to each of index[i, :]). Entries where ``keep`` is False are
+    left out (the zero padding rows of a tap table, whose gradient nobody reads)."""
+
+    def __init__(self, index, num_rows, keep=None):
+        self.index, self.num_rows, self.keep = index, num_rows, keep
+        self.sources = index.shape[0]
+        self._csr = {}
+
+    def _matrix(self, dtype):
+        if dtype not in self._csr:
+            rows = self.index.reshape(-1)
+            bag = rows.numel() // self.sources
+            cols = torch.arange(self.sources, device=rows.device).repeat_interleave(bag)
+            if self.keep is not None:
+                keep = self.keep.reshape(-1)
+                rows, cols = rows[keep], cols[keep]
+            order = stable_argsort(rows)
+            counts = torch.bincount(rows, minlength=self.num_rows)
+            crow = torch.cat([counts.new_zeros(1), counts.cumsum(0)])
+            with warnings.catch_warnings():  # "sparse CSR support is in beta"
+                warnings.simplefilter('ignore')
+                self._csr[dtype] = torch.sparse_csr_tensor(
+                    crow, cols[order], torch.ones(len(rows), dtype=dtype, device=rows.device),
+                    (self.num_rows, self.sources), check_invariants=False)
+        return self._csr[dtype]
+
+    def __call__(self, src):
+        if src.device.type != 'cpu':  # index_add_ is one fast kernel on GPUs
+            bag = self.index.numel() // self.sources
+            src = src.unsqueeze(1).expand(-1, bag, -1).reshape(-1, src.shape[1])
+            if self.keep is not None:
+                src = src * self.keep.reshape(-1, 1).to(src.dtype)
+            return src.new_zeros(self.num_rows, src.shape[1]).index_add_(0, self.index.reshape(-1), src)
+        dtype = torch.promote_types(src.dtype, torch.float32)  # no bf16/fp16 sparse kernels on the CPU
+        return (self._matrix(dtype) @ src.to(dtype)).to(src.dtype)
+
+
+class _GatherRows(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, table, index, scatter):
+        ctx.scatter = scatter
+        return table.index_select(0, index)
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad):
+        return ctx.scatter(grad.contiguous()), None, None
+
+
+class _GatherBags(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, table, index, scatter):
+        ctx.scatter = scatter
+        return F.embedding_bag(index, table, mode='sum')
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad):
+        return ctx.scatter(grad.contiguous()), None, None
+
+
+def gather_rows(table, index, scatter):
+    """``table[index]`` for a 1-D index, its backward ``scatter`` (a ScatterAdd of that index)."""
+    return _GatherRows.apply(table, index, scatter)
+
+
+def gather_bags(table, index, scatter):
+    """``table[index].sum(1)`` for a 2-D index [M, k] (embedding-bag sum), backward ``scatter``."""
+    return _GatherBags.apply(table, index, scatter)

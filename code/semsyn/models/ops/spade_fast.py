@@ -1,0 +1,130 @@
+"""SPADE's gamma and beta from a LabelMap, without convolving the one-hot map.
+
+Reference: ``actv = relu(conv_k(one_hot, W_s))``, ``[gamma; beta] = conv_k(actv, [W_g; W_b])``.
+
+- ``gamma_beta_dense``: the shared convolution as lookups (ops/label_conv.py), gamma and beta as one
+  convolution with the two weights concatenated (one pass over ``actv`` instead of two).
+- ``gamma_beta_uniform``: gamma and beta at a pixel depend only on the labels in its
+  (2k-1)x(2k-1) window. Where that window lies inside the map and holds one label l (most pixels
+  of a real label map at the high resolutions: 85-90% at 256x256 for ADE20K maps), they are
+  ``G[l] = b + sum_taps(W_gb) @ relu(b_s + sum_taps(W_s[:, l]))``, one table row per class.
+  Only the pixels near a label border (or the map's edge) are convolved, from ``actv`` computed at
+  their neighbours only (ops/patch_conv.py). It needs the border pixels' count (one host sync per
+  resolution), so it runs on the CPU; ``label_gamma_beta`` picks it when few enough pixels are near a
+  border, the dense form otherwise.
+
+Both are the reference's arithmetic regrouped: equal to float rounding, gradients included. They
+return (1 + gamma, beta): the 1 is folded into gamma's bias, so the norm is one addcmul. Their
+outputs are contiguous (channels-first), as the reference's.
+"""
+import torch
+import torch.nn.functional as F
+from torch.autograd.function import once_differentiable
+
+from .label_conv import label_conv, label_conv_rows
+from .patch_conv import patch_conv
+from .scatter import ScatterAdd
+
+UNIFORM_BELOW = 0.6  # the uniform-region form when less than this fraction of pixels is near a border
+
+
+def fused_weight(spade):
+    """gamma's and beta's convolutions as one: weight [2C, nhidden, k, k], bias [2C] with 1 added to
+    gamma's half (the convolution then gives 1 + gamma)."""
+    gamma, beta = spade.mlp_gamma, spade.mlp_beta
+    return torch.cat([gamma.weight, beta.weight]), torch.cat([gamma.bias + 1, beta.bias])
+
+
+def scale_shift_from_hidden(spade, actv):
+    """(1 + gamma, beta) from ``actv`` (the output of mlp_shared), one convolution."""
+    weight, bias = fused_weight(spade)
+    return F.conv2d(actv, weight, bias, padding=weight.shape[-1] // 2).chunk(2, dim=1)
+
+
+def scale_shift_dense(spade, label_map):
+    shared = spade.mlp_shared[0]
+    actv = F.relu(label_conv(label_map, shared.weight, shared.bias, label_map.extra))
+    return scale_shift_from_hidden(spade, actv)
+
+
+def border_geometry(label_map, k):
+    """Where the uniform-region form convolves, shared by the SPADE norms at one resolution: the flat
+    indices of the ``border`` pixels (window not uniform), of the pixels whose ``actv`` they read
+    (``near``), each border pixel's k*k neighbours as rows of the ``near`` table (the zero row last,
+    for taps outside the map) and that gather's scatter-add; None when too many pixels are near a border."""
+    def build():
+        p = k // 2
+        uniform = label_map.uniform(2 * p)
+        n, h, w = uniform.shape
+        border = (~uniform).reshape(-1).nonzero()[:, 0]  # the host sync
+        if border.numel() >= UNIFORM_BELOW * uniform.numel():
+            return None
+        near = (F.max_pool2d((~uniform)[:, None].float(), k, 1, p)[:, 0] > 0).reshape(-1).nonzero()[:, 0]
+        hp, wp = h + 2 * p, w + 2 * p
+        inner = torch.full((n * h * w,), near.numel(), dtype=torch.long, device=near.device)
+        inner[near] = torch.arange(near.numel(), device=near.device)
+        rowmap = torch.full((n, hp, wp), near.numel(), dtype=torch.long, device=near.device)
+        rowmap[:, p:p + h, p:p + w] = inner.view(n, h, w)
+        image, pixel = border // (h * w), border % (h * w)
+        corner = image * hp * wp + (pixel // w) * wp + pixel % w
+        taps = (torch.arange(k, device=near.device)[:, None] * wp + torch.arange(k, device=near.device)).reshape(-1)
+        neighbours = rowmap.reshape(-1)[corner[:, None] + taps]
+        labels = label_map.flat_labels()[0]
+        return {'border': border, 'near': near, 'neighbours': neighbours,
+                'scatter': ScatterAdd(neighbours.reshape(-1), near.numel() + 1),
+                'uniform_scatter': ScatterAdd(labels, label_map.num_classes, keep=uniform.reshape(-1))}
+    return label_map.cached(('border_geometry', k), build)
+
+
+class _RegionValues(torch.autograd.Function):
+    """out[p] = table[labels[p]], except out[border] = border_values (no copy of the whole map for
+    the overwrite, no gradient of the table from the border pixels)."""
+
+    @staticmethod
+    def forward(ctx, table, labels, border, border_values, uniform_scatter):
+        ctx.save_for_backward(border)
+        ctx.uniform_scatter = uniform_scatter
+        return table.index_select(0, labels).index_copy_(0, border, border_values)
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad):
+        border, = ctx.saved_tensors
+        grad = grad.contiguous()
+        return ctx.uniform_scatter(grad), None, None, grad.index_select(0, border), None
+
+
+def scale_shift_uniform(spade, label_map, geometry):
+    shared = spade.mlp_shared[0]
+    weight, bias = fused_weight(spade)
+    k, nh, num_classes = weight.shape[-1], shared.weight.shape[0], label_map.num_classes
+    n, (h, w) = label_map.labels.shape[0], label_map.size
+    near = geometry['near']
+    # actv at the pixels the border pixels read
+    pre = label_conv_rows(label_map, shared.weight, pixels=(('near', k), near)) + shared.bias
+    if label_map.extra is not None:
+        rest = F.conv2d(label_map.extra, shared.weight[:, num_classes:], padding=k // 2)
+        pre = pre + rest.permute(0, 2, 3, 1).reshape(-1, nh).index_select(0, near)
+    rows = torch.cat([F.relu(pre), pre.new_zeros(1, nh)])
+    border_values = patch_conv(rows, geometry['neighbours'], weight, bias, geometry['scatter'])
+    # uniform windows: one value per class
+    uniform_actv = F.relu(shared.weight[:, :num_classes].sum((2, 3)).t() + shared.bias)  # [classes, nh]
+    table = torch.addmm(bias, uniform_actv, weight.sum((2, 3)).t())  # [classes, 2C]
+    labels = label_map.flat_labels()[0]
+    values = _RegionValues.apply(table, labels, geometry['border'], border_values, geometry['uniform_scatter'])
+    return values.view(n, h, w, -1).permute(0, 3, 1, 2).contiguous().chunk(2, dim=1)
+
+
+def label_scale_shift(spade, label_map):
+    """(1 + gamma, beta) of SPADE module ``spade`` for the label map at the normalised input's size."""
+    device = label_map.labels.device.type
+    geometry = border_geometry(label_map, spade.mlp_gamma.weight.shape[-1]) if device == 'cpu' else None
+    if geometry is None:
+        return scale_shift_dense(spade, label_map)
+    autocast = torch.is_autocast_enabled(device)
+    with torch.autocast(device, enabled=False):
+        scale, shift = scale_shift_uniform(spade, label_map, geometry)
+    if autocast:  # the dtype the reference's convolutions give under autocast
+        dtype = torch.get_autocast_dtype(device)
+        scale, shift = scale.to(dtype), shift.to(dtype)
+    return scale, shift

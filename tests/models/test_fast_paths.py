@@ -1,0 +1,281 @@
+"""The fast paths (label lookups, fused convolutions, uniform regions, spectral norm's division)
+compute what the reference path (the originals' computation) computes: values and gradients of
+every parameter, per op and per generator; soft label maps fall back to the reference."""
+import copy
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+import semsyn.models.ops.label_conv as label_conv_module
+import semsyn.models.ops.spade_fast as spade_fast
+from semsyn.models import create_network
+from semsyn.models.ops import SPADE, LabelMap, fast_paths, fast_paths_enabled, reference_path, spectral_norm
+from semsyn.models.ops.label_conv import label_conv
+from semsyn.models.ops.label_map import generator_labels
+from semsyn.models.ops.patch_conv import patch_conv
+from semsyn.models.ops.scatter import ScatterAdd
+
+F64 = torch.float64
+
+
+def blocky_labels(n, classes, size, block, seed=0):
+    """[n, 1, size, size] labels constant on block x block squares: uniform regions and borders."""
+    g = torch.Generator().manual_seed(seed)
+    coarse = torch.randint(0, classes, (n, 1, size // block, size // block), generator=g)
+    return coarse.repeat_interleave(block, 2).repeat_interleave(block, 3)
+
+
+def one_hot(labels, classes, edges=False, dtype=torch.float32):
+    out = torch.zeros(labels.shape[0], classes, *labels.shape[2:], dtype=dtype).scatter_(1, labels, 1.0)
+    if edges:  # an instance-edge-like channel: 0/1, not one-hot
+        g = torch.Generator().manual_seed(5)
+        out = torch.cat([out, (torch.rand(labels.shape, generator=g) > 0.9).to(dtype)], dim=1)
+    return out
+
+
+def rel(a, b):
+    return float((a - b).norm() / b.norm().clamp_min(1e-30))
+
+
+# -- the switch and the label map ---------------------------------------------------------------
+def test_reference_path_switch_nests_and_restores():
+    assert fast_paths_enabled()
+    with reference_path():
+        assert not fast_paths_enabled()
+        with fast_paths():
+            assert fast_paths_enabled()
+        assert not fast_paths_enabled()
+        with reference_path(False):
+            assert not fast_paths_enabled()
+    with reference_path(False):
+        assert fast_paths_enabled()
+    assert fast_paths_enabled()
+
+
+def test_label_map_accepts_exact_one_hot_only():
+    labels = blocky_labels(2, 5, 8, 2)
+    sem = one_hot(labels, 5, edges=True)
+    lm = LabelMap.of(sem, 5)
+    assert torch.equal(lm.labels, labels[:, 0]) and torch.equal(lm.extra, sem[:, 5:])
+    assert LabelMap.of(one_hot(labels, 5), 5).extra is None
+    soft = sem.clone()
+    soft[0, :5, 0, 0] = 0.2  # label smoothing at one pixel
+    two = sem.clone()
+    two[1, 0, 3, 3] = two[1, 1, 3, 3] = 1.0
+    two[1, 2:5, 3, 3] = 0.0
+    empty = sem.clone()
+    empty[0, :5, 1, 1] = 0.0
+    nan = sem.clone()
+    nan[0, 0, 0, 0] = float('nan')
+    for bad in (soft, two, empty, nan, sem * 2, sem.clone().requires_grad_()):
+        assert LabelMap.of(bad, 5) is None
+    # the instance-edge channel is not a label channel: generator_labels leaves it out
+    opt = create_network('G', {'netG': 'spade', 'dataset_mode': 'coco', 'label_nc': 4, 'ngf': 4,
+                               'crop_size': 64, 'gpu_ids': '-1'}, init=False).opt
+    assert opt.semantic_nc == 6 and generator_labels(sem, opt).num_classes == 5
+    with reference_path():
+        assert generator_labels(sem, opt) is None
+
+
+@pytest.mark.parametrize('size', [(4, 4), (3, 5), (20, 14), (8, 8)])
+def test_resized_labels_are_the_resized_one_hot_map(size):
+    labels = blocky_labels(2, 7, 8, 1, seed=3)
+    sem = one_hot(labels, 7)
+    lm = LabelMap.of(sem, 7).at(size)
+    assert torch.equal(lm.labels, F.interpolate(sem, size=size, mode='nearest').argmax(1))
+
+
+# -- ops ------------------------------------------------------------------------------------------
+@pytest.mark.parametrize('k', [3, 5, 1])
+@pytest.mark.parametrize('rest_channels', [0, 1, 4])
+def test_label_conv_is_the_convolution_of_the_one_hot_map(k, rest_channels):
+    torch.manual_seed(k + rest_channels)
+    labels = blocky_labels(2, 6, 12, 3)
+    sem = one_hot(labels, 6, dtype=F64)
+    rest = torch.randn(2, rest_channels, 12, 12, dtype=F64, requires_grad=True) if rest_channels else None
+    weight = torch.randn(5, 6 + rest_channels, k, k, dtype=F64, requires_grad=True)
+    bias = torch.randn(5, dtype=F64, requires_grad=True)
+    inputs = sem if rest is None else torch.cat([sem, rest], 1)
+    ref = F.conv2d(inputs, weight, bias, padding=k // 2)
+    out = label_conv(LabelMap.of(sem, 6), weight, bias, rest)
+    torch.testing.assert_close(out, ref, rtol=1e-12, atol=1e-12)
+    leaves = [weight, bias] + ([rest] if rest is not None else [])
+    g = torch.randn_like(ref)
+    for a, b in zip(torch.autograd.grad(out, leaves, g), torch.autograd.grad(ref, leaves, g)):
+        torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
+    with pytest.raises(ValueError, match='other channels'):
+        label_conv(LabelMap.of(sem, 6), weight, bias, None if rest is not None else torch.zeros(2, 1, 12, 12))
+
+
+def test_patch_conv_is_the_convolution_at_the_pixels():
+    torch.manual_seed(0)
+    x = torch.randn(1, 4, 5, 6, dtype=F64, requires_grad=True)
+    weight = torch.randn(3, 4, 3, 3, dtype=F64, requires_grad=True)
+    bias = torch.randn(3, dtype=F64, requires_grad=True)
+    pixels = torch.tensor([0, 7, 8, 29])  # corner, inner, edge pixels of the 5x6 map
+    rows = torch.cat([x[0].permute(1, 2, 0).reshape(30, 4), x.new_zeros(1, 4)])
+    padded = F.pad(torch.arange(30).view(5, 6), (1, 1, 1, 1), value=30)
+    ys, xs = pixels // 6, pixels % 6
+    neighbours = torch.stack([padded[ys + i, xs + j] for i in range(3) for j in range(3)], 1)
+    out = patch_conv(rows, neighbours, weight, bias, ScatterAdd(neighbours.reshape(-1), 31))
+    ref = F.conv2d(x, weight, bias, padding=1)[0].permute(1, 2, 0).reshape(30, 3)[pixels]
+    torch.testing.assert_close(out, ref, rtol=1e-12, atol=1e-12)
+    g = torch.randn_like(ref)
+    leaves = [x, weight, bias]
+    for a, b in zip(torch.autograd.grad(out, leaves, g), torch.autograd.grad(ref, leaves, g)):
+        torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
+
+
+def test_scatter_add_matches_index_add():
+    torch.manual_seed(0)
+    index = torch.randint(0, 9, (50, 3))
+    keep = index != 4
+    src = torch.randn(50, 6, dtype=F64)
+    expected = torch.zeros(9, 6, dtype=F64)
+    for i in range(50):
+        for j in range(3):
+            if keep[i, j]:
+                expected[index[i, j]] += src[i]
+    torch.testing.assert_close(ScatterAdd(index, 9, keep=keep)(src), expected)
+    torch.testing.assert_close(ScatterAdd(index, 9, keep=keep)(src.float()), expected.float())
+
+
+@pytest.mark.parametrize('train', [True, False])
+def test_spectral_norm_division_matches_torch(train):
+    torch.manual_seed(0)
+    conv = spectral_norm(torch.nn.Conv2d(5, 7, 3, padding=1)).double().train(train)
+    x = torch.randn(2, 5, 6, 6, dtype=F64)
+    results = []
+    for ref in (True, False):
+        c = copy.deepcopy(conv)
+        with reference_path(ref):
+            for _ in range(2):  # two power iterations in training mode
+                y = c(x)
+                y.square().sum().backward()
+        results.append((y, c.weight_orig.grad, c.bias.grad, c.weight_u, c.weight_v))
+    for a, b in zip(*results):
+        torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
+
+
+# -- SPADE -------------------------------------------------------------------------------------
+@pytest.mark.parametrize('form', ['uniform', 'dense'])
+@pytest.mark.parametrize('edges', [False, True])
+def test_spade_norm_fast_equals_reference(form, edges, monkeypatch):
+    monkeypatch.setattr(spade_fast, 'UNIFORM_BELOW', 1.01 if form == 'uniform' else 0.0)
+    torch.manual_seed(0)
+    labels = blocky_labels(2, 6, 32, 8)
+    sem = one_hot(labels, 6, edges=edges, dtype=F64)
+    norm = SPADE('spadesyncbatch3x3', 4, sem.shape[1]).double().train()
+    with torch.no_grad():
+        for p in norm.parameters():
+            p.normal_(0, 0.3)
+    x = torch.randn(2, 4, 32, 32, dtype=F64)
+    runs = []
+    for ref in (True, False):
+        n, xi = copy.deepcopy(norm), x.clone().requires_grad_()
+        with reference_path(ref):
+            out = n(xi, sem, None if ref else LabelMap.of(sem, 6))
+        out.backward(torch.linspace(-1, 1, out.numel(), dtype=F64).view_as(out))
+        runs.append([out, xi.grad] + [p.grad for p in n.parameters()])
+    for a, b in zip(*runs):
+        torch.testing.assert_close(a, b, rtol=1e-11, atol=1e-12)
+    if form == 'uniform':  # the uniform-region form ran, with pixels of both kinds
+        geometry = spade_fast.border_geometry(LabelMap.of(sem, 6), 3)
+        assert 0 < geometry['border'].numel() < 2 * 32 * 32
+
+
+# -- generators --------------------------------------------------------------------------------
+SMALL = {'spade': {'netG': 'spade', 'ngf': 4},
+         'condconv': {'netG': 'condconv', 'ngf': 4},
+         'scg': {'netG': 'scg', 'ngf': 4, 'nrf': 4, 'nff': 4, 'num_experts_conv': 3, 'num_experts_norm': 2,
+                 'temperature': 0.5}}
+
+
+def small_generator(name, instance, dtype, size=32):
+    opt = {'dataset_mode': 'coco' if instance else 'ade20k', 'label_nc': 6, 'crop_size': size, 'gpu_ids': '-1',
+           'batchSize': 2,
+           'contain_dontcare_label': True, 'no_instance': not instance, **SMALL[name]}
+    torch.manual_seed(0)
+    net = create_network('G', opt)
+    with torch.no_grad():  # away from the zero / identity initialisations
+        for p in net.parameters():
+            p.add_(0.05 * torch.randn_like(p))
+    return net.to(dtype).train()
+
+
+def run_both(net, semantics, dtype):
+    """(outputs, parameter gradients, buffers) of the reference path and of the fast path, from
+    copies of ``net`` (same BatchNorm statistics and spectral-norm vectors at the start)."""
+    runs = []
+    for ref in (True, False):
+        n = copy.deepcopy(net)
+        with reference_path(ref):
+            out = n(semantics)
+        flat = [t for o in (out if isinstance(out, tuple) else [out]) for t in (o if isinstance(o, list) else [o])]
+        g = torch.Generator().manual_seed(1)
+        sum((t * torch.randn(t.shape, generator=g).to(dtype)).sum() for t in flat).backward()
+        runs.append((flat, {k: p.grad for k, p in n.named_parameters() if p.grad is not None},
+                     [b for b in n.buffers() if b.is_floating_point()]))
+    return runs
+
+
+def assert_same(runs, tol, buffer_tol=None):
+    (out_r, grad_r, buf_r), (out_f, grad_f, buf_f) = runs
+    assert set(grad_r) == set(grad_f)
+    for a, b in zip(out_f, out_r):
+        assert rel(a.detach(), b.detach()) < tol
+    top = max(g.abs().max() for g in grad_r.values())
+    for name, g in grad_r.items():
+        if g.abs().max() > 1e-4 * top:  # not float noise around an exactly-zero gradient
+            assert rel(grad_f[name], g) < tol, name
+    for a, b in zip(buf_f, buf_r):  # BatchNorm statistics, spectral-norm vectors
+        assert rel(a, b) < (buffer_tol or tol)
+
+
+@pytest.fixture
+def uniform_everywhere(monkeypatch):
+    """The uniform-region form at every resolution, however many pixels are near a border."""
+    monkeypatch.setattr(spade_fast, 'UNIFORM_BELOW', 1.01)
+
+
+@pytest.mark.parametrize('name', sorted(SMALL))
+@pytest.mark.parametrize('instance', [False, True])
+def test_generator_fast_equals_reference_float64(name, instance, uniform_everywhere):
+    net = small_generator(name, instance, F64)
+    nc = net.opt.semantic_nc - (0 if net.opt.no_instance else 1)
+    semantics = one_hot(blocky_labels(2, nc, 32, 8, seed=2), nc, edges=instance, dtype=F64)
+    assert generator_labels(semantics, net.opt) is not None
+    assert_same(run_both(net, semantics, F64), 1e-10)
+
+
+@pytest.mark.parametrize('name', sorted(SMALL))
+def test_generator_fast_equals_reference_float32(name):
+    """The 1e-5 relative bound on every gradient, in float32 (the BatchNorm statistics, which carry
+    the float32 rounding of every layer above them, within 1e-4). At 64x64: the first feature map
+    is 2x2, its batch norms see 8 values (at 1x1 they see 2, and float32 gradients through them
+    differ by more than 1e-5 between any two summation orders, the reference's own included)."""
+    net = small_generator(name, False, torch.float32, size=64)
+    nc = net.opt.semantic_nc
+    semantics = one_hot(blocky_labels(2, nc, 64, 4, seed=4), nc)
+    assert_same(run_both(net, semantics, torch.float32), 1e-5, buffer_tol=1e-4)
+
+
+@pytest.mark.parametrize('name', sorted(SMALL))
+def test_soft_labels_fall_back_to_the_reference(name):
+    net = small_generator(name, False, F64)
+    nc = net.opt.semantic_nc
+    semantics = one_hot(blocky_labels(2, nc, 32, 8, seed=2), nc, dtype=F64) * 0.9 + 0.1 / nc  # label smoothing
+    assert generator_labels(semantics, net.opt) is None
+    assert_same(run_both(net, semantics, F64), 1e-10)
+
+
+def test_the_comparison_catches_a_wrong_fast_path(monkeypatch):
+    """A tap table with its taps in the wrong order (a plausible porting mistake) fails the check."""
+    net = small_generator('spade', False, F64)
+    nc = net.opt.semantic_nc
+    semantics = one_hot(blocky_labels(2, nc, 32, 8, seed=2), nc, dtype=F64)
+    right = label_conv_module.tap_table
+    monkeypatch.setattr(label_conv_module, 'tap_table', lambda w, n: right(w.transpose(2, 3), n))
+    with pytest.raises(AssertionError):
+        assert_same(run_both(net, semantics, F64), 1e-10)
