@@ -136,6 +136,7 @@ def test_paint_two_classes_and_synthesize_in_chromium(browser, served, tmp_path)
     assert not np.array_equal(first, second)
     assert 'error' not in browser.find_element('id', 'status').get_attribute('class')
 
+    browser.execute_script('window.scrollTo(0, 0)')  # pressing Synthesize may have scrolled the page
     browser.save_screenshot(str(tmp_path / 'painting_app.png'))
     with Image.open(tmp_path / 'painting_app.png') as shot:
         assert shot.size == WINDOW
