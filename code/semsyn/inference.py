@@ -52,13 +52,13 @@ def style_code(model, photo, opt):
     return mu
 
 
-def prior_codes(opt, first_index, count, sample, device):
-    """Style codes z ~ N(0, 1) for images first_index.. of a run, sample k of each: seeded by (--seed,
+def prior_codes(seed, z_dim, first_index, count, sample, device):
+    """Style codes z ~ N(0, 1) for images first_index.. of a run, sample k of each: seeded by (seed,
     image, sample), so a result does not depend on the batch size or the order of the images."""
     codes = []
     for i in range(first_index, first_index + count):
-        g = torch.Generator().manual_seed(((opt.seed * 1_000_003 + i) * 1_009 + sample) % 2 ** 63)
-        codes.append(torch.randn(opt.z_dim, generator=g))
+        g = torch.Generator().manual_seed(((seed * 1_000_003 + i) * 1_009 + sample) % 2 ** 63)
+        codes.append(torch.randn(z_dim, generator=g))
     return torch.stack(codes).to(device)
 
 
@@ -81,7 +81,7 @@ def synthesize(model, loader, opt, device, limit, desc='test', n_samples=1, styl
                 if opt.use_vae and style is not None:
                     z = style.to(device).expand(n, -1)
                 elif opt.use_vae and (real is None or n_samples > 1):
-                    z = prior_codes(opt, done, n, k, device)
+                    z = prior_codes(opt.seed, opt.z_dim, done, n, k, device)
                 samples.append(model(semantics, real, mode='inference', z=z))
             yield data, label, samples
             done += n

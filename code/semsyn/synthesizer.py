@@ -24,6 +24,7 @@ from .data.base import prepare_label
 from .data.io import read_map
 from .data.palette import load_palette, read_colour_map
 from .data.transforms import resize_map
+from .devices import resolve_device
 from .errors import UserError
 from .inference import load_generator_model, prior_codes, style_code
 from .models.synthesis import one_hot_semantics
@@ -50,12 +51,15 @@ class Synthesizer:
         if not (folder / 'opt.yml').is_file():
             raise UserError(f'{folder}: no opt.yml; a semsyn run folder has one (for a released checkpoint, '
                             f'write one with the options it was trained with, README: Checkpoints)')
-        device = torch.device(device)
+        try:
+            device = torch.device(device)
+        except RuntimeError:
+            raise UserError(f'device {device!r}: expected cpu, cuda or cuda:N') from None
         gpu = str(device.index or 0) if device.type == 'cuda' else '-1'
         opt = resolve(['--checkpoints_dir', str(folder.parent), '--name', folder.name, '--load_from_opt_file',
                        '--which_epoch', str(epoch), '--gpu_ids', gpu] + ([] if use_ema else ['--no_ema']),
                       is_train=False)
-        return cls(opt, device)
+        return cls(opt, resolve_device(opt))  # the one check that the GPU asked for is there
 
     # -- label maps --------------------------------------------------------------------------
     def class_ids(self, label: LabelMap, palette: Optional[str] = None) -> np.ndarray:
@@ -104,8 +108,7 @@ class Synthesizer:
             if style is not None:
                 z = self.style(style)
             else:  # a sample from the prior: the same seed, the same picture
-                opt = type(self.opt)(**{**vars(self.opt), 'seed': self.opt.seed if seed is None else seed})
-                z = prior_codes(opt, 0, 1, 0, self.device)
+                z = prior_codes(self.opt.seed if seed is None else seed, self.opt.z_dim, 0, 1, 0, self.device)
         elif style is not None:
             raise UserError('style: this model has no style encoder (trained without --use_vae)')
         return Image.fromarray(tensor2im(self.synthesize(semantics, z)[0]))
