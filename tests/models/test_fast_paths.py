@@ -279,3 +279,50 @@ def test_the_comparison_catches_a_wrong_fast_path(monkeypatch):
     monkeypatch.setattr(label_conv_module, 'tap_table', lambda w, n: right(w.transpose(2, 3), n))
     with pytest.raises(AssertionError):
         assert_same(run_both(net, semantics, F64), 1e-10)
+
+
+@pytest.mark.parametrize('name', ['spade', 'scg'])
+def test_eval_weight_reuse_follows_every_update(name):
+    """In eval mode under no_grad the fast paths keep the spectral-normed (and SCGAN's joined
+    expert) weights between calls; an optimizer step, an EMA-style in-place update or loading a
+    state dict must show in the next output, exactly as the reference path computes it."""
+    net = small_generator(name, False, F64).eval()
+    nc = net.opt.semantic_nc
+    semantics = one_hot(blocky_labels(2, nc, 32, 8, seed=2), nc, dtype=F64)
+    z = torch.randn(2, net.opt.z_dim, dtype=F64) if getattr(net.opt, 'use_vae', False) else None
+
+    def flat(out):
+        parts = [t for o in (out if isinstance(out, tuple) else [out]) for t in (o if isinstance(o, list) else [o])]
+        return torch.cat([t.reshape(-1) for t in parts])
+
+    def both():
+        with torch.no_grad():
+            fast = flat(net(semantics, z))
+            with reference_path():
+                ref = flat(net(semantics, z))
+        return fast, ref
+
+    first, ref = both()
+    assert rel(first, ref) < 1e-10
+    assert rel(both()[0], first) == 0  # the kept weights give the same output
+    optimizer = torch.optim.SGD(net.parameters(), lr=0.5)
+    net.train()
+    flat(net(semantics, z)).square().mean().backward()  # a training forward drops the kept weights
+    optimizer.step()
+    net.eval()
+    stepped, ref = both()
+    assert rel(stepped, first) > 1e-6 and rel(stepped, ref) < 1e-10
+    g = torch.Generator().manual_seed(3)
+    with torch.no_grad():  # an EMA-style in-place update (not a rescaling: spectral norm ignores those)
+        for p in net.parameters():
+            p.lerp_(torch.randn(p.shape, generator=g, dtype=p.dtype), 0.1)
+    moved, ref = both()
+    assert rel(moved, stepped) > 1e-6 and rel(moved, ref) < 1e-10
+    saved = copy.deepcopy(net.state_dict())
+    with torch.no_grad():
+        for p in net.parameters():
+            p.add_(0.1 * torch.randn(p.shape, generator=g, dtype=p.dtype))
+    assert rel(both()[0], moved) > 1e-6
+    net.load_state_dict(saved)
+    restored, ref = both()
+    assert rel(restored, moved) < 1e-12 and rel(restored, ref) < 1e-10

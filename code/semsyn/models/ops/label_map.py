@@ -19,11 +19,16 @@ from .paths import fast_paths_enabled
 from .scatter import ScatterAdd
 
 
-def is_one_hot(channels):
-    """True when every value is 0 or 1 and every pixel has exactly one 1 (one host sync)."""
-    binary = ((channels == 0) | (channels == 1)).all()
-    single = (channels.sum(1) == 1).all()
-    return bool(binary & single)
+def one_hot_labels(channels):
+    """The labels [N, H, W] of a one-hot map [N, L, H, W], or None when it is not one-hot.
+
+    One-hot: every value in [0, 1], the largest value of every pixel 1 and the pixel's sum 1 (so
+    the other values, non-negative and summing to 0, are 0). Three passes over the map and one
+    host sync; the pixel maximum's index is the label."""
+    low, high = torch.aminmax(channels)
+    top, labels = channels.max(dim=1)
+    ok = (low >= 0) & (high <= 1) & (top == 1).all() & (channels.sum(1) == 1).all()
+    return labels if bool(ok) else None
 
 
 def resize_labels(labels, size):
@@ -48,10 +53,13 @@ class LabelMap:
     def of(cls, semantics, num_classes):
         if semantics.dim() != 4 or semantics.requires_grad or not semantics.is_floating_point():
             return None
-        if not 0 < num_classes <= semantics.shape[1] or not is_one_hot(semantics[:, :num_classes]):
+        if not 0 < num_classes <= semantics.shape[1]:
+            return None
+        labels = one_hot_labels(semantics[:, :num_classes])
+        if labels is None:
             return None
         extra = semantics[:, num_classes:] if semantics.shape[1] > num_classes else None
-        return cls(semantics[:, :num_classes].argmax(1), extra, num_classes)
+        return cls(labels, extra, num_classes)
 
     @property
     def channels(self):

@@ -69,29 +69,39 @@ def border_geometry(label_map, k):
         corner = image * hp * wp + (pixel // w) * wp + pixel % w
         taps = (torch.arange(k, device=near.device)[:, None] * wp + torch.arange(k, device=near.device)).reshape(-1)
         neighbours = rowmap.reshape(-1)[corner[:, None] + taps]
-        labels = label_map.flat_labels()[0]
+        # per image [N, 1, H*W]: the labels, with the border pixels sent to an extra class (dropped)
+        region = label_map.labels.masked_fill(~uniform, label_map.num_classes).view(n, 1, h * w)
         return {'border': border, 'near': near, 'neighbours': neighbours,
                 'scatter': ScatterAdd(neighbours.reshape(-1), near.numel() + 1),
-                'uniform_scatter': ScatterAdd(labels, label_map.num_classes, keep=uniform.reshape(-1))}
+                'labels': label_map.labels.view(n, 1, h * w), 'region_labels': region,
+                'border_at': (image, pixel)}
     return label_map.cached(('border_geometry', k), build)
 
 
 class _RegionValues(torch.autograd.Function):
-    """out[p] = table[labels[p]], except out[border] = border_values (no copy of the whole map for
-    the overwrite, no gradient of the table from the border pixels)."""
+    """[N, D, H*W], channels-first: out[n, :, p] = table[labels[n, p]], except at the border pixels
+    (image, pixel) = border_values rows. One gather per channel from a [D, classes] table (a row of
+    151 values stays in cache): no channels-last lookup rows and no transposing copy of them."""
 
     @staticmethod
-    def forward(ctx, table, labels, border, border_values, uniform_scatter):
-        ctx.save_for_backward(border)
-        ctx.uniform_scatter = uniform_scatter
-        return table.index_select(0, labels).index_copy_(0, border, border_values)
+    def forward(ctx, table, labels, region_labels, border_at, border_values):
+        n, _, hw = labels.shape
+        columns = table.t().contiguous()
+        out = torch.gather(columns.expand(n, -1, -1), 2, labels.expand(-1, columns.shape[0], -1))
+        out[border_at[0], :, border_at[1]] = border_values
+        ctx.save_for_backward(region_labels, *border_at)
+        ctx.num_classes = table.shape[0]
+        return out
 
     @staticmethod
     @once_differentiable
     def backward(ctx, grad):
-        border, = ctx.saved_tensors
-        grad = grad.contiguous()
-        return ctx.uniform_scatter(grad), None, None, grad.index_select(0, border), None
+        region_labels, image, pixel = ctx.saved_tensors
+        n, d, _ = grad.shape
+        # the uniform pixels' gradient summed per class; the border pixels' go to the extra column
+        sums = grad.new_zeros(n, d, ctx.num_classes + 1).scatter_add_(2, region_labels.expand(-1, d, -1), grad)
+        grad_table = sums.sum(0)[:, :ctx.num_classes].t()
+        return grad_table, None, None, None, grad[image, :, pixel]
 
 
 def scale_shift_uniform(spade, label_map, geometry):
@@ -110,9 +120,9 @@ def scale_shift_uniform(spade, label_map, geometry):
     # uniform windows: one value per class
     uniform_actv = F.relu(shared.weight[:, :num_classes].sum((2, 3)).t() + shared.bias)  # [classes, nh]
     table = torch.addmm(bias, uniform_actv, weight.sum((2, 3)).t())  # [classes, 2C]
-    labels = label_map.flat_labels()[0]
-    values = _RegionValues.apply(table, labels, geometry['border'], border_values, geometry['uniform_scatter'])
-    return values.view(n, h, w, -1).permute(0, 3, 1, 2).contiguous().chunk(2, dim=1)
+    values = _RegionValues.apply(table, geometry['labels'], geometry['region_labels'], geometry['border_at'],
+                                 border_values)
+    return values.view(n, -1, h, w).chunk(2, dim=1)
 
 
 def label_scale_shift(spade, label_map):

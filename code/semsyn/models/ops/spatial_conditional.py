@@ -99,12 +99,27 @@ class SpatialCondConv2d(nn.Module):
             bases.append(spectral_norm(conv) if spectral else conv)
         self.conv_bases = nn.ModuleList(bases)
         self.fused = True
+        self._joined = None  # (expert weights, their versions, the concatenation)
+
+    def joined_weight(self):
+        """The K expert weights concatenated along the output channels. In eval mode under no_grad
+        on the CPU the concatenation is kept while the experts' weights are the same tensors at the
+        same versions (the spectral norm then reuses its divided weights too, ops/spectral.py)."""
+        experts = [current_weight(conv) for conv in self.conv_bases]
+        if self.training or torch.is_grad_enabled() or experts[0].device.type != 'cpu':
+            self._joined = None
+            return torch.cat(experts, dim=0)
+        versions = [w._version for w in experts]
+        cached = self._joined
+        if cached is None or versions != cached[1] or any(a is not b for a, b in zip(experts, cached[0])):
+            self._joined = None
+            self._joined = (experts, versions, torch.cat(experts, dim=0))
+        return self._joined[2]
 
     def forward(self, x, weights):
         if not self.fused or not fast_paths_enabled():
             return self.forward_separate(x, weights)
-        weight = torch.cat([current_weight(conv) for conv in self.conv_bases], dim=0)
-        return mix_experts(F.conv2d(x, weight, padding=self.padding), weights, self.num_experts)
+        return mix_experts(F.conv2d(x, self.joined_weight(), padding=self.padding), weights, self.num_experts)
 
     def forward_separate(self, x, weights):
         """The original's computation: K convolutions, outputs stacked, weighted sum."""
