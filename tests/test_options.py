@@ -69,6 +69,16 @@ def test_loader_workers_are_capped_at_the_cores(tmp_path, capsys, monkeypatch):
     assert capsys.readouterr().err.strip() == 'note: --nThreads 16 capped to the 2 cores of this machine'
 
 
+@pytest.mark.parametrize('cores, workers', [(1, 0), (2, 1), (6, 3), (64, 4)])
+def test_loader_workers_by_default(monkeypatch, cores, workers):
+    """Without --nThreads the loader runs worker processes (half the cores, at most 4)."""
+    monkeypatch.setattr('os.cpu_count', lambda: cores)
+    assert resolve(['--gpu_ids', '-1']).nThreads == workers
+    assert resolve(['--gpu_ids', '-1', '--nThreads', '0']).nThreads == 0
+    with pytest.raises(UserError, match='--nThreads must be -1'):
+        resolve(['--gpu_ids', '-1', '--nThreads', '-3'])
+
+
 @pytest.mark.parametrize('text,fragment', [
     ('no_such_option: 1\n', "unknown option 'no_such_option'"),
     ('batchSize: four\n', "option 'batchSize' expects an integer"),

@@ -80,7 +80,8 @@ BASE_OPTIONS = {
                                                      'synthetic']),
     'serial_batches': (bool, False, 'take images in order, not shuffled'),
     'no_flip': (bool, False, 'no random horizontal flip'),
-    'nThreads': (int, 0, 'number of data loading workers'),
+    'nThreads': (int, -1, 'data loading worker processes (-1: half the cores, at most 4; 0: load in the main '
+                          'process)'),
     'max_dataset_size': (int, sys.maxsize, 'maximum number of samples taken from the dataset'),
     'cache_filelist_write': (bool, False, 'write the file list to a cache in the dataroot'),
     'cache_filelist_read': (bool, False, 'read the file list from the cache in the dataroot'),
@@ -483,8 +484,24 @@ def batch_norm_batch(opt):
     return max(1, opt.batchSize // max(1, len(opt.gpu_id_list)))
 
 
+def default_workers():
+    """Loader workers when none are asked for: half the cores (the rest run the step), at most 4,
+    none where worker processes cannot start."""
+    import multiprocessing
+    try:
+        multiprocessing.get_context()
+    except (ImportError, ValueError, OSError):
+        return 0
+    return min(4, (os.cpu_count() or 1) // 2)
+
+
 def cap_workers(opt):
-    """A config written for a big machine (SCGAN's nThread 16) gets the cores this one has."""
+    """-1 workers: the default; a config written for a big machine (SCGAN's nThread 16) gets the
+    cores this one has."""
+    if opt.nThreads == -1:
+        opt.nThreads = default_workers()
+    if opt.nThreads < 0:
+        raise UserError(f'--nThreads must be -1 (automatic), 0 or a positive number of workers, got {opt.nThreads}')
     cores = os.cpu_count() or 1
     if opt.nThreads > cores:
         if int(os.environ.get('RANK', '0')) == 0:
