@@ -9,18 +9,21 @@ def _sync(device):
         torch.cuda.synchronize()
 
 
-def timed(step, device, repeat):
-    """{'seconds': fastest wall time of ``repeat`` calls after one warm-up, 'cpu_seconds': the process
-    CPU time of that call (all threads)}."""
+def timed(step, device, repeat, budget=10.0):
+    """{'seconds': fastest wall time of the timed calls after one warm-up, 'cpu_seconds': the process
+    CPU time of that call (all threads)}: ``repeat`` calls, or with ``repeat`` 0 as many as fit in
+    ``budget`` seconds (at least 1, at most 5): a second-long step gets several tries at an
+    undisturbed run, a minute-long one is not repeated."""
     step()  # warm-up: allocator, oneDNN/cuDNN kernel choice
-    best = None
-    for _ in range(repeat):
+    best, spent, calls = None, 0.0, 0
+    while calls < (repeat or 5) and (repeat or spent < budget or calls == 0):
         _sync(device)
         wall, cpu = time.perf_counter(), time.process_time()
         step()
         _sync(device)
         sample = (time.perf_counter() - wall, time.process_time() - cpu)
         best = sample if best is None or sample[0] < best[0] else best
+        spent, calls = spent + sample[0], calls + 1
     return {'seconds': best[0], 'cpu_seconds': best[1]}
 
 

@@ -199,7 +199,8 @@ def main():
     parser.add_argument('--channels_last', action='store_true')
     parser.add_argument('--compile', action='store_true', help='torch.compile netG and netD')
     parser.add_argument('--rounds', type=int, default=2, help='alternating processes per path and cell')
-    parser.add_argument('--repeat', type=int, default=1, help='timed calls per process, after one warm-up')
+    parser.add_argument('--repeat', type=int, default=0,
+                        help='timed calls per process, after one warm-up (0: as many as fit in 10 s, 1 to 5)')
     parser.add_argument('--threads', type=int, default=0, help="CPU threads (default: torch's)")
     parser.add_argument('--no_stats', action='store_true', help='skip peak memory and FLOPs')
     parser.add_argument('--json', help='also write the raw results here')

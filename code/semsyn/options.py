@@ -8,6 +8,7 @@ so a YAML that sets ``no_instance`` gives a consistent ``semantic_nc``.
 """
 import argparse
 import math
+import multiprocessing
 import os
 import sys
 
@@ -487,7 +488,6 @@ def batch_norm_batch(opt):
 def default_workers():
     """Loader workers when none are asked for: half the cores (the rest run the step), at most 4,
     none where worker processes cannot start."""
-    import multiprocessing
     try:
         multiprocessing.get_context()
     except (ImportError, ValueError, OSError):

@@ -326,3 +326,28 @@ def test_eval_weight_reuse_follows_every_update(name):
     net.load_state_dict(saved)
     restored, ref = both()
     assert rel(restored, moved) < 1e-12 and rel(restored, ref) < 1e-10
+
+
+@pytest.mark.parametrize('dtype, tol', [(F64, 1e-10), (torch.float32, 2e-5)])
+def test_winograd_in_inference_only(monkeypatch, dtype, tol):
+    """CC-FPSE's kernel predictors (and the other 3x3 convolutions of the fast paths) run as
+    Winograd without autograd, forced here at every size; the image matches the reference path's.
+    With autograd they stay direct convolutions (training's gradients are the reference's)."""
+    import semsyn.models.ops.winograd as winograd
+    monkeypatch.setattr(winograd, 'WINOGRAD_MIN_PIXELS', 1)
+    monkeypatch.setattr(winograd, 'WINOGRAD_MIN_MACS', 1)
+    calls = []
+    real = winograd.winograd_conv3x3
+    monkeypatch.setattr(winograd, 'winograd_conv3x3', lambda *a, **k: calls.append(1) or real(*a, **k))
+    net = small_generator('condconv', False, dtype)  # batch statistics: eval's would overflow float32 here
+    nc = net.opt.semantic_nc
+    semantics = one_hot(blocky_labels(2, nc, 32, 8, seed=2), nc, dtype=dtype)
+    with torch.no_grad():  # copies: each training-mode call advances the spectral norms' power iteration
+        fast = copy.deepcopy(net)(semantics)
+        assert len(calls) >= 2 * 7  # both kernel predictors of every block
+        with reference_path():
+            ref = copy.deepcopy(net)(semantics)
+    assert rel(fast, ref) < tol
+    calls.clear()
+    net(semantics).mean().backward()
+    assert not calls

@@ -21,6 +21,7 @@ from ..ops.label_map import generator_labels
 from ..ops.latent import latent_input
 from ..ops.paths import fast_paths_enabled
 from ..ops.spectral import current_weight, spectral_norm
+from ..ops.winograd import conv3x3
 from .base import Generator
 
 PREDICTOR_HIDDEN = 128  # hard-coded width of the kernel and gate predictors in the original
@@ -48,10 +49,11 @@ class DepthConv(nn.Module):
     def from_hidden(x, hidden, last, recompute=False):
         """The fast path, from the predictor's hidden layer: ``last`` is its final convolution; with
         ``recompute`` the kernels are not stored for backward but recomputed from ``hidden`` (one
-        more convolution, C*9 channels less memory)."""
-        if recompute:
+        more convolution, C*9 channels less memory). Without autograd the kernels' convolution
+        may run as Winograd (ops/winograd.py)."""
+        if recompute and torch.is_grad_enabled():
             return predicted_depthwise_conv(x, hidden, last.weight, last.bias)
-        return pixel_depthwise_conv(x, F.conv2d(hidden, last.weight, last.bias, padding=1))
+        return pixel_depthwise_conv(x, conv3x3(hidden, last.weight, last.bias))
 
 
 def kernel_predictor(cond_nc, out_nc, gate=False):
@@ -120,7 +122,7 @@ class DepthsepCCBlock(nn.Module):
 
 
 def _conv3x3(x, conv):
-    return F.conv2d(x, conv.weight, conv.bias, padding=1)
+    return conv3x3(x, conv.weight, conv.bias)
 
 
 def fused_first_layers(convs, semantics, label_feature, labels):

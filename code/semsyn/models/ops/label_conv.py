@@ -9,6 +9,7 @@ CC-FPSE's label features) go through an ordinary convolution with the remaining 
 import torch.nn.functional as F
 
 from .scatter import gather_bags
+from .winograd import conv3x3
 
 
 def tap_table(weight, num_classes):
@@ -43,5 +44,6 @@ def label_conv(label_map, weight, bias=None, rest=None):
         rows = rows + bias
     out = rows.view(n, h, w, cout).permute(0, 3, 1, 2).contiguous()
     if rest is not None:
-        out = out + F.conv2d(rest, weight[:, num_classes:], padding=k // 2)
+        rest_weight = weight[:, num_classes:]
+        out = out + (conv3x3(rest, rest_weight) if k == 3 else F.conv2d(rest, rest_weight, padding=k // 2))
     return out

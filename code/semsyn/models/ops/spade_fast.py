@@ -24,6 +24,7 @@ from torch.autograd.function import once_differentiable
 from .label_conv import label_conv, label_conv_rows
 from .patch_conv import patch_conv
 from .scatter import ScatterAdd
+from .winograd import conv3x3
 
 UNIFORM_BELOW = 0.6  # the uniform-region form when less than this fraction of pixels is near a border
 
@@ -38,6 +39,8 @@ def fused_weight(spade):
 def scale_shift_from_hidden(spade, actv):
     """(1 + gamma, beta) from ``actv`` (the output of mlp_shared), one convolution."""
     weight, bias = fused_weight(spade)
+    if weight.shape[-1] == 3:
+        return conv3x3(actv, weight, bias).chunk(2, dim=1)
     return F.conv2d(actv, weight, bias, padding=weight.shape[-1] // 2).chunk(2, dim=1)
 
 

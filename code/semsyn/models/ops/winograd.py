@@ -1,0 +1,264 @@
+"""3x3 convolution (stride 1, padding 1) on the CPU by Winograd minimal filtering (Lavin & Gray 2015).
+
+``winograd_conv3x3(x, weight, bias)`` gives F.conv2d(x, weight, bias, padding=1) (float rounding
+apart) with F(4x4, 3x3): interpolation points 0, 1, -1, 2, -2 and infinity, 6x6 input tiles at
+stride 4 give 4x4 outputs for 36 multiplications instead of 144. ``tile=2`` gives F(2x2, 3x3)
+(4x4 tiles, 16 multiplications for 4 outputs), about as accurate as F.conv2d but slower.
+
+    U = G g G^T        [36, C_out, C_in]   weight transform (one GEMM, K = 9)
+    V = B^T d B        [36, C_in, P]       input transform of the P tiles (three skinny GEMMs)
+    M = U V            [36, C_out, P]      36 GEMMs (one torch.bmm): nearly all of the arithmetic
+    Y = A^T M A + bias [C_out * P, 16]     output transform (one GEMM, K = 36), then into NCHW
+
+Layout and memory:
+
+- The work goes in chunks of tile rows x output channels sized so that M stays under
+  ``max_chunk_bytes`` (and under 16 MiB, which measured best here); the buffers are allocated
+  once per call and reused, as fresh pages cost about as much as the arithmetic around the GEMMs.
+- Input transform without a 36-fold tile gather: the 6 input rows of each tile row are copied
+  once ([6, C_in, rows, W'], contiguous rows, 1.5x the input), B^T is applied over them by one
+  GEMM, then over the columns by two GEMMs reading the tile windows in place: tile k of a row
+  starts at column 4k, so its first 4 columns are rows of a [tiles, 4] matrix of row stride 4 and
+  its last 2 columns those of a [tiles, 2] matrix at offset 4 (a [tiles, 6] matrix of stride 4 is
+  not a legal GEMM operand). Each row has one spare tile (it reads into the next row), so P
+  counts tw + 1 tiles per tile row; the spare one is computed and never stored.
+- The transforms are indexed (b, a) (column transform first) so that V[(b, a)] comes out of the
+  column GEMM as a contiguous [C_in, P] matrix; U and A^T (x) A^T are permuted to match.
+- The bias is added to M's slice (1, 1): column 1 of A^T is all ones, so it reaches all 16 outputs.
+- Y is computed as M^T (A^T (x) A^T)^T, [C_out * P, 16], so each tile's output row (4 values) is
+  adjacent in Y and in the output; the final rearrangement moves them as single 16-byte (8-byte)
+  elements (a complex128 / int64 view) instead of 4 scalars.
+
+Accuracy (float32, random normal input, weight std 1/sqrt(9 C_in), bias, max abs error / max |output|
+against float64): F(4x4) 4e-6 at C_in 64 on 32x32, 6e-6 at 128 and 8e-6 at 256 on 64x64; on the
+large layers (256x256, 128x128, 64x64; C_in 64..256; C_out up to 4608) 0.9e-5 .. 1.5e-5 (worst:
+215 -> 640 at 256x256). Nearly all of it is the float32 accumulation of M over C_in (it grows like
+sqrt(C_in)), amplified by the output transform (A^T has entries up to 8); the transforms themselves
+add <2e-6. F(2x2) 4e-7 .. 7e-7, F.conv2d 2e-7 .. 4e-7. U is computed in the input dtype (its
+rounding is negligible here); all arithmetic stays in that dtype.
+
+No autograd: meant for no-grad code and for the inside of custom autograd Functions.
+"""
+import math
+
+import torch
+import torch.nn.functional as F
+
+from .paths import fast_paths_enabled
+
+_BT = {
+    4: [[4, 0, -5, 0, 1, 0],
+        [0, -4, -4, 1, 1, 0],
+        [0, 4, -4, -1, 1, 0],
+        [0, -2, -1, 2, 1, 0],
+        [0, 2, -1, -2, 1, 0],
+        [0, 4, 0, -5, 0, 1]],
+    2: [[1, 0, -1, 0],
+        [0, 1, 1, 0],
+        [0, -1, 1, 0],
+        [0, 1, 0, -1]],
+}
+_G = {
+    4: [[1 / 4, 0, 0],
+        [-1 / 6, -1 / 6, -1 / 6],
+        [-1 / 6, 1 / 6, -1 / 6],
+        [1 / 24, 1 / 12, 1 / 6],
+        [1 / 24, -1 / 12, 1 / 6],
+        [0, 0, 1]],
+    2: [[1, 0, 0],
+        [1 / 2, 1 / 2, 1 / 2],
+        [1 / 2, -1 / 2, 1 / 2],
+        [0, 0, 1]],
+}
+_AT = {
+    4: [[1, 1, 1, 1, 1, 0],
+        [0, 1, -1, 2, -2, 0],
+        [0, 1, 1, 4, 4, 0],
+        [0, 1, -1, 8, -8, 1]],
+    2: [[1, 1, 1, 0],
+        [0, 1, -1, -1]],
+}
+
+_TARGET_BYTES = 16 * 2**20  # largest M chunk used even when max_chunk_bytes allows more (measured best)
+_MIN_TILES = 512            # tiles per chunk at least, where the budget allows (GEMM efficiency)
+_WIDE = {16: torch.complex128, 8: torch.int64}  # plain moves of 16 and 8 bytes
+
+
+def _kron(mat, dtype, device):
+    """mat (x) mat, computed in float64: [(r1, r2), (c1, c2)] = mat[r1, c1] * mat[r2, c2]."""
+    t = torch.tensor(mat, dtype=torch.float64)
+    return torch.kron(t, t).to(dtype=dtype, device=device)
+
+
+def _bounds(total, most):
+    """[start, end) pieces of near-equal size, at most ``most`` each, covering range(total)."""
+    pieces = -(-total // max(1, most))
+    return [(total * i // pieces, total * (i + 1) // pieces) for i in range(pieces)]
+
+
+def _plan(n, th, tw1, cout, elems):
+    """(images per chunk, tile rows per chunk, channels per chunk) with tiles * channels <= elems
+    where possible (never less than one tile row of one channel). Tile rows come in multiples
+    making the GEMMs' tile count a multiple of 16 (measured ~20% faster than odd counts)."""
+    per_img = th * tw1
+    if elems >= cout * per_img:                                     # whole images, all channels
+        return _even(n, elems // (cout * per_img)), th, cout
+    align = 16 // math.gcd(tw1, 16)
+    rows = max(1, max(_MIN_TILES, elems // cout) // tw1)
+    rows = min(th, max(align, rows - rows % align))
+    cc = elems // (rows * tw1)
+    if cc < 1:
+        return 1, max(1, elems // tw1), 1
+    return 1, rows, _even(cout, cc)
+
+
+def _even(total, most):
+    """The largest piece when ``total`` is cut into as few near-equal pieces of at most ``most``."""
+    return -(-total // -(-total // max(1, most)))
+
+
+def _fill_rows(d, x, r0, r1, h, w, m):
+    """d [a, cin, nb, r1 - r0, W'] = the a padded input rows of tile rows r0..r1: d[k, .., t, 1 + j]
+    = x[.., m*t + k - 1, j], zero outside the image (d's columns outside 1..w are zero already)."""
+    for k in range(d.shape[0]):
+        lo = max(r0, -(-(1 - k) // m))                              # first tile row with a real row k
+        hi = min(r1, (h - k) // m + 1)                              # end of those
+        dk = d[k, :, :, :, 1:w + 1]
+        if hi > lo:
+            y0 = m * lo + k - 1
+            dk[:, :, lo - r0:hi - r0].copy_(x[:, :, y0:y0 + m * (hi - lo - 1) + 1:m].transpose(0, 1))
+        dk[:, :, :max(0, lo - r0)].zero_()
+        dk[:, :, max(0, hi - r0):].zero_()
+
+
+@torch.no_grad()
+def winograd_conv3x3(x, weight, bias=None, max_chunk_bytes=64 * 2**20, tile=4):
+    """Same values as F.conv2d(x, weight, bias, padding=1) for x [N, C_in, H, W] (any H, W >= 1),
+    weight [C_out, C_in, 3, 3]; float32 or float64; returns [N, C_out, H, W] contiguous (NCHW).
+
+    tile: 4 for F(4x4, 3x3) (default, fastest), 2 for F(2x2, 3x3) (more accurate). Each chunk's M
+    ([36, channels, tiles]) is kept under max_chunk_bytes, down to one tile row of one channel."""
+    if weight.dim() != 4 or tuple(weight.shape[2:]) != (3, 3):
+        raise ValueError(f'winograd_conv3x3: weight must be [C_out, C_in, 3, 3], got {tuple(weight.shape)}')
+    if x.dim() != 4:
+        raise ValueError(f'winograd_conv3x3: input must be [N, C_in, H, W], got {tuple(x.shape)}')
+    if x.shape[1] != weight.shape[1]:
+        raise ValueError(f'winograd_conv3x3: input {tuple(x.shape)} has C_in {x.shape[1]}'
+                         f' but weight {tuple(weight.shape)} has C_in {weight.shape[1]}')
+    if bias is not None and tuple(bias.shape) != (weight.shape[0],):
+        raise ValueError(f'winograd_conv3x3: bias must be [C_out] = [{weight.shape[0]}], got {tuple(bias.shape)}')
+    if tile not in _BT:
+        raise ValueError(f'winograd_conv3x3: tile must be 4 or 2, got {tile}')
+    if x.dtype not in (torch.float32, torch.float64):
+        raise ValueError(f'winograd_conv3x3: float32 or float64 input expected, got {x.dtype}')
+    n, cin, h, w = x.shape
+    cout = weight.shape[0]
+    m = tile
+    a = m + 2
+    a2 = a * a
+    dt, dev = x.dtype, x.device
+    th, tw = -(-h // m), -(-w // m)
+    tw1 = tw + 1                                                    # with the spare tile
+    wr = m * tw1                                                    # row length of d and t
+
+    bt = torch.tensor(_BT[m], dtype=dt, device=dev)
+    # transforms indexed (b, a): b the column one, a the row one (the order V comes out in)
+    akt = _kron(_AT[m], dt, dev).view(m * m, a, a).transpose(1, 2).reshape(m * m, a2).t()
+    gk = _kron(_G[m], dt, dev).view(a, a, 9).transpose(0, 1).reshape(a2, 9)
+    w9 = weight.to(dt).reshape(cout * cin, 9).t()
+    b = None if bias is None else bias.to(dt)
+    out = x.new_empty(n, cout, h, w)
+    if out.numel() == 0:
+        return out
+
+    elems = min(max_chunk_bytes, _TARGET_BYTES) // (a2 * x.element_size())
+    nb, rc, cc = _plan(n, th, tw1, cout, elems)
+    pmax = nb * rc * tw1
+    dbuf = x.new_zeros(a * cin * pmax * m)
+    tbuf = x.new_empty(a * cin * pmax * m + m)                      # + the spare tile's overrun
+    vbuf = x.new_empty(a2 * cin * pmax)
+    mbuf = x.new_empty(a2 * cc * pmax)
+    ybuf = x.new_empty(m * m * cc * pmax)
+    if n <= nb and rc >= th:
+        # one pass over the tiles: each U chunk is used once, computed into a reused buffer
+        # (the whole U, 36 x C_out x C_in, would cost about as much in fresh pages as the GEMM)
+        u, ubuf = None, x.new_empty(a2 * cc * cin)
+    else:
+        u = torch.mm(gk, w9).view(a2, cout, cin)
+    for n0 in range(0, n, nb):
+        n1 = min(n, n0 + nb)
+        for r0 in range(0, th, rc):
+            r1 = min(th, r0 + rc)
+            pc = (n1 - n0) * (r1 - r0) * tw1
+            nr = a * cin * pc                                       # rows of the column GEMMs
+            d = dbuf[:nr * m].view(a, cin, n1 - n0, r1 - r0, wr)
+            _fill_rows(d, x[n0:n1], r0, r1, h, w, m)
+            torch.mm(bt, d.view(a, -1), out=tbuf[:nr * m].view(a, -1))
+            v = vbuf[:a2 * cin * pc].view(a, nr)
+            torch.mm(bt[:, :m], tbuf.as_strided((nr, m), (m, 1)).t(), out=v)
+            v.addmm_(bt[:, m:], tbuf.as_strided((nr, 2), (m, 1), m).t())
+            v = v.view(a2, cin, pc)
+            for c0, c1 in _bounds(cout, cc):
+                mc = mbuf[:a2 * (c1 - c0) * pc].view(a2, c1 - c0, pc)
+                if u is None:
+                    uc = ubuf[:a2 * (c1 - c0) * cin].view(a2, c1 - c0, cin)
+                    torch.mm(gk, w9[:, c0 * cin:c1 * cin], out=uc.view(a2, -1))
+                else:
+                    uc = u[:, c0:c1]
+                torch.bmm(uc, v, out=mc)
+                if b is not None:
+                    mc[a + 1].add_(b[c0:c1, None])                  # (b, a) = (1, 1)
+                y = ybuf[:m * m * (c1 - c0) * pc].view((c1 - c0) * pc, m * m)
+                torch.mm(mc.view(a2, -1).t(), akt, out=y)
+                y = y.view(c1 - c0, n1 - n0, r1 - r0, tw1, m, m)[:, :, :, :tw]
+                _scatter(out[n0:n1, c0:c1], y, r0, r1, h, w, m)
+    return out
+
+
+def _parts(t0, t1, size, m):
+    """Tiles [t0, t1) as (first, end, kept pixels): the full tiles, then the image's cropped last tile."""
+    full_end = min(t1, size // m)
+    parts = [(t0, full_end, m)] if full_end > t0 else []
+    if t1 * m > size:
+        parts.append((t1 - 1, t1, size - (t1 - 1) * m))
+    return parts
+
+
+def _scatter(out, y, r0, r1, h, w, m):
+    """y [cc, nb, tile rows r0..r1, tw, i, j] into out [nb, cc, h, w], cropped at the bottom/right."""
+    tw = y.shape[3]
+    y = y.permute(1, 0, 2, 4, 3, 5)                                 # [nb, cc, rows, i, tw, j]
+    es = y.element_size()
+    mw, ww = m, w                                                   # a tile's width, the row's, in elements
+    for nbytes, wide in _WIDE.items():
+        if (m * es) % nbytes == 0 and (w * es) % nbytes == 0:
+            out, y = out.view(wide), y.view(wide)
+            mw, ww = m * es // nbytes, w * es // nbytes
+            break
+    for ty0, ty1, hr in _parts(r0, r1, h, m):
+        for tx0, tx1, wc in _parts(0, tw, ww, mw):
+            dst = out[:, :, ty0 * m:ty0 * m + (ty1 - ty0) * hr, tx0 * mw:tx0 * mw + (tx1 - tx0) * wc]
+            dst = dst.unflatten(3, (tx1 - tx0, wc)).unflatten(2, (ty1 - ty0, hr))
+            dst.copy_(y[:, :, ty0 - r0:ty1 - r0, :hr, tx0:tx1, :wc])
+
+
+WINOGRAD_MIN_PIXELS = 64 * 64   # below this the tiles' bookkeeping outweighs the saved products
+WINOGRAD_MIN_MACS = 128 * 128   # C_in x C_out per pixel and tap
+
+
+def conv3x3(x, weight, bias=None):
+    """``F.conv2d(x, weight, bias, padding=1)``, by F(4x4, 3x3) Winograd (about half the time) when
+    nothing needs its gradient, on the fast paths, on the CPU, in float32/float64, for a layer large
+    enough to pay (the kernel predictors of CC-FPSE's high-resolution blocks). Its float32 values
+    differ from the direct convolution's by about 1e-5 of their largest magnitude (float32
+    accumulation over C_in, amplified by the output transform), ten times under the fixtures' bound."""
+    if (fast_paths_enabled() and x.device.type == 'cpu' and x.dtype in (torch.float32, torch.float64)
+            and weight.dtype == x.dtype and not _needs_grad(x, weight, bias)
+            and x.shape[2] * x.shape[3] >= WINOGRAD_MIN_PIXELS
+            and weight.shape[0] * weight.shape[1] >= WINOGRAD_MIN_MACS and weight.shape[2:] == (3, 3)):
+        return winograd_conv3x3(x, weight, bias)
+    return F.conv2d(x, weight, bias, padding=1)
+
+
+def _needs_grad(*tensors):
+    return torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in tensors)

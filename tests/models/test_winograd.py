@@ -1,0 +1,82 @@
+"""Winograd 3x3 convolution equals F.conv2d(padding=1): any size, batch, dtype, bias, chunking."""
+import pytest
+import torch
+import torch.nn.functional as F
+
+from semsyn.models.ops.winograd import winograd_conv3x3
+
+
+def _case(n, cin, cout, h, w, bias, seed=0):
+    """float64 input, weight like a trained layer's (std 1/sqrt(9 C_in)), optional bias."""
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, cin, h, w, generator=g, dtype=torch.float64)
+    weight = torch.randn(cout, cin, 3, 3, generator=g, dtype=torch.float64) / (9 * cin) ** 0.5
+    b = torch.randn(cout, generator=g, dtype=torch.float64) if bias else None
+    return x, weight, b
+
+
+def _rel_err(x, weight, b, dtype, **kwargs):
+    ref = F.conv2d(x, weight, b, padding=1)
+    out = winograd_conv3x3(x.to(dtype), weight.to(dtype), None if b is None else b.to(dtype), **kwargs)
+    assert out.shape == ref.shape and out.dtype == dtype and out.is_contiguous()
+    return ((out.double() - ref).abs().max() / ref.abs().max()).item()
+
+
+SHAPES = [(1, 3, 4, 1, 1), (3, 5, 7, 5, 7), (1, 8, 16, 13, 13), (3, 16, 8, 7, 12), (1, 64, 24, 16, 16),
+          (1, 32, 48, 9, 20), (3, 3, 5, 4, 6), (1, 4, 3, 2, 9)]
+
+
+@pytest.mark.parametrize('tile', [4, 2])
+@pytest.mark.parametrize('shape', SHAPES)
+@pytest.mark.parametrize('bias', [True, False])
+def test_matches_conv2d(shape, bias, tile):
+    x, weight, b = _case(*shape, bias=bias, seed=sum(shape))
+    assert _rel_err(x, weight, b, torch.float32, tile=tile) < 2e-5
+    assert _rel_err(x, weight, b, torch.float64, tile=tile) < 1e-12
+
+
+@pytest.mark.parametrize('tile', [4, 2])
+@pytest.mark.parametrize('shape', [(3, 6, 10, 13, 11), (2, 5, 9, 8, 8), (1, 4, 7, 17, 5)])
+def test_chunks(shape, tile):
+    """Tiny max_chunk_bytes: many channel and tile-row chunks (down to one row of one channel)."""
+    x, weight, b = _case(*shape, bias=True, seed=1)
+    ref = F.conv2d(x, weight, b, padding=1)
+    for max_bytes in (1, 36 * 8 * 12, 36 * 8 * 40, 36 * 8 * 200):
+        out = winograd_conv3x3(x, weight, b, max_chunk_bytes=max_bytes, tile=tile)
+        assert (out - ref).abs().max() < 1e-12
+
+
+def test_default_tile_and_accuracy_at_256_channels():
+    x, weight, b = _case(1, 256, 8, 24, 24, bias=True, seed=3)
+    assert _rel_err(x, weight, b, torch.float32) < 2e-5
+    assert _rel_err(x, weight, b, torch.float32, tile=2) < 2e-6
+
+
+def test_empty_batch():
+    out = winograd_conv3x3(torch.zeros(0, 3, 5, 5), torch.zeros(2, 3, 3, 3))
+    assert out.shape == (0, 2, 5, 5)
+
+
+def test_non_contiguous_input_and_no_grad():
+    x, weight, b = _case(2, 6, 5, 10, 9, bias=True, seed=4)
+    x32 = x.float().permute(0, 1, 3, 2).contiguous().permute(0, 1, 3, 2)  # same values, other strides
+    w32 = weight.float().requires_grad_()
+    out = winograd_conv3x3(x32, w32, b.float())
+    assert not out.requires_grad
+    assert torch.allclose(out.double(), F.conv2d(x, weight, b, padding=1), atol=2e-5, rtol=0)
+
+
+def test_errors():
+    x = torch.zeros(1, 4, 5, 5)
+    with pytest.raises(ValueError, match=r'weight must be \[C_out, C_in, 3, 3\]'):
+        winograd_conv3x3(x, torch.zeros(2, 4, 5, 5))
+    with pytest.raises(ValueError, match=r'weight must be \[C_out, C_in, 3, 3\]'):
+        winograd_conv3x3(x, torch.zeros(2, 4, 3))
+    with pytest.raises(ValueError, match=r'input must be \[N, C_in, H, W\]'):
+        winograd_conv3x3(torch.zeros(4, 5, 5), torch.zeros(2, 4, 3, 3))
+    with pytest.raises(ValueError, match='has C_in 4 but weight'):
+        winograd_conv3x3(x, torch.zeros(2, 3, 3, 3))
+    with pytest.raises(ValueError, match=r'bias must be \[C_out\]'):
+        winograd_conv3x3(x, torch.zeros(2, 4, 3, 3), torch.zeros(3))
+    with pytest.raises(ValueError, match='tile must be 4 or 2'):
+        winograd_conv3x3(x, torch.zeros(2, 4, 3, 3), tile=3)
