@@ -21,7 +21,7 @@ from ..ops.label_map import generator_labels
 from ..ops.latent import latent_input
 from ..ops.paths import fast_paths_enabled
 from ..ops.spectral import current_weight, spectral_norm
-from ..ops.winograd import conv3x3
+from ..ops.winograd import conv3x3, winograd_pays
 from .base import Generator
 
 PREDICTOR_HIDDEN = 128  # hard-coded width of the kernel and gate predictors in the original
@@ -49,9 +49,10 @@ class DepthConv(nn.Module):
     def from_hidden(x, hidden, last, recompute=False):
         """The fast path, from the predictor's hidden layer: ``last`` is its final convolution; with
         ``recompute`` the kernels are not stored for backward but recomputed from ``hidden`` (one
-        more convolution, C*9 channels less memory). Without autograd the kernels' convolution
-        may run as Winograd (ops/winograd.py)."""
-        if recompute and torch.is_grad_enabled():
+        more convolution, C*9 channels less memory); also without it where the kernels' convolution
+        runs as Winograd (ops/winograd.py, about half the time: the recomputation then costs less than
+        the direct convolution saves)."""
+        if torch.is_grad_enabled() and (recompute or winograd_pays(hidden, last.weight)):
             return predicted_depthwise_conv(x, hidden, last.weight, last.bias)
         return pixel_depthwise_conv(x, conv3x3(hidden, last.weight, last.bias))
 

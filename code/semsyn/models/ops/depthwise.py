@@ -18,8 +18,11 @@ import torch
 import torch.nn.functional as F
 from torch.autograd.function import once_differentiable
 
+from .winograd import conv3x3
+
 TAPS = [(i, j) for i in range(3) for j in range(3)]
 BACKWARD_CHUNKS = 4  # predicted_depthwise_conv's backward works on this many channel groups
+TRAIN_TILE = 2  # Winograd F(2x2, 3x3) under training: float32 gradients within 1e-6 of the direct convolution's
 
 
 def pixel_depthwise_conv_unfold(x, kernels):
@@ -74,10 +77,13 @@ class _PixelDepthwiseConv(torch.autograd.Function):
 
 
 class _PredictedDepthwiseConv(torch.autograd.Function):
+    """The kernels' convolution (forward, its recomputation in backward, its input gradient) may
+    run as Winograd (ops/winograd.py: conv3x3 decides by size); its weight gradient is aten's."""
+
     @staticmethod
     def forward(ctx, x, hidden, weight, bias):
         ctx.save_for_backward(x, hidden, weight, bias)
-        return _apply(x, F.conv2d(hidden, weight, bias, padding=1))
+        return _apply(x, conv3x3(hidden, weight, bias, tile=TRAIN_TILE))
 
     @staticmethod
     @once_differentiable
@@ -96,13 +102,13 @@ class _PredictedDepthwiseConv(torch.autograd.Function):
             ch, k = slice(c0, c0 + step), slice(9 * c0, 9 * (c0 + step))
             w, b = weight[k], bias[k] if bias is not None else None
             if grad_x is not None:
-                grad_x[:, ch] = _grad_input(grad_out[:, ch], F.conv2d(hidden, w, b, padding=1))
+                grad_x[:, ch] = _grad_input(grad_out[:, ch], conv3x3(hidden, w, b, tile=TRAIN_TILE))
             grad_k = _grad_kernels(grad_out[:, ch].contiguous(), x[:, ch])
-            gh, gw, gb = torch.ops.aten.convolution_backward(
-                grad_k, hidden, w, [w.shape[0]], [1, 1], [1, 1], [1, 1], False, [0, 0], 1, mask)
+            _, gw, gb = torch.ops.aten.convolution_backward(
+                grad_k, hidden, w, [w.shape[0]], [1, 1], [1, 1], [1, 1], False, [0, 0], 1, [False] + mask[1:])
+            if grad_hidden is not None:  # the transposed convolution: flipped taps, in/out swapped
+                grad_hidden += conv3x3(grad_k, w.flip(2, 3).transpose(0, 1), tile=TRAIN_TILE)
             del grad_k
-            if grad_hidden is not None:
-                grad_hidden += gh
             if grad_weight is not None:
                 grad_weight[k] = gw
             if grad_bias is not None:

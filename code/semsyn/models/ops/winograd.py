@@ -246,18 +246,22 @@ WINOGRAD_MIN_PIXELS = 64 * 64   # below this the tiles' bookkeeping outweighs th
 WINOGRAD_MIN_MACS = 128 * 128   # C_in x C_out per pixel and tap
 
 
-def conv3x3(x, weight, bias=None):
+def conv3x3(x, weight, bias=None, tile=4):
     """``F.conv2d(x, weight, bias, padding=1)``, by F(4x4, 3x3) Winograd (about half the time) when
     nothing needs its gradient, on the fast paths, on the CPU, in float32/float64, for a layer large
     enough to pay (the kernel predictors of CC-FPSE's high-resolution blocks). Its float32 values
     differ from the direct convolution's by about 1e-5 of their largest magnitude (float32
     accumulation over C_in, amplified by the output transform), ten times under the fixtures' bound."""
-    if (fast_paths_enabled() and x.device.type == 'cpu' and x.dtype in (torch.float32, torch.float64)
-            and weight.dtype == x.dtype and not _needs_grad(x, weight, bias)
-            and x.shape[2] * x.shape[3] >= WINOGRAD_MIN_PIXELS
-            and weight.shape[0] * weight.shape[1] >= WINOGRAD_MIN_MACS and weight.shape[2:] == (3, 3)):
-        return winograd_conv3x3(x, weight, bias)
+    if not _needs_grad(x, weight, bias) and winograd_pays(x, weight):
+        return winograd_conv3x3(x, weight, bias, tile=tile)
     return F.conv2d(x, weight, bias, padding=1)
+
+
+def winograd_pays(x, weight):
+    """Whether conv3x3 of ``x`` with ``weight`` runs as Winograd when no gradient is needed."""
+    return (fast_paths_enabled() and x.device.type == 'cpu' and x.dtype in (torch.float32, torch.float64)
+            and weight.dtype == x.dtype and x.shape[2] * x.shape[3] >= WINOGRAD_MIN_PIXELS
+            and weight.shape[0] * weight.shape[1] >= WINOGRAD_MIN_MACS and weight.shape[2:] == (3, 3))
 
 
 def _needs_grad(*tensors):
