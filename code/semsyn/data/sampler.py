@@ -44,9 +44,17 @@ def make_loader(dataset, opt, shuffle, drop_last, pad=True):
     """DataLoader over a ResumableSampler (this process's shard under torchrun); its own generator
     keeps worker seeding off the global RNG."""
     sampler = ResumableSampler(len(dataset), shuffle=shuffle, seed=opt.seed, rank=rank(), world=world_size(), pad=pad)
-    return DataLoader(dataset, batch_size=opt.batchSize, sampler=sampler, num_workers=opt.nThreads,
+    return DataLoader(dataset, batch_size=opt.batchSize, sampler=sampler, num_workers=loader_workers(sampler, opt),
                       drop_last=drop_last, generator=torch.Generator().manual_seed(opt.seed),
                       pin_memory=bool(opt.gpu_id_list))
+
+
+def loader_workers(sampler, opt):
+    """``--nThreads``, but no more than the batches a worker can load ahead of the one in use: the
+    workers start anew every epoch, and on an epoch of one batch (a tiny dataset) they would only
+    add their start-up to it."""
+    batches = -(-len(sampler) // opt.batchSize)
+    return max(0, min(opt.nThreads, batches - 1))
 
 
 def set_epoch(loader, epoch, start_batch=0):
