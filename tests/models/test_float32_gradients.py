@@ -26,8 +26,9 @@ def gradients(net, args, dtype, reference):
     return {k: p.grad.double() for k, p in net.named_parameters() if p.grad is not None}
 
 
-@pytest.mark.parametrize('name', ['scgan_G_ade20k_like', 'spade_G', 'ccfpse_G'])
-@pytest.mark.parametrize('reference', [False, True], ids=['fast', 'reference'])
+@pytest.mark.parametrize('name, reference', [('scgan_G_ade20k_like', False), ('scgan_G_ade20k_like', True),
+                                             ('spade_G', False), ('ccfpse_G', False)],
+                         ids=['scgan-fast', 'scgan-reference', 'spade-fast', 'ccfpse-fast'])
 def test_float32_gradients_match_float64(name, reference):
     require(FIXTURES, 'reference fixtures')
     fx = torch.load(FIXTURES / f'{name}.pt', weights_only=True)
