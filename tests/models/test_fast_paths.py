@@ -182,7 +182,7 @@ def test_spade_norm_fast_equals_reference(form, edges, monkeypatch):
         torch.testing.assert_close(a, b, rtol=1e-11, atol=1e-12)
     if form == 'uniform':  # the uniform-region form ran, with pixels of both kinds
         geometry = spade_fast.border_geometry(LabelMap.of(sem, 6), 3)
-        assert 0 < geometry['border'].numel() < 2 * 32 * 32
+        assert 0 < geometry['border_at'][0].numel() < 2 * 32 * 32
 
 
 # -- generators --------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from ..ops.label_map import generator_labels
 from ..ops.latent import latent_input
 from ..ops.paths import fast_paths_enabled
 from ..ops.spectral import current_weight, spectral_norm
-from ..ops.winograd import conv3x3, winograd_pays
+from ..ops.winograd import conv2d_same, winograd_pays
 from .base import Generator
 
 PREDICTOR_HIDDEN = 128  # hard-coded width of the kernel and gate predictors in the original
@@ -54,7 +54,7 @@ class DepthConv(nn.Module):
         the direct convolution saves)."""
         if torch.is_grad_enabled() and (recompute or winograd_pays(hidden, last.weight)):
             return predicted_depthwise_conv(x, hidden, last.weight, last.bias)
-        return pixel_depthwise_conv(x, conv3x3(hidden, last.weight, last.bias))
+        return pixel_depthwise_conv(x, conv2d_same(hidden, last.weight, last.bias))
 
 
 def kernel_predictor(cond_nc, out_nc, gate=False):
@@ -106,9 +106,9 @@ class DepthsepCCBlock(nn.Module):
         hidden = fused_first_layers(first, semantics, label_feature, labels)
         x_s = self.conv_s(self.norm_s.modulate(x, hidden[4])) if self.learned_shortcut else x
         dx = DepthConv.from_hidden(self.norm_1(x), hidden[0], self.gen_weights1[2], recompute=True)
-        dx = F.leaky_relu(self.conv_1(dx) * torch.sigmoid(_conv3x3(hidden[2], self.gen_se_weights1[2])), 2e-1)
+        dx = F.leaky_relu(self.conv_1(dx) * torch.sigmoid(_conv(hidden[2], self.gen_se_weights1[2])), 2e-1)
         dx = DepthConv.from_hidden(self.norm_2(dx), hidden[1], self.gen_weights2[2])
-        dx = F.leaky_relu(self.conv_3(dx) * torch.sigmoid(_conv3x3(hidden[3], self.gen_se_weights2[2])), 2e-1)
+        dx = F.leaky_relu(self.conv_3(dx) * torch.sigmoid(_conv(hidden[3], self.gen_se_weights2[2])), 2e-1)
         return x_s + dx
 
     def forward_reference(self, x, semantics, label_feature):
@@ -122,8 +122,8 @@ class DepthsepCCBlock(nn.Module):
         return x_s + dx
 
 
-def _conv3x3(x, conv):
-    return conv3x3(x, conv.weight, conv.bias)
+def _conv(x, conv):
+    return conv2d_same(x, conv.weight, conv.bias)
 
 
 def fused_first_layers(convs, semantics, label_feature, labels):
@@ -139,7 +139,7 @@ def fused_first_layers(convs, semantics, label_feature, labels):
         out = label_conv(at, weight, bias, rest)
     else:
         cond = torch.cat([F.interpolate(semantics, size=size, mode='nearest'), label_feature], dim=1)
-        out = F.conv2d(cond, weight, bias, padding=1)
+        out = conv2d_same(cond, weight, bias)
     return F.relu(out).split([c.weight.shape[0] for c in convs], dim=1)
 
 

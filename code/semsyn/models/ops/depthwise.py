@@ -11,18 +11,18 @@ input, so no unfolded copy is ever stored:
 
 - ``pixel_depthwise_conv(x, kernels)`` keeps x and the kernels for backward;
 - ``predicted_depthwise_conv(x, hidden, weight, bias)`` also takes the last layer of the kernel
-  predictor (kernels = conv3x3(hidden)) and keeps only x and ``hidden``, recomputing the kernels in
+  predictor (kernels = conv2d_same(hidden)) and keeps only x and ``hidden``, recomputing the kernels in
   backward: it trades one convolution for not storing the C*9-channel kernel tensor.
 """
 import torch
 import torch.nn.functional as F
 from torch.autograd.function import once_differentiable
 
-from .winograd import conv3x3
+from .winograd import conv2d_same
 
 TAPS = [(i, j) for i in range(3) for j in range(3)]
 BACKWARD_CHUNKS = 4  # predicted_depthwise_conv's backward works on this many channel groups
-TRAIN_TILE = 2  # Winograd F(2x2, 3x3) under training: float32 gradients within 1e-6 of the direct convolution's
+TRAIN_TILE = 2  # Winograd F(2x2, 3x3) under training: about as accurate as the direct convolution
 
 
 def pixel_depthwise_conv_unfold(x, kernels):
@@ -78,12 +78,12 @@ class _PixelDepthwiseConv(torch.autograd.Function):
 
 class _PredictedDepthwiseConv(torch.autograd.Function):
     """The kernels' convolution (forward, its recomputation in backward, its input gradient) may
-    run as Winograd (ops/winograd.py: conv3x3 decides by size); its weight gradient is aten's."""
+    run as Winograd (ops/winograd.py: conv2d_same decides by size); its weight gradient is aten's."""
 
     @staticmethod
     def forward(ctx, x, hidden, weight, bias):
         ctx.save_for_backward(x, hidden, weight, bias)
-        return _apply(x, conv3x3(hidden, weight, bias, tile=TRAIN_TILE))
+        return _apply(x, conv2d_same(hidden, weight, bias, tile=TRAIN_TILE))
 
     @staticmethod
     @once_differentiable
@@ -102,12 +102,12 @@ class _PredictedDepthwiseConv(torch.autograd.Function):
             ch, k = slice(c0, c0 + step), slice(9 * c0, 9 * (c0 + step))
             w, b = weight[k], bias[k] if bias is not None else None
             if grad_x is not None:
-                grad_x[:, ch] = _grad_input(grad_out[:, ch], conv3x3(hidden, w, b, tile=TRAIN_TILE))
+                grad_x[:, ch] = _grad_input(grad_out[:, ch], conv2d_same(hidden, w, b, tile=TRAIN_TILE))
             grad_k = _grad_kernels(grad_out[:, ch].contiguous(), x[:, ch])
             _, gw, gb = torch.ops.aten.convolution_backward(
                 grad_k, hidden, w, [w.shape[0]], [1, 1], [1, 1], [1, 1], False, [0, 0], 1, [False] + mask[1:])
             if grad_hidden is not None:  # the transposed convolution: flipped taps, in/out swapped
-                grad_hidden += conv3x3(grad_k, w.flip(2, 3).transpose(0, 1), tile=TRAIN_TILE)
+                grad_hidden += conv2d_same(grad_k, w.flip(2, 3).transpose(0, 1), tile=TRAIN_TILE)
             del grad_k
             if grad_weight is not None:
                 grad_weight[k] = gw

@@ -9,7 +9,7 @@ CC-FPSE's label features) go through an ordinary convolution with the remaining 
 import torch.nn.functional as F
 
 from .scatter import gather_bags
-from .winograd import conv3x3
+from .winograd import conv2d_same
 
 
 def tap_table(weight, num_classes):
@@ -33,7 +33,7 @@ def label_conv(label_map, weight, bias=None, rest=None):
     input channels [N, C_rest, H, W] (None when there are none). Returns [N, C_out, H, W], contiguous
     (the lookups give channels-last rows; batch norms on channels-last inputs lose precision on the
     CPU, and CC-FPSE's kernels are read channel by channel)."""
-    n, (h, w), k = label_map.labels.shape[0], label_map.size, weight.shape[-1]
+    n, (h, w) = label_map.labels.shape[0], label_map.size
     cout, num_classes = weight.shape[0], label_map.num_classes
     expected = weight.shape[1] - num_classes
     if (0 if rest is None else rest.shape[1]) != expected:
@@ -44,6 +44,5 @@ def label_conv(label_map, weight, bias=None, rest=None):
         rows = rows + bias
     out = rows.view(n, h, w, cout).permute(0, 3, 1, 2).contiguous()
     if rest is not None:
-        rest_weight = weight[:, num_classes:]
-        out = out + (conv3x3(rest, rest_weight) if k == 3 else F.conv2d(rest, rest_weight, padding=k // 2))
+        out = out + conv2d_same(rest, weight[:, num_classes:])
     return out

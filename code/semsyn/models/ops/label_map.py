@@ -81,13 +81,6 @@ class LabelMap:
         return self._cache[key]
 
     # -- what the label convolutions index with ---------------------------------------------------
-    def flat_labels(self):
-        """[N*H*W] labels and the scatter-add of a per-class lookup's backward."""
-        def build():
-            flat = self.labels.reshape(-1)
-            return flat, ScatterAdd(flat, self.num_classes)
-        return self.cached('flat', build)
-
     def taps(self, k, pixels=None):
         """(index, scatter) of a kxk tap-table gather (ops/label_conv.py) at every pixel, or at the
         flat pixels ``pixels = (name, index into N*H*W)`` (cached under that name). ``index``

@@ -59,18 +59,6 @@ class ScatterAdd:
         return (self._matrix(dtype) @ src.to(dtype)).to(src.dtype)
 
 
-class _GatherRows(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, table, index, scatter):
-        ctx.scatter = scatter
-        return table.index_select(0, index)
-
-    @staticmethod
-    @once_differentiable
-    def backward(ctx, grad):
-        return ctx.scatter(grad.contiguous()), None, None
-
-
 class _GatherBags(torch.autograd.Function):
     @staticmethod
     def forward(ctx, table, index, scatter):
@@ -81,11 +69,6 @@ class _GatherBags(torch.autograd.Function):
     @once_differentiable
     def backward(ctx, grad):
         return ctx.scatter(grad.contiguous()), None, None
-
-
-def gather_rows(table, index, scatter):
-    """``table[index]`` for a 1-D index, its backward ``scatter`` (a ScatterAdd of that index)."""
-    return _GatherRows.apply(table, index, scatter)
 
 
 def gather_bags(table, index, scatter):

@@ -24,7 +24,7 @@ from torch.autograd.function import once_differentiable
 from .label_conv import label_conv, label_conv_rows
 from .patch_conv import patch_conv
 from .scatter import ScatterAdd
-from .winograd import conv3x3
+from .winograd import conv2d_same
 
 UNIFORM_BELOW = 0.6  # the uniform-region form when less than this fraction of pixels is near a border
 
@@ -39,9 +39,7 @@ def fused_weight(spade):
 def scale_shift_from_hidden(spade, actv):
     """(1 + gamma, beta) from ``actv`` (the output of mlp_shared), one convolution."""
     weight, bias = fused_weight(spade)
-    if weight.shape[-1] == 3:
-        return conv3x3(actv, weight, bias).chunk(2, dim=1)
-    return F.conv2d(actv, weight, bias, padding=weight.shape[-1] // 2).chunk(2, dim=1)
+    return conv2d_same(actv, weight, bias).chunk(2, dim=1)
 
 
 def scale_shift_dense(spade, label_map):
@@ -51,10 +49,12 @@ def scale_shift_dense(spade, label_map):
 
 
 def border_geometry(label_map, k):
-    """Where the uniform-region form convolves, shared by the SPADE norms at one resolution: the flat
-    indices of the ``border`` pixels (window not uniform), of the pixels whose ``actv`` they read
-    (``near``), each border pixel's k*k neighbours as rows of the ``near`` table (the zero row last,
-    for taps outside the map) and that gather's scatter-add; None when too many pixels are near a border."""
+    """Where the uniform-region form convolves, shared by the SPADE norms at one resolution: the border
+    pixels (window not uniform) as (image, pixel) indices (``border_at``), the flat indices of the
+    pixels whose ``actv`` they read (``near``), each border pixel's k*k neighbours as rows of the
+    ``near`` table (the zero row last, for taps outside the map) and that gather's scatter-add, the
+    labels with the border pixels sent to an extra class (``region_labels``); None when too many
+    pixels are near a border."""
     def build():
         p = k // 2
         uniform = label_map.uniform(2 * p)
@@ -74,10 +74,9 @@ def border_geometry(label_map, k):
         neighbours = rowmap.reshape(-1)[corner[:, None] + taps]
         # per image [N, 1, H*W]: the labels, with the border pixels sent to an extra class (dropped)
         region = label_map.labels.masked_fill(~uniform, label_map.num_classes).view(n, 1, h * w)
-        return {'border': border, 'near': near, 'neighbours': neighbours,
+        return {'near': near, 'neighbours': neighbours,
                 'scatter': ScatterAdd(neighbours.reshape(-1), near.numel() + 1),
-                'labels': label_map.labels.view(n, 1, h * w), 'region_labels': region,
-                'border_at': (image, pixel)}
+                'region_labels': region, 'border_at': (image, pixel)}
     return label_map.cached(('border_geometry', k), build)
 
 
@@ -123,8 +122,8 @@ def scale_shift_uniform(spade, label_map, geometry):
     # uniform windows: one value per class
     uniform_actv = F.relu(shared.weight[:, :num_classes].sum((2, 3)).t() + shared.bias)  # [classes, nh]
     table = torch.addmm(bias, uniform_actv, weight.sum((2, 3)).t())  # [classes, 2C]
-    values = _RegionValues.apply(table, geometry['labels'], geometry['region_labels'], geometry['border_at'],
-                                 border_values)
+    values = _RegionValues.apply(table, label_map.labels.view(n, 1, h * w), geometry['region_labels'],
+                                 geometry['border_at'], border_values)
     return values.view(n, -1, h, w).chunk(2, dim=1)
 
 

@@ -20,6 +20,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch.autograd.function import once_differentiable
 
+from .kept import Kept, reuse_allowed
 from .normalization import param_free_norm
 from .paths import fast_paths_enabled
 from .spectral import current_weight, spectral_norm
@@ -99,22 +100,16 @@ class SpatialCondConv2d(nn.Module):
             bases.append(spectral_norm(conv) if spectral else conv)
         self.conv_bases = nn.ModuleList(bases)
         self.fused = True
-        self._joined = None  # (expert weights, their versions, the concatenation)
+        self.joined = Kept()
 
     def joined_weight(self):
-        """The K expert weights concatenated along the output channels. In eval mode under no_grad
-        on the CPU the concatenation is kept while the experts' weights are the same tensors at the
-        same versions (the spectral norm then reuses its divided weights too, ops/spectral.py)."""
+        """The K expert weights concatenated along the output channels (kept in eval mode on the CPU
+        while the experts' weights are unchanged, ops/kept.py)."""
         experts = [current_weight(conv) for conv in self.conv_bases]
-        if self.training or torch.is_grad_enabled() or experts[0].device.type != 'cpu':
-            self._joined = None
+        if not reuse_allowed(self, experts[0]):
+            self.joined.clear()
             return torch.cat(experts, dim=0)
-        versions = [w._version for w in experts]
-        cached = self._joined
-        if cached is None or versions != cached[1] or any(a is not b for a, b in zip(experts, cached[0])):
-            self._joined = None
-            self._joined = (experts, versions, torch.cat(experts, dim=0))
-        return self._joined[2]
+        return self.joined.get(experts, lambda: torch.cat(experts, dim=0))
 
     def forward(self, x, weights):
         if not self.fused or not fast_paths_enabled():

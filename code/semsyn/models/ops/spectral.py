@@ -14,6 +14,7 @@ from torch.autograd.function import once_differentiable
 from torch.nn.utils import spectral_norm as torch_spectral_norm
 from torch.nn.utils.spectral_norm import SpectralNorm
 
+from .kept import Kept, reuse_allowed
 from .paths import fast_paths_enabled
 
 
@@ -54,37 +55,25 @@ def _normalised_weight(fn, module):
 
 
 class _Float32SpectralNorm:
-    """Forward pre-hook around torch's SpectralNorm hook with autocast disabled.
-
-    On the fast paths, a CPU module in eval mode under no_grad reuses the weight it divided last
-    while ``weight_orig``, ``u`` and ``v`` are unchanged (same storage, same version counter): the
-    division is a full pass over the weight, as long as the low-resolution convolutions themselves.
-    Training drops the copy."""
+    """Forward pre-hook around torch's SpectralNorm hook with autocast disabled. On the fast paths, in
+    eval mode on the CPU without autograd, the divided weight is kept while ``weight_orig``, ``u`` and
+    ``v`` are unchanged (ops/kept.py); any other call drops it."""
 
     def __init__(self, fn):
         self.fn = fn
-        self.cached = None  # (key, weight)
-
-    def _key(self, module):
-        tensors = [getattr(module, self.fn.name + suffix) for suffix in ('_orig', '_u', '_v')]
-        return tuple((t.data_ptr(), t._version, t.dtype) for t in tensors)
-
-    def _eval_weight(self, module):
-        key = self._key(module)
-        if self.cached is None or self.cached[0] != key:
-            self.cached = None  # free the old copy first
-            self.cached = (key, _normalised_weight(self.fn, module))
-        return self.cached[1]
+        self.kept = Kept()
 
     def __call__(self, module, inputs):
         weight = getattr(module, self.fn.name + '_orig')
         with torch.autocast(device_type=weight.device.type, enabled=False):
             if fast_paths_enabled() and self.fn.dim == 0:
-                reuse = not module.training and not torch.is_grad_enabled() and weight.device.type == 'cpu'
-                if not reuse:
-                    self.cached = None
-                weight = self._eval_weight(module) if reuse else _normalised_weight(self.fn, module)
-                setattr(module, self.fn.name, weight)
+                if reuse_allowed(module, weight):
+                    sources = [weight] + [getattr(module, self.fn.name + s) for s in ('_u', '_v')]
+                    value = self.kept.get(sources, lambda: _normalised_weight(self.fn, module))
+                else:
+                    self.kept.clear()
+                    value = _normalised_weight(self.fn, module)
+                setattr(module, self.fn.name, value)
                 return None
             return self.fn(module, inputs)
 

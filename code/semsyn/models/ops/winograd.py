@@ -246,20 +246,21 @@ WINOGRAD_MIN_PIXELS = 64 * 64   # below this the tiles' bookkeeping outweighs th
 WINOGRAD_MIN_MACS = 128 * 128   # C_in x C_out per pixel and tap
 
 
-def conv3x3(x, weight, bias=None, tile=4):
-    """``F.conv2d(x, weight, bias, padding=1)``, by Winograd when nothing needs its gradient (no-grad
-    inference, or the inside of a custom autograd Function) and ``winograd_pays``. ``tile`` 4,
-    F(4x4, 3x3), about half a direct convolution's time, float32 values within about 1e-5 of the
-    largest output (float32 accumulation over C_in, amplified by the output transform): inference.
-    ``tile`` 2, F(2x2, 3x3), about 0.7 of the time, as accurate as the direct convolution: training
-    (ops/depthwise.py), where the gradients must stay within 1e-5 of the reference path's."""
+def conv2d_same(x, weight, bias=None, tile=4):
+    """``F.conv2d(x, weight, bias, padding=k // 2)`` (stride 1), by Winograd for a 3x3 kernel when
+    nothing needs its gradient (no-grad inference, or the inside of a custom autograd Function) and
+    ``winograd_pays``. ``tile`` 4, F(4x4, 3x3), about half a direct convolution's time, float32 values
+    within about 1e-5 of the largest output (float32 accumulation over C_in, amplified by the output
+    transform): inference. ``tile`` 2, F(2x2, 3x3), about 0.7 of the time, as accurate as the direct
+    convolution: training (ops/depthwise.py), where the gradients must stay within 1e-5 of the
+    reference path's."""
     if not _needs_grad(x, weight, bias) and winograd_pays(x, weight):
         return winograd_conv3x3(x, weight, bias, tile=tile)
-    return F.conv2d(x, weight, bias, padding=1)
+    return F.conv2d(x, weight, bias, padding=weight.shape[-1] // 2)
 
 
 def winograd_pays(x, weight):
-    """Whether conv3x3 of ``x`` with ``weight`` runs as Winograd when no gradient is needed."""
+    """Whether conv2d_same of ``x`` with ``weight`` runs as Winograd when no gradient is needed."""
     return (fast_paths_enabled() and x.device.type == 'cpu' and x.dtype in (torch.float32, torch.float64)
             and weight.dtype == x.dtype and x.shape[2] * x.shape[3] >= WINOGRAD_MIN_PIXELS
             and weight.shape[0] * weight.shape[1] >= WINOGRAD_MIN_MACS and weight.shape[2:] == (3, 3))
