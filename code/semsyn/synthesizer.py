@@ -21,7 +21,7 @@ from PIL import Image
 
 from .data import DATASETS
 from .data.base import prepare_label
-from .data.io import read_map
+from .data.io import map_values, read_map
 from .data.palette import load_palette, read_colour_map
 from .data.transforms import resize_map
 from .devices import resolve_device
@@ -72,10 +72,9 @@ class Synthesizer:
         elif isinstance(label, Image.Image):
             if colours:
                 values = colours.to_ids(np.asarray(label.convert('RGB')), f'label map {where}')
-            elif label.mode in ('RGB', 'RGBA'):
-                raise UserError('label map: a colour image; pass palette= (e.g. palette="ade20k") or a map of ids')
             else:
-                values = np.asarray(label).astype(np.int64)
+                values = map_values(label, f'label map {where}', 'class ids',
+                                    colour_hint=' (or pass palette=, e.g. palette="ade20k")')
         else:
             values = np.asarray(label)
             if values.ndim != 2 or not np.issubdtype(values.dtype, np.integer):

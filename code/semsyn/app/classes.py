@@ -3,6 +3,7 @@ semsyn's label pages) and a name where one is known; and the class the eraser pa
 from pathlib import Path
 from typing import Dict, List, Optional
 
+from ..data.base import num_classes
 from ..data.palette import builtin
 from ..data.synthetic import TEXTURES, class_styles
 from ..errors import UserError
@@ -28,7 +29,7 @@ def class_names(opt, names_file: Optional[str] = None) -> Dict[int, str]:
             lines = Path(names_file).read_text(encoding='utf-8').splitlines()
         except (OSError, UnicodeDecodeError) as exc:
             raise UserError(f'--class_names {names_file}: cannot read it ({exc})') from None
-        limit = opt.label_nc + (1 if opt.contain_dontcare_label else 0)
+        limit = num_classes(opt)
         if len(lines) > limit:
             raise UserError(f'--class_names {names_file}: {len(lines)} lines, but the model has {limit} classes '
                             f'(one name per line, class 0 first)')

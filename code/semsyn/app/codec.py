@@ -1,4 +1,4 @@
-"""Images in and out of the page's requests: data URLs or base64 text to PIL images, PIL images to PNG."""
+"""Images into the page's requests: data URLs or base64 text to PIL images (out: visual.png_bytes)."""
 import base64
 import binascii
 import io
@@ -28,9 +28,3 @@ def decode_image(data: object, what: str) -> Image.Image:
         detail = ' '.join(str(exc).split()) or type(exc).__name__
         raise UserError(f'{what}: not an image ({detail})') from None
     return image
-
-
-def png_bytes(image: Image.Image) -> bytes:
-    buf = io.BytesIO()
-    image.save(buf, format='PNG')
-    return buf.getvalue()

@@ -19,7 +19,8 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 from ..errors import UserError, one_line
-from .codec import decode_image, png_bytes
+from ..visual import png_bytes
+from .codec import decode_image
 from .painting import PAINTED, PaintingApp, ids_payload
 
 STATIC = Path(__file__).with_name('static')

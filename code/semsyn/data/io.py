@@ -41,15 +41,21 @@ def read_map(path, what='label map', ids='class ids'):
     above 32767 (cityscapes) to negative numbers.
     """
     try:
-        with Image.open(path) as f:
-            f.load()
-            mode = f.mode
-            arr = np.array(f) if mode in INTEGER_MODES else None
+        with Image.open(path) as image:
+            image.load()  # the pixels stay readable after the file closes
     except Exception as exc:
         raise _read_error(what, path, exc) from None
+    return map_values(image, f'{what} {path}', ids)
+
+
+def map_values(image, what='label map', ids='class ids', colour_hint=''):
+    """The pixels of a single-channel PIL image as int64 [H, W]; a colour image or another mode is a
+    one-line error naming ``what`` (``colour_hint`` is added for colour images)."""
+    mode = image.mode
     if mode in COLOUR_MODES:
-        raise UserError(f'{what} {path} is a colour ({mode}) image; expected a single-channel map of {ids}')
+        raise UserError(f'{what} is a colour ({mode}) image; expected a single-channel map of {ids}{colour_hint}')
+    arr = np.array(image) if mode in INTEGER_MODES else None
     if arr is None or arr.ndim != 2:
-        raise UserError(f'{what} {path} has pixel mode {mode}; expected a single-channel map of {ids} '
+        raise UserError(f'{what} has pixel mode {mode}; expected a single-channel map of {ids} '
                         f'(8-bit, 16-bit or 32-bit integers)')
     return arr.astype(np.int64)

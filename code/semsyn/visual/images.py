@@ -40,8 +40,13 @@ def _as_rgb(array):
     return a
 
 
+def png_bytes(image: Image.Image) -> bytes:
+    """A PIL image encoded as PNG."""
+    buf = io.BytesIO()
+    image.save(buf, format='PNG')
+    return buf.getvalue()
+
+
 def save_image(array, path):
     """Write an HxWx3 (or HxW) uint8 array as PNG, atomically; creates the folder."""
-    buf = io.BytesIO()
-    Image.fromarray(_as_rgb(array)).save(buf, format='PNG')
-    atomic_write_bytes(os.fspath(path), buf.getvalue())
+    atomic_write_bytes(os.fspath(path), png_bytes(Image.fromarray(_as_rgb(array))))

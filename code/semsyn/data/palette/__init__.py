@@ -11,7 +11,6 @@ colour (ADE20K's road and skyscraper), the first id wins.
 
     python -m semsyn.data.palette in.png out.png --palette ade20k [--label_nc N] [--to_colour]
 """
-import io
 import json
 import os
 from typing import Dict, List, Tuple
@@ -22,6 +21,7 @@ from PIL import Image
 from ...errors import UserError
 from ...fileio import atomic_write_bytes
 from ...visual.colormap import labelcolormap
+from ...visual.images import png_bytes
 
 # MMSegmentation's ADE20K palette (mmseg/datasets/ade.py), class k - 1 = annotation value k
 ADE20K_COLOURS = [
@@ -168,6 +168,4 @@ def read_colour_map(path, palette: Palette) -> np.ndarray:
 def write_id_map(path, ids: np.ndarray):
     """Single-channel PNG of ids (8-bit, or 16-bit above 255)."""
     mode_dtype = np.uint8 if ids.max(initial=0) < 256 else np.uint16
-    buf = io.BytesIO()
-    Image.fromarray(ids.astype(mode_dtype)).save(buf, format='PNG')
-    atomic_write_bytes(os.fspath(path), buf.getvalue())
+    atomic_write_bytes(os.fspath(path), png_bytes(Image.fromarray(ids.astype(mode_dtype))))

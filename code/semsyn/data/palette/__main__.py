@@ -2,13 +2,10 @@
 
 Turn a colour label map into the single-channel id map a dataset stores (or back, with --to_colour)."""
 import argparse
-import io
 import sys
 
-from PIL import Image
-
 from ...errors import run_main
-from ...fileio import atomic_write_bytes
+from ...visual.images import save_image
 from ..io import read_map
 from . import BUILTIN, load_palette, read_colour_map, write_id_map
 
@@ -25,10 +22,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     palette = load_palette(args.palette, args.label_nc)
     if args.to_colour:
-        ids = read_map(args.input, 'label map', 'ids')
-        buf = io.BytesIO()
-        Image.fromarray(palette.to_rgb(ids)).save(buf, format='PNG')
-        atomic_write_bytes(args.output, buf.getvalue())
+        save_image(palette.to_rgb(read_map(args.input, 'label map', 'ids')), args.output)
     else:
         write_id_map(args.output, read_colour_map(args.input, palette))
     print(f'{args.input} -> {args.output} ({palette.name} palette)')
