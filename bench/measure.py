@@ -16,7 +16,7 @@ def timed(step, device, repeat, budget=10.0):
     undisturbed run, a minute-long one is not repeated."""
     step()  # warm-up: allocator, oneDNN/cuDNN kernel choice
     best, spent, calls = None, 0.0, 0
-    while calls < (repeat or 5) and (repeat or spent < budget or calls == 0):
+    while calls < (repeat or 5) and (repeat or spent < budget):
         _sync(device)
         wall, cpu = time.perf_counter(), time.process_time()
         step()

@@ -8,7 +8,6 @@ so a YAML that sets ``no_instance`` gives a consistent ``semantic_nc``.
 """
 import argparse
 import math
-import multiprocessing
 import os
 import sys
 
@@ -486,12 +485,7 @@ def batch_norm_batch(opt):
 
 
 def default_workers():
-    """Loader workers when none are asked for: half the cores (the rest run the step), at most 4,
-    none where worker processes cannot start."""
-    try:
-        multiprocessing.get_context()
-    except (ImportError, ValueError, OSError):
-        return 0
+    """Loader workers when none are asked for: half the cores (the rest run the step), at most 4."""
     return min(4, (os.cpu_count() or 1) // 2)
 
 
