@@ -8,6 +8,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+import semsyn.models.ops.spatial_conditional as spatial_conditional
+from semsyn.models.ops import reference_path
 from semsyn.models.ops.routing import gaussian_window, label_pyramid, position_prior
 from semsyn.models.ops.spatial_conditional import SpatialCondConv2d, SpatialCondNorm, channel_pool, routing_activation
 
@@ -164,6 +166,32 @@ def test_spatial_cond_norm_instance():
     x = torch.randn(2, 3, 5, 5)
     w = torch.softmax(torch.randn(2, 2, 5, 5), 1)
     torch.testing.assert_close(norm(x, w), F.instance_norm(x))  # zero-initialised experts: identity affine
+
+
+@pytest.mark.parametrize('kind', ['batch', 'instance'])
+@pytest.mark.parametrize('chunk_bytes', [None, 160])  # the default, and chunks of 5 pixels (last one partial)
+def test_spatial_cond_norm_in_place_modulation_equals_reference(kind, chunk_bytes, monkeypatch):
+    """Without a gradient the fast path modulates the normalised map in place, chunk by chunk of
+    pixels; the output equals the original's computation, and the input is left alone."""
+    if chunk_bytes is not None:
+        monkeypatch.setattr(spatial_conditional, 'MODULATE_CHUNK_BYTES', chunk_bytes)
+    torch.manual_seed(3)
+    norm = SpatialCondNorm(kind, 4, 3).double()
+    with torch.no_grad():
+        norm.affine_params_groups.normal_()
+    norm.train(False)
+    if kind == 'batch':
+        norm.param_free_norm.running_mean.normal_()
+    x = torch.randn(2, 4, 6, 7, dtype=torch.float64)
+    w = torch.softmax(torch.randn(2, 3, 6, 7, dtype=torch.float64), 1)
+    before = x.clone()
+    with torch.no_grad():
+        fast = norm(x, w)
+        with reference_path():
+            ref = norm(x, w)
+    torch.testing.assert_close(fast, ref, rtol=1e-12, atol=1e-12)
+    assert torch.equal(x, before)
+    assert not torch.equal(ref, F.instance_norm(x) if kind == 'instance' else ref * 0)  # a real modulation
 
 
 # ---------------------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from ..ops.label_conv import label_conv
 from ..ops.label_map import generator_labels
 from ..ops.latent import latent_input
 from ..ops.paths import fast_paths_enabled
+from ..ops.resize import nearest_resize
 from ..ops.spectral import current_weight, spectral_norm
 from ..ops.winograd import conv2d_same, winograd_pays
 from .base import Generator
@@ -138,7 +139,7 @@ def fused_first_layers(convs, semantics, label_feature, labels):
         rest = label_feature if at.extra is None else torch.cat([at.extra, label_feature], dim=1)
         out = label_conv(at, weight, bias, rest)
     else:
-        cond = torch.cat([F.interpolate(semantics, size=size, mode='nearest'), label_feature], dim=1)
+        cond = torch.cat([nearest_resize(semantics, size), label_feature], dim=1)
         out = conv2d_same(cond, weight, bias)
     return F.relu(out).split([c.weight.shape[0] for c in convs], dim=1)
 

@@ -3,7 +3,8 @@ code z through a linear layer (--use_vae), or from the label map downsampled to 
 through a 3x3 convolution. The two layer classes keep the plain ``fc.weight``/``fc.bias`` keys."""
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
+
+from .resize import nearest_resize
 
 UPSAMPLING_LAYERS = {'normal': 5, 'more': 6, 'most': 7}
 
@@ -36,7 +37,7 @@ class LatentConv2d(nn.Conv2d):
         self.size = (sh, sw)
 
     def forward(self, semantics, z=None):
-        return super().forward(F.interpolate(semantics, size=self.size))
+        return super().forward(nearest_resize(semantics, self.size))
 
 
 def latent_input(opt, channels):

@@ -8,9 +8,9 @@ import re
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 from .paths import fast_paths_enabled
+from .resize import nearest_resize
 from .spade_fast import label_scale_shift, scale_shift_from_hidden
 from .spectral import spectral_norm
 
@@ -66,14 +66,6 @@ def parse_spade_config(config_text):
     return parsed.group(1), int(parsed.group(2))
 
 
-def resize_nearest(semantics, size):
-    """Legacy 'nearest' (floor indexing), as the originals: 'nearest-exact' would shift label borders.
-    Same size on the fast paths: the map itself, not a copy that autograd would keep once more."""
-    if tuple(semantics.shape[2:]) == tuple(size) and fast_paths_enabled():
-        return semantics
-    return F.interpolate(semantics, size=size, mode='nearest')
-
-
 class SPADE(nn.Module):
     """Spatially-adaptive normalisation: param-free norm, then (1 + gamma(seg)) * x + beta(seg).
 
@@ -94,12 +86,12 @@ class SPADE(nn.Module):
     def forward(self, x, semantics, labels=None):
         normalized = self.param_free_norm(x)
         if not fast_paths_enabled():
-            actv = self.mlp_shared(resize_nearest(semantics, x.size()[2:]))
+            actv = self.mlp_shared(nearest_resize(semantics, x.size()[2:]))
             return normalized * (1 + self.mlp_gamma(actv)) + self.mlp_beta(actv)
         if labels is not None:
             scale, shift = label_scale_shift(self, labels.at(x.shape[2:]))
         else:
-            scale, shift = scale_shift_from_hidden(self, self.mlp_shared(resize_nearest(semantics, x.size()[2:])))
+            scale, shift = scale_shift_from_hidden(self, self.mlp_shared(nearest_resize(semantics, x.size()[2:])))
         return torch.addcmul(shift, normalized, scale)
 
     def modulate(self, x, actv):

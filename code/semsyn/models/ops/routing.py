@@ -16,6 +16,7 @@ import torch.nn.functional as F
 
 from .label_conv import label_conv
 from .label_map import generator_labels
+from .resize import bilinear_halve
 from .spectral import current_weight, spectral_norm
 
 ROUTING_LEVELS = 6  # latent size (crop / 32) .. full resolution, 'normal' upsampling
@@ -52,7 +53,7 @@ def position_prior(label_map, size=7, sigma=1.5, iterations=1, relative=False):
 def halve(x, mode):
     if mode == 'nearest':
         return F.interpolate(x, scale_factor=0.5, mode='nearest')
-    return F.interpolate(x, scale_factor=0.5, mode='bilinear', align_corners=False)
+    return bilinear_halve(x)
 
 
 def label_pyramid(semantics, opt, levels=ROUTING_LEVELS):

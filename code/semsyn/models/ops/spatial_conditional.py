@@ -9,11 +9,14 @@ softmax over the experts or sigmoid, see ``routing_activation``):
   stacks their outputs; here they run as one convolution whose weight is the K expert weights
   concatenated along the output channels (each expert still spectral-normed from its own stored
   ``weight_u``/``weight_v``, power iteration included in training mode), and the stacked copy is
-  never made. The reference path (ops/paths.py) or ``fused = False`` runs the original's.
+  never made; without a gradient on the CPU it runs as Winograd where that pays (ops/winograd.py).
+  The reference path (ops/paths.py) or ``fused = False`` runs the original's.
 - ``SpatialCondNorm``: parameter-free BatchNorm (or InstanceNorm), then ``x * (1 + gamma) + beta``
   with ``[gamma, beta]`` per pixel ``= sum_k w_k * affine_params_groups[k]`` (K x 2C; gamma first).
   The fast path computes [1 + gamma, beta] as one 1x1 convolution of the routing weights (the 1
-  as its bias) and the norm as one addcmul; the reference path as the original (matmul, permute).
+  as its bias) and the norm as one addcmul; without a gradient, chunk by chunk of pixels in a
+  cache-sized buffer, over the normalised map itself (``modulate_in_place``). The reference path
+  computes it as the original (matmul, permute).
 """
 import torch
 import torch.nn as nn
@@ -24,6 +27,7 @@ from .kept import Kept, reuse_allowed
 from .normalization import param_free_norm
 from .paths import fast_paths_enabled
 from .spectral import current_weight, spectral_norm
+from .winograd import conv2d_same
 
 
 def channel_pool(features, bins):
@@ -114,7 +118,8 @@ class SpatialCondConv2d(nn.Module):
     def forward(self, x, weights):
         if not self.fused or not fast_paths_enabled():
             return self.forward_separate(x, weights)
-        return mix_experts(F.conv2d(x, self.joined_weight(), padding=self.padding), weights, self.num_experts)
+        # no-grad on the CPU: the joined experts as one Winograd convolution where that pays (ops/winograd.py)
+        return mix_experts(conv2d_same(x, self.joined_weight()), weights, self.num_experts)
 
     def forward_separate(self, x, weights):
         """The original's computation: K convolutions, outputs stacked, weighted sum."""
@@ -141,10 +146,14 @@ class SpatialCondNorm(nn.Module):
         normalized = self.param_free_norm(x)
         if not fast_paths_enabled():
             return self.forward_reference(normalized, weights)
-        # per-pixel expert combination as a 1x1 convolution: [N, K, H, W] -> [N, 2C, H, W]
+        groups = self.affine_params_groups.t().to(normalized.dtype)      # [2C, K]
         one = torch.cat([normalized.new_ones(self.channels), normalized.new_zeros(self.channels)])
-        params = F.conv2d(weights.to(normalized.dtype),
-                          self.affine_params_groups.t().to(normalized.dtype)[:, :, None, None], one)
+        weights = weights.to(normalized.dtype)
+        no_grad = not torch.is_grad_enabled() or not any(t.requires_grad for t in (x, weights, groups))
+        if no_grad and normalized is not x and normalized.is_contiguous():
+            return modulate_in_place(normalized, weights, groups, one)
+        # per-pixel expert combination as a 1x1 convolution: [N, K, H, W] -> [N, 2C, H, W]
+        params = F.conv2d(weights, groups[:, :, None, None], one)
         scale, shift = params.split(self.channels, dim=1)
         return torch.addcmul(shift, normalized, scale)
 
@@ -156,3 +165,28 @@ class SpatialCondNorm(nn.Module):
         params = params.view(n, h, w, -1).permute(0, 3, 1, 2).contiguous()
         gamma, beta = torch.split(params, self.channels, dim=1)
         return normalized * (1 + gamma) + beta
+
+
+MODULATE_CHUNK_BYTES = 2**19  # one chunk's [1 + gamma; beta], kept in the cache between its two uses
+
+
+def modulate_in_place(normalized, weights, groups, one):
+    """``normalized * (1 + gamma) + beta`` with ``[1 + gamma; beta] = groups @ weights + one`` per
+    pixel, written over ``normalized`` (no gradient: nothing keeps it). Pixel chunks of the 2C
+    parameters go through one cache-sized buffer instead of a [N, 2C, H, W] map: the map's fresh
+    pages and its second pass cost more than the arithmetic."""
+    n, c2, k = normalized.shape[0], groups.shape[0], groups.shape[1]
+    c = c2 // 2
+    flat = normalized.view(n, c, -1)
+    mix = weights.reshape(n, k, -1)
+    pixels = flat.shape[2]
+    step = max(1, MODULATE_CHUNK_BYTES // (c2 * normalized.element_size()))
+    buf = normalized.new_empty(c2 * min(step, pixels))
+    for i in range(n):
+        for p0 in range(0, pixels, step):
+            p1 = min(pixels, p0 + step)
+            params = buf[:c2 * (p1 - p0)].view(c2, p1 - p0)
+            torch.addmm(one[:, None], groups, mix[i, :, p0:p1], out=params)
+            part = flat[i, :, p0:p1]
+            part.mul_(params[:c]).add_(params[c:])
+    return normalized
