@@ -87,25 +87,27 @@ def test_resized_labels_are_the_resized_one_hot_map(size):
 
 
 # -- ops ------------------------------------------------------------------------------------------
-@pytest.mark.parametrize('k', [3, 5, 1])
+@pytest.mark.parametrize('k,stride,padding', [(3, 1, None), (5, 1, None), (1, 1, None),
+                                               (4, 2, 2), (3, 2, 1), (4, 1, 2), (2, 3, 0)])
 @pytest.mark.parametrize('rest_channels', [0, 1, 4])
-def test_label_conv_is_the_convolution_of_the_one_hot_map(k, rest_channels):
+def test_label_conv_is_the_convolution_of_the_one_hot_map(k, stride, padding, rest_channels):
+    """Any kernel size, stride and zero padding (default k // 2); odd map sizes reach the borders."""
     torch.manual_seed(k + rest_channels)
-    labels = blocky_labels(2, 6, 12, 3)
+    labels = blocky_labels(2, 6, 12, 3)[..., :11, :]
     sem = one_hot(labels, 6, dtype=F64)
-    rest = torch.randn(2, rest_channels, 12, 12, dtype=F64, requires_grad=True) if rest_channels else None
+    rest = torch.randn(2, rest_channels, 11, 12, dtype=F64, requires_grad=True) if rest_channels else None
     weight = torch.randn(5, 6 + rest_channels, k, k, dtype=F64, requires_grad=True)
     bias = torch.randn(5, dtype=F64, requires_grad=True)
     inputs = sem if rest is None else torch.cat([sem, rest], 1)
-    ref = F.conv2d(inputs, weight, bias, padding=k // 2)
-    out = label_conv(LabelMap.of(sem, 6), weight, bias, rest)
+    ref = F.conv2d(inputs, weight, bias, stride=stride, padding=k // 2 if padding is None else padding)
+    out = label_conv(LabelMap.of(sem, 6), weight, bias, rest, stride=stride, padding=padding)
     torch.testing.assert_close(out, ref, rtol=1e-12, atol=1e-12)
     leaves = [weight, bias] + ([rest] if rest is not None else [])
     g = torch.randn_like(ref)
     for a, b in zip(torch.autograd.grad(out, leaves, g), torch.autograd.grad(ref, leaves, g)):
         torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
     with pytest.raises(ValueError, match='other channels'):
-        label_conv(LabelMap.of(sem, 6), weight, bias, None if rest is not None else torch.zeros(2, 1, 12, 12))
+        label_conv(LabelMap.of(sem, 6), weight, bias, None if rest is not None else torch.zeros(2, 1, 11, 12))
 
 
 def test_patch_conv_is_the_convolution_at_the_pixels():

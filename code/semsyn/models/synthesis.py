@@ -252,8 +252,7 @@ class SynthesisModel(nn.Module):
         Fake and real go through D in one batch so batch-dependent norms see both."""
         core = self.discriminator
         images = torch.cat([fake_image, real_image.to(fake_image.dtype)], dim=0)
-        both = torch.cat([semantics, semantics], dim=0).to(fake_image.dtype)
-        out = (core if unwrapped else self.netD)(*core.inputs(images, both))
+        out = (core if unwrapped else self.netD)(*core.inputs(images, semantics.to(fake_image.dtype)))
         preds, groups = core.predictions_and_features(out)
         preds, groups = [p.float() for p in preds], [[f.float() for f in g] for g in groups]
         return split_halves(preds, groups, 0), split_halves(preds, groups, 1)

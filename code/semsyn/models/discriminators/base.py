@@ -6,7 +6,8 @@ class Discriminator(BaseNetwork):
     """A discriminator keeps its original's forward and declares:
 
     - ``inputs(images, semantics)``: the arguments of its forward for a batch of images and their
-      one-hot label maps;
+      one-hot label maps; ``semantics`` may hold one map per group of images stacked along the
+      batch (k*N images, N maps: fake and real share theirs);
     - ``predictions_and_features(out)``: its forward's return value -> (list of score maps, list of
       feature-matching groups); feature matching weighs each group lambda_feat / number of groups.
     """
@@ -16,3 +17,17 @@ class Discriminator(BaseNetwork):
 
     def predictions_and_features(self, out):
         raise NotImplementedError
+
+
+def image_groups(images, semantics):
+    """k for ``images`` [k*N, ...] and their label maps ``semantics`` [N, ...]."""
+    times, rest = divmod(images.shape[0], semantics.shape[0])
+    if rest:
+        raise ValueError(f'{images.shape[0]} images but {semantics.shape[0]} label maps: expected a multiple')
+    return times
+
+
+def maps_per_image(images, semantics):
+    """``semantics`` [N, ...] repeated to ``images``' batch k*N (the stacked groups share their maps)."""
+    times = image_groups(images, semantics)
+    return semantics.repeat(times, 1, 1, 1) if times > 1 else semantics

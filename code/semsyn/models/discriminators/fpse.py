@@ -8,7 +8,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..ops import get_nonspade_norm_layer
-from .base import Discriminator
+from .base import Discriminator, maps_per_image
 
 
 class FPSEDiscriminator(Discriminator):
@@ -65,7 +65,7 @@ class FPSEDiscriminator(Discriminator):
         return [[feat12, feat13, feat14, feat15], preds]
 
     def inputs(self, images, semantics):
-        return images, semantics  # the label map is an input of its own
+        return images, maps_per_image(images, semantics)  # the label map is an input of its own
 
     def predictions_and_features(self, out):
         """(score maps, feature-matching groups): each feature is its own group, so feature matching

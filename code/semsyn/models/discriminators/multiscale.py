@@ -1,15 +1,46 @@
-"""PatchGAN (n_layer) and multiscale discriminators of SPADE/pix2pixHD, same parameter names."""
+"""PatchGAN (n_layer) and multiscale discriminators of SPADE/pix2pixHD, same parameter names.
+
+Their input is cat([one-hot label map, image], 1). On the fast paths (ops/paths.py) ``inputs`` keeps
+the two apart (``LabelledInput``) when the map is one-hot: the first layer, a 4x4 stride-2
+convolution, then looks the one-hot channels up (ops/label_conv.py) and convolves the image
+channels alone, so neither the 150-odd-channel concatenation nor its input gradient is computed
+(only the image needs one); the coarser scales get the average-pooled map and image concatenated.
+"""
+from typing import NamedTuple
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
 from ..ops import get_nonspade_norm_layer
-from .base import Discriminator
+from ..ops.label_conv import label_conv
+from ..ops.label_map import LabelMap, generator_labels
+from ..ops.spectral import current_weight
+from .base import Discriminator, image_groups, maps_per_image
 
 
 def discriminator_input_nc(opt):
     """Label channels (+ dontcare, + instance edges) + image channels."""
     return opt.semantic_nc + opt.output_nc
+
+
+class LabelledInput(NamedTuple):
+    """cat([semantics, images], 1), kept apart: ``semantics`` [N, L + E, H, W] (one map per group of
+    images), ``images`` [k*N, C, H, W], ``labels`` the LabelMap of the semantics for all k*N images."""
+    semantics: torch.Tensor
+    images: torch.Tensor
+    labels: LabelMap
+
+    def joined(self):
+        return torch.cat([maps_per_image(self.images, self.semantics), self.images], dim=1)
+
+
+def discriminator_input(images, semantics, opt):
+    """A LabelledInput on the fast paths when the label channels are one-hot, else the concatenation."""
+    labels = None if semantics.requires_grad else generator_labels(semantics, opt)
+    if labels is None:
+        return torch.cat([maps_per_image(images, semantics), images], dim=1)
+    return LabelledInput(semantics, images, labels.repeat(image_groups(images, semantics)))
 
 
 class NLayerDiscriminator(Discriminator):
@@ -34,13 +65,26 @@ class NLayerDiscriminator(Discriminator):
             self.add_module('model' + str(n), nn.Sequential(*layers))
 
     def forward(self, input):
-        results = [input]
-        for submodel in self.children():
-            results.append(submodel(results[-1]))
-        return results[1:]
+        layers = list(self.children())
+        if isinstance(input, LabelledInput):
+            input, layers = self.labelled_first_layer(input), layers[1:]
+            results = [input]
+        else:
+            results = []
+        for submodel in layers:
+            input = submodel(input)
+            results.append(input)
+        return results
+
+    def labelled_first_layer(self, input):
+        """model0 on a LabelledInput: the one-hot channels by lookups, the others by a convolution."""
+        conv, act = self.model0
+        rest = input.images if input.labels.extra is None else torch.cat([input.labels.extra, input.images], 1)
+        return act(label_conv(input.labels, current_weight(conv), conv.bias, rest,
+                              stride=conv.stride[0], padding=conv.padding[0]))
 
     def inputs(self, images, semantics):
-        return (torch.cat([semantics, images], dim=1),)
+        return (discriminator_input(images, semantics, self.opt),)
 
     def predictions_and_features(self, out):
         """One score map; one feature-matching group of every intermediate layer."""
@@ -57,7 +101,7 @@ class MultiscaleDiscriminator(Discriminator):
             self.add_module('discriminator_%d' % i, NLayerDiscriminator(opt))
 
     def inputs(self, images, semantics):
-        return (torch.cat([semantics, images], dim=1),)
+        return (discriminator_input(images, semantics, self.opt),)
 
     def predictions_and_features(self, out):
         """(score map per scale, feature-matching groups: one per scale, weighed 1/num_D)."""
@@ -65,11 +109,15 @@ class MultiscaleDiscriminator(Discriminator):
 
     @staticmethod
     def downsample(input):
+        if isinstance(input, LabelledInput):  # per channel: the map once per group, then joined
+            pool = MultiscaleDiscriminator.downsample
+            return torch.cat([maps_per_image(input.images, pool(input.semantics)), pool(input.images)], 1)
         return F.avg_pool2d(input, kernel_size=3, stride=2, padding=[1, 1], count_include_pad=False)
 
     def forward(self, input):
         result = []
-        for D in self.children():
+        for i, D in enumerate(self.children()):
+            if i:  # (the original also pools after the last scale, for nothing)
+                input = self.downsample(input)
             result.append(D(input))
-            input = self.downsample(input)
         return result

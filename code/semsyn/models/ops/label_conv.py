@@ -20,29 +20,34 @@ def tap_table(weight, num_classes):
     return F.pad(columns, (0, 0, 0, 1)).reshape(k * k * (num_classes + 1), cout)
 
 
-def label_conv_rows(label_map, weight, pixels=None):
-    """The one-hot channels' part of the convolution (no bias), [M, C_out], at every pixel (M = N*H*W,
-    row-major) or at ``pixels`` (see LabelMap.taps)."""
-    index, scatter = label_map.taps(weight.shape[-1], pixels)
+def label_conv_rows(label_map, weight, pixels=None, stride=1, padding=None):
+    """The one-hot channels' part of the convolution (no bias), [M, C_out], at every output pixel
+    (M = N*H'*W', row-major) or at ``pixels`` (see LabelMap.taps)."""
+    index, scatter = label_map.taps(weight.shape[-1], pixels, stride, padding)
     return gather_bags(tap_table(weight, label_map.num_classes), index, scatter)
 
 
-def label_conv(label_map, weight, bias=None, rest=None):
-    """``F.conv2d(cat([one_hot(label_map), rest], 1), weight, bias, padding=k // 2)`` with the
-    one-hot channels looked up: ``weight`` [C_out, num_classes + C_rest, k, k]; ``rest`` the other
-    input channels [N, C_rest, H, W] (None when there are none). Returns [N, C_out, H, W], contiguous
-    (the lookups give channels-last rows; batch norms on channels-last inputs lose precision on the
-    CPU, and CC-FPSE's kernels are read channel by channel)."""
-    n, (h, w) = label_map.labels.shape[0], label_map.size
+def label_conv(label_map, weight, bias=None, rest=None, stride=1, padding=None):
+    """``F.conv2d(cat([one_hot(label_map), rest], 1), weight, bias, stride, padding)`` (padding
+    default k // 2) with the one-hot channels looked up: ``weight`` [C_out, num_classes + C_rest, k, k];
+    ``rest`` the other input channels [N, C_rest, H, W] (None when there are none). Returns
+    [N, C_out, H', W'], contiguous (the lookups give channels-last rows; batch norms on channels-last
+    inputs lose precision on the CPU, and CC-FPSE's kernels are read channel by channel)."""
+    k = weight.shape[-1]
+    padding = k // 2 if padding is None else padding
+    n, (h, w) = label_map.labels.shape[0], label_map.output_size(k, stride, padding)
     cout, num_classes = weight.shape[0], label_map.num_classes
     expected = weight.shape[1] - num_classes
     if (0 if rest is None else rest.shape[1]) != expected:
         raise ValueError(f'the convolution takes {weight.shape[1]} input channels, {num_classes} of them one-hot: '
                          f'expected {expected} other channels, got {None if rest is None else rest.shape[1]}')
-    rows = label_conv_rows(label_map, weight)
+    rows = label_conv_rows(label_map, weight, stride=stride, padding=padding)
     if bias is not None:
         rows = rows + bias
     out = rows.view(n, h, w, cout).permute(0, 3, 1, 2).contiguous()
     if rest is not None:
-        out = out + conv2d_same(rest, weight[:, num_classes:])
+        if stride == 1 and 2 * padding == k - 1:
+            out = out + conv2d_same(rest, weight[:, num_classes:])
+        else:
+            out = out + F.conv2d(rest, weight[:, num_classes:], stride=stride, padding=padding)
     return out

@@ -81,28 +81,44 @@ class LabelMap:
         return self._cache[key]
 
     # -- what the label convolutions index with ---------------------------------------------------
-    def taps(self, k, pixels=None):
-        """(index, scatter) of a kxk tap-table gather (ops/label_conv.py) at every pixel, or at the
-        flat pixels ``pixels = (name, index into N*H*W)`` (cached under that name). ``index``
-        [M, k*k]: for tap t = (i, j) row-major the table row ``t * (num_classes + 1) + label under
-        the tap``, outside the map the tap's zero row ``t * (num_classes + 1) + num_classes``;
-        ``scatter`` the backward's scatter-add (zero rows left out)."""
-        stride = self.num_classes + 1
+    def taps(self, k, pixels=None, stride=1, padding=None):
+        """(index, scatter) of a kxk tap-table gather (ops/label_conv.py) at every output pixel of a
+        convolution with ``stride`` and zero ``padding`` (default k // 2: the map's own size at stride
+        1), or at the flat output pixels ``pixels = (name, index into N*H*W)`` (cached under that
+        name). ``index`` [M, k*k]: for tap t = (i, j) row-major the table row ``t * (num_classes + 1)
+        + label under the tap``, outside the map the tap's zero row ``t * (num_classes + 1) +
+        num_classes``; ``scatter`` the backward's scatter-add (zero rows left out)."""
+        stride_rows = self.num_classes + 1
+        p = k // 2 if padding is None else padding
+        geometry = (k, stride, p)
 
         def build_all():
-            p, (h, w) = k // 2, self.size
+            (oh, ow), s = self.output_size(k, stride, p), stride
             padded = F.pad(self.labels, (p, p, p, p), value=self.num_classes)
-            taps = [padded[:, i:i + h, j:j + w] + (i * k + j) * stride for i in range(k) for j in range(k)]
+            taps = [padded[:, i:i + s * (oh - 1) + 1:s, j:j + s * (ow - 1) + 1:s] + (i * k + j) * stride_rows
+                    for i in range(k) for j in range(k)]
             return torch.stack(taps, dim=-1).reshape(-1, k * k)
 
         def with_scatter(index):
-            return index, ScatterAdd(index, k * k * stride, keep=index % stride != self.num_classes)
+            return index, ScatterAdd(index, k * k * stride_rows, keep=index % stride_rows != self.num_classes)
 
         if pixels is None:
-            return self.cached(('taps', k), lambda: with_scatter(build_all()))
+            return self.cached(('taps', geometry), lambda: with_scatter(build_all()))
         name, flat = pixels
-        index = self.cached(('tap_index', k), build_all)
-        return self.cached(('taps', k, name), lambda: with_scatter(index.index_select(0, flat)))
+        index = self.cached(('tap_index', geometry), build_all)
+        return self.cached(('taps', geometry, name), lambda: with_scatter(index.index_select(0, flat)))
+
+    def output_size(self, k, stride=1, padding=None):
+        """(H', W') of a kxk convolution of this map with ``stride`` and ``padding`` (default k // 2)."""
+        p = k // 2 if padding is None else padding
+        return tuple((size + 2 * p - k) // stride + 1 for size in self.size)
+
+    def repeat(self, times):
+        """This map for a batch of ``times`` stacked copies of its batch (no check again)."""
+        if times == 1:
+            return self
+        extra = None if self.extra is None else self.extra.repeat(times, 1, 1, 1)
+        return LabelMap(self.labels.repeat(times, 1, 1), extra, self.num_classes)
 
     def uniform(self, radius):
         """[N, H, W] bool: pixels whose (2*radius+1)^2 window lies inside the map, holds one label and
