@@ -1,7 +1,8 @@
-"""The multiscale (and n_layer) discriminator's fast path: with a one-hot label map its input stays
-apart (LabelledInput), the first layer looks the label channels up; outputs, parameter gradients
-and the images' gradient equal the original's concatenated input's, for fake and real images
-sharing one map per pair, with and without instance edges; soft maps fall back."""
+"""The discriminators' fast paths with a one-hot label map: the multiscale (and n_layer) one keeps
+its input apart (LabelledInput) and looks the label channels up in its first layer; the FPSE one
+pools the label map (as its LabelMap) before projecting it. Outputs, parameter gradients and the
+images' gradient equal the original computation's, for fake and real images sharing one map per
+pair, with and without instance edges; soft maps fall back."""
 import copy
 
 import pytest
@@ -9,7 +10,7 @@ import torch
 
 from semsyn.models import create_network, options_from
 from semsyn.models.discriminators.multiscale import LabelledInput
-from semsyn.models.ops import reference_path
+from semsyn.models.ops import LabelMap, reference_path
 
 from .test_fast_paths import blocky_labels, one_hot, rel
 
@@ -18,12 +19,13 @@ F64 = torch.float64
 
 def label_map(net, batch, instance=False, seed=3):
     classes = net.opt.semantic_nc - (1 if instance else 0)
-    return one_hot(blocky_labels(batch, classes, 32, 4, seed=seed), classes, edges=instance, dtype=F64)
+    labels = blocky_labels(batch, classes, 64, 2, seed=seed)  # 2x2 blocks: 4x4 windows of several labels
+    return one_hot(labels, classes, edges=instance, dtype=F64)
 
 
 def discriminator(name, instance):
-    opt = options_from({'gpu_ids': '-1', 'dataset_mode': 'synthetic', 'label_nc': 5, 'crop_size': 32,
-                        'batchSize': 2, 'load_size': 32, 'ndf': 8, 'netD': name, 'num_D': 2,
+    opt = options_from({'gpu_ids': '-1', 'dataset_mode': 'synthetic', 'label_nc': 5, 'crop_size': 64,
+                        'batchSize': 2, 'load_size': 64, 'ndf': 8, 'netD': name, 'num_D': 2,
                         'no_instance': not instance})
     torch.manual_seed(0)
     return create_network('D', opt).double()
@@ -49,18 +51,20 @@ def run(net, images, semantics):
     return [o.detach() for o in outputs], images.grad, grads
 
 
-@pytest.mark.parametrize('name', ['multiscale', 'n_layer'])
+@pytest.mark.parametrize('name', ['multiscale', 'n_layer', 'fpse'])
 @pytest.mark.parametrize('instance', [False, True])
-def test_labelled_input_equals_the_concatenation(name, instance):
+def test_fast_path_equals_the_original(name, instance):
     net = discriminator(name, instance)
     semantics = label_map(net, 2, instance)
-    images = torch.randn(4, 3, 32, 32, dtype=F64)   # fake and real: two images per map
-    (taken,) = net.inputs(images, semantics)
-    assert isinstance(taken, LabelledInput)
+    images = torch.randn(4, 3, 64, 64, dtype=F64)   # fake and real: two images per map
+    assert isinstance(net.inputs(images, semantics)[-1], LabelledInput if name != 'fpse' else LabelMap)
     fast = run(net, images, semantics)
     with reference_path():
-        (joined,) = net.inputs(images, semantics)
-        assert torch.equal(joined, torch.cat([torch.cat([semantics, semantics]), images], 1))
+        original = net.inputs(images, semantics)
+        if name == 'fpse':
+            assert original[0] is images and torch.equal(original[1], torch.cat([semantics, semantics]))
+        else:
+            assert torch.equal(original[0], torch.cat([torch.cat([semantics, semantics]), images], 1))
         ref = run(net, images, semantics)
     assert len(fast[0]) == len(ref[0])
     for a, b in zip(fast[0], ref[0]):
@@ -70,15 +74,27 @@ def test_labelled_input_equals_the_concatenation(name, instance):
         assert rel(fast[2][key], g) < 1e-12, key
 
 
-def test_soft_label_maps_are_concatenated():
-    net = discriminator('multiscale', False)
+@pytest.mark.parametrize('name', ['multiscale', 'fpse'])
+def test_soft_label_maps_fall_back(name):
+    net = discriminator(name, False)
     semantics = label_map(net, 1) * 0.9 + 0.1 / net.opt.semantic_nc
-    (taken,) = net.inputs(torch.zeros(2, 3, 32, 32, dtype=F64), semantics)
-    assert isinstance(taken, torch.Tensor) and taken.shape == (2, net.opt.semantic_nc + 3, 32, 32)
+    taken = net.inputs(torch.zeros(2, 3, 64, 64, dtype=F64), semantics)[-1]
+    channels = net.opt.semantic_nc + (3 if name == 'multiscale' else 0)
+    assert isinstance(taken, torch.Tensor) and taken.shape == (2, channels, 64, 64)
 
 
-def test_images_must_come_in_whole_groups():
-    net = discriminator('multiscale', False)
+@pytest.mark.parametrize('name', ['multiscale', 'fpse'])
+def test_images_must_come_in_whole_groups(name):
+    net = discriminator(name, False)
     semantics = label_map(net, 2)
     with pytest.raises(ValueError, match='expected a multiple'):
-        net.inputs(torch.zeros(3, 3, 32, 32, dtype=F64), semantics)
+        net.inputs(torch.zeros(3, 3, 64, 64, dtype=F64), semantics)
+
+
+@pytest.mark.parametrize('size,block', [((30, 22), 4), ((16, 16), 2), ((9, 13), 3)])
+@pytest.mark.parametrize('edges', [False, True])
+def test_block_means_are_the_pooled_map(size, block, edges):
+    labels = torch.randint(0, 6, (2, 1, *size), generator=torch.Generator().manual_seed(1))
+    semantics = one_hot(labels, 6, edges=edges, dtype=F64)
+    means = LabelMap.of(semantics, 6).block_means(block, F64)
+    torch.testing.assert_close(means, torch.nn.functional.avg_pool2d(semantics, block), rtol=0, atol=1e-15)

@@ -3,16 +3,23 @@
 Five stride-2 encoder levels on the image, a top-down path (1x1 laterals, bilinear upsampling),
 three output scales; each scale's score is a patch real/fake logit plus the semantic-embedding term:
 the inner product of per-pixel features with the projected, average-pooled label map.
+
+The projection is a 1x1 convolution, average-pooled twice before its first use: on the fast paths
+(ops/paths.py), with a one-hot map, the label map comes as its LabelMap and is pooled first (each
+4x4 block's label counts, a bincount), then projected: the same values (pooling and a 1x1
+convolution commute) for 1/16 of the projection's work and none of the full-resolution maps.
 """
 import torch.nn as nn
 import torch.nn.functional as F
 
 from ..ops import get_nonspade_norm_layer
-from .base import Discriminator, maps_per_image
+from ..ops.label_map import LabelMap, generator_labels
+from .base import Discriminator, image_groups, maps_per_image
 
 
 class FPSEDiscriminator(Discriminator):
-    """forward(image, semantics) -> [features (4, bottom-up), predictions (3, fine to coarse)]."""
+    """forward(image, semantics) -> [features (4, bottom-up), predictions (3, fine to coarse)];
+    ``semantics`` the one-hot label map or (fast paths) its LabelMap."""
 
     def __init__(self, opt):
         super().__init__()
@@ -57,15 +64,26 @@ class FPSEDiscriminator(Discriminator):
         feat22 = self.up(feat23) + self.lat2(feat12)
         finals = [self.final2(feat22), self.final3(feat23), self.final4(feat24)]
 
-        segemb = F.avg_pool2d(self.embedding(semantics), kernel_size=2, stride=2)
+        segemb = None
         preds = []
         for feat in finals:
-            segemb = F.avg_pool2d(segemb, kernel_size=2, stride=2)
+            segemb = self.embedded_quarter(semantics) if segemb is None else F.avg_pool2d(segemb, 2, 2)
             preds.append(self.tf(feat) + (segemb * self.seg(feat)).sum(dim=1, keepdim=True))
         return [[feat12, feat13, feat14, feat15], preds]
 
+    def embedded_quarter(self, semantics):
+        """The projected label map average-pooled by 2, twice (to a quarter of the size)."""
+        if isinstance(semantics, LabelMap):
+            return self.embedding(semantics.block_means(4, self.embedding.weight.dtype))
+        segemb = F.avg_pool2d(self.embedding(semantics), kernel_size=2, stride=2)
+        return F.avg_pool2d(segemb, kernel_size=2, stride=2)
+
     def inputs(self, images, semantics):
-        return images, maps_per_image(images, semantics)  # the label map is an input of its own
+        """(images, label maps): the label map is an input of its own (its LabelMap on the fast paths)."""
+        labels = None if semantics.requires_grad else generator_labels(semantics, self.opt)
+        if labels is None:
+            return images, maps_per_image(images, semantics)
+        return images, labels.repeat(image_groups(images, semantics))
 
     def predictions_and_features(self, out):
         """(score maps, feature-matching groups): each feature is its own group, so feature matching

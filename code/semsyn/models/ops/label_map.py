@@ -120,6 +120,23 @@ class LabelMap:
         extra = None if self.extra is None else self.extra.repeat(times, 1, 1, 1)
         return LabelMap(self.labels.repeat(times, 1, 1), extra, self.num_classes)
 
+    def block_means(self, block, dtype=torch.float32):
+        """[N, L + E, H // block, W // block]: ``F.avg_pool2d(one-hot map with its extra channels, block)``
+        (float rounding apart), the one-hot part as each block's label counts / block**2 (a bincount)."""
+        n, (h, w), nc = self.labels.shape[0], self.size, self.num_classes
+        hb, wb = h // block, w // block
+        labels = self.labels[:, :hb * block, :wb * block]
+        rows = torch.arange(hb, device=labels.device).repeat_interleave(block)
+        cols = torch.arange(wb, device=labels.device).repeat_interleave(block)
+        cell = rows[:, None] * wb + cols[None, :]                       # the block of every pixel
+        image = torch.arange(n, device=labels.device)[:, None, None] * nc
+        bins = (image + labels) * (hb * wb) + cell
+        counts = torch.bincount(bins.reshape(-1), minlength=n * nc * hb * wb)
+        means = counts.view(n, nc, hb, wb).to(dtype) / block ** 2
+        if self.extra is None:
+            return means
+        return torch.cat([means, F.avg_pool2d(self.extra.to(dtype), block)], dim=1)
+
     def uniform(self, radius):
         """[N, H, W] bool: pixels whose (2*radius+1)^2 window lies inside the map, holds one label and
         no nonzero extra channel (there a stack of convolutions of total reach ``radius`` sees a
