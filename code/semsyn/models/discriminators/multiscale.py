@@ -31,9 +31,6 @@ class LabelledInput(NamedTuple):
     images: torch.Tensor
     labels: LabelMap
 
-    def joined(self):
-        return torch.cat([maps_per_image(self.images, self.semantics), self.images], dim=1)
-
 
 def discriminator_input(images, semantics, opt):
     """A LabelledInput on the fast paths when the label channels are one-hot, else the concatenation."""
@@ -44,8 +41,8 @@ def discriminator_input(images, semantics, opt):
 
 
 class NLayerDiscriminator(Discriminator):
-    """forward(cat([semantics, image], 1)) -> [feat_1, ..., feat_n, prediction] (SPADE returns the
-    prediction alone with --no_ganFeat_loss; the layers computed are the same)."""
+    """forward(cat([semantics, image], 1) or its LabelledInput) -> [feat_1, ..., feat_n, prediction]
+    (SPADE returns the prediction alone with --no_ganFeat_loss; the layers computed are the same)."""
 
     def __init__(self, opt):
         super().__init__()
