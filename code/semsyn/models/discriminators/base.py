@@ -1,5 +1,6 @@
 """What the model wrapper needs from a discriminator, declared by each class."""
 from ..base import BaseNetwork
+from ..ops.label_map import generator_labels
 
 
 class Discriminator(BaseNetwork):
@@ -25,6 +26,13 @@ def image_groups(images, semantics):
     if rest:
         raise ValueError(f'{images.shape[0]} images but {semantics.shape[0]} label maps: expected a multiple')
     return times
+
+
+def shared_label_map(images, semantics, opt):
+    """The LabelMap of ``semantics`` for all of ``images``' groups on the fast paths, or None (reference
+    path, label channels not one-hot, or a map that needs a gradient: ops/label_map.py)."""
+    labels = generator_labels(semantics, opt)
+    return None if labels is None else labels.repeat(image_groups(images, semantics))
 
 
 def maps_per_image(images, semantics):

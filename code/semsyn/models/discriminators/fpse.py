@@ -13,8 +13,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..ops import get_nonspade_norm_layer
-from ..ops.label_map import LabelMap, generator_labels
-from .base import Discriminator, image_groups, maps_per_image
+from ..ops.label_map import LabelMap
+from .base import Discriminator, maps_per_image, shared_label_map
 
 
 class FPSEDiscriminator(Discriminator):
@@ -80,10 +80,8 @@ class FPSEDiscriminator(Discriminator):
 
     def inputs(self, images, semantics):
         """(images, label maps): the label map is an input of its own (its LabelMap on the fast paths)."""
-        labels = None if semantics.requires_grad else generator_labels(semantics, self.opt)
-        if labels is None:
-            return images, maps_per_image(images, semantics)
-        return images, labels.repeat(image_groups(images, semantics))
+        labels = shared_label_map(images, semantics, self.opt)
+        return images, maps_per_image(images, semantics) if labels is None else labels
 
     def predictions_and_features(self, out):
         """(score maps, feature-matching groups): each feature is its own group, so feature matching

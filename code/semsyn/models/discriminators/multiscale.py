@@ -14,9 +14,9 @@ import torch.nn.functional as F
 
 from ..ops import get_nonspade_norm_layer
 from ..ops.label_conv import label_conv
-from ..ops.label_map import LabelMap, generator_labels
+from ..ops.label_map import LabelMap
 from ..ops.spectral import current_weight
-from .base import Discriminator, image_groups, maps_per_image
+from .base import Discriminator, maps_per_image, shared_label_map
 
 
 def discriminator_input_nc(opt):
@@ -34,10 +34,10 @@ class LabelledInput(NamedTuple):
 
 def discriminator_input(images, semantics, opt):
     """A LabelledInput on the fast paths when the label channels are one-hot, else the concatenation."""
-    labels = None if semantics.requires_grad else generator_labels(semantics, opt)
+    labels = shared_label_map(images, semantics, opt)
     if labels is None:
         return torch.cat([maps_per_image(images, semantics), images], dim=1)
-    return LabelledInput(semantics, images, labels.repeat(image_groups(images, semantics)))
+    return LabelledInput(semantics, images, labels)
 
 
 class NLayerDiscriminator(Discriminator):

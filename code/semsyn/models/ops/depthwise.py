@@ -61,7 +61,7 @@ def _grad_kernels(grad_out, x):
     return grad_k.view(n, c * 9, h, w)
 
 
-def conv3x3_weight_grad(grad_out, x, with_bias):
+def conv3x3_weight_grad(grad_out, x, weight, with_bias):
     """(weight gradient [C_out, C_in, 3, 3], bias gradient [C_out] or None) of
     ``F.conv2d(x, weight, bias, padding=1)`` for ``grad_out`` [N, C_out, H, W].
 
@@ -73,7 +73,7 @@ def conv3x3_weight_grad(grad_out, x, with_bias):
     cout = grad_out.shape[1]
     if x.device.type != 'cpu':
         _, gw, gb = torch.ops.aten.convolution_backward(
-            grad_out, x, x.new_empty(cout, cin, 3, 3), [cout], [1, 1], [1, 1], [1, 1], False, [0, 0], 1,
+            grad_out, x, weight, [cout], [1, 1], [1, 1], [1, 1], False, [0, 0], 1,
             [False, True, with_bias])
         return gw, gb
     xp = F.pad(x, (1, 1, 1, 1))
@@ -135,7 +135,7 @@ class _PredictedDepthwiseConv(torch.autograd.Function):
                 grad_x[:, ch] = _grad_input(grad_out[:, ch], conv2d_same(hidden, w, b, tile=TRAIN_TILE))
             grad_k = _grad_kernels(grad_out[:, ch].contiguous(), x[:, ch])
             if grad_weight is not None or grad_bias is not None:
-                gw, gb = conv3x3_weight_grad(grad_k, hidden, grad_bias is not None)
+                gw, gb = conv3x3_weight_grad(grad_k, hidden, w, grad_bias is not None)
             if grad_hidden is not None:  # the transposed convolution: flipped taps, in/out swapped
                 grad_hidden += conv2d_same(grad_k, w.flip(2, 3).transpose(0, 1), tile=TRAIN_TILE)
             del grad_k

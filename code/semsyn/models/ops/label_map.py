@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from .paths import fast_paths_enabled
+from .resize import nearest_select
 from .scatter import ScatterAdd
 
 
@@ -29,14 +30,6 @@ def one_hot_labels(channels):
     top, labels = channels.max(dim=1)
     ok = (low >= 0) & (high <= 1) & (top == 1).all() & (channels.sum(1) == 1).all()
     return labels if bool(ok) else None
-
-
-def resize_labels(labels, size):
-    """Nearest resizing with the legacy floor indexing of F.interpolate(mode='nearest'): the same
-    source pixels as the resized one-hot map (labels < 2**24 are exact in float32)."""
-    if tuple(labels.shape[1:]) == tuple(size):
-        return labels
-    return F.interpolate(labels[:, None].float(), size=size, mode='nearest')[:, 0].long()
 
 
 class LabelMap:
@@ -71,8 +64,9 @@ class LabelMap:
         if size == self.size:
             return self
         if size not in self._resized:
-            extra = None if self.extra is None else F.interpolate(self.extra, size=size, mode='nearest')
-            self._resized[size] = LabelMap(resize_labels(self.labels, size), extra, self.num_classes)
+            # the pixels the resized one-hot map holds (ops/resize.py)
+            extra = None if self.extra is None else nearest_select(self.extra, size)
+            self._resized[size] = LabelMap(nearest_select(self.labels, size), extra, self.num_classes)
         return self._resized[size]
 
     def cached(self, key, build):

@@ -29,16 +29,23 @@ def _nearest_sources(size_in, size_out):
     return F.interpolate(index, size=(size_out, 1), mode='nearest').view(-1).long()
 
 
-def nearest_resize(x, size):
-    """``F.interpolate(x, size=size, mode='nearest')`` for x [N, C, H, W]."""
+def nearest_select(x, size):
+    """The pixels ``F.interpolate(mode='nearest')`` would give at ``size``, selected from the last two
+    dimensions of ``x`` (any dtype: integer labels too); ``x`` itself at its own size."""
     size = tuple(int(s) for s in size)
-    if not fast_paths_enabled():
-        return F.interpolate(x, size=size, mode='nearest')
-    if size == tuple(x.shape[2:]):
+    if size == tuple(x.shape[-2:]):
         return x
-    rows = _nearest_sources(x.shape[2], size[0]).to(x.device)
-    cols = _nearest_sources(x.shape[3], size[1]).to(x.device)
-    return x.index_select(2, rows).index_select(3, cols)
+    rows = _nearest_sources(x.shape[-2], size[0]).to(x.device)
+    cols = _nearest_sources(x.shape[-1], size[1]).to(x.device)
+    return x.index_select(-2, rows).index_select(-1, cols)
+
+
+def nearest_resize(x, size):
+    """``F.interpolate(x, size=size, mode='nearest')`` for x [N, C, H, W]; on the reference path
+    F.interpolate itself."""
+    if not fast_paths_enabled():
+        return F.interpolate(x, size=tuple(int(s) for s in size), mode='nearest')
+    return nearest_select(x, size)
 
 
 def bilinear_halve(x):
