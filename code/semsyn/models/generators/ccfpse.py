@@ -141,7 +141,7 @@ def fused_first_layers(convs, semantics, label_feature, labels):
     else:
         cond = torch.cat([nearest_resize(semantics, size), label_feature], dim=1)
         out = conv2d_same(cond, weight, bias)
-    return F.relu(out).split([c.weight.shape[0] for c in convs], dim=1)
+    return F.relu(out, inplace=True).split([c.weight.shape[0] for c in convs], dim=1)
 
 
 class CondConvGenerator(Generator):

@@ -18,10 +18,11 @@ import torch
 import torch.nn.functional as F
 from torch.autograd.function import once_differentiable
 
+from . import scratch
 from .winograd import conv2d_same
 
 TAPS = [(i, j) for i in range(3) for j in range(3)]
-BACKWARD_CHUNKS = 4  # predicted_depthwise_conv's backward works on this many channel groups
+CHUNKS = 4  # predicted_depthwise_conv works on this many channel groups
 TRAIN_TILE = 2  # Winograd F(2x2, 3x3) under training: about as accurate as the direct convolution
 UNFOLD_BLOCK_BYTES = 16 * 2**20  # one block of image rows of the unfolded input (weight gradient)
 
@@ -33,40 +34,66 @@ def pixel_depthwise_conv_unfold(x, kernels):
     return (kernels.view(n * c, 9, h, w) * cols).sum(dim=1).view(n, c, h, w)
 
 
-def _apply(x, kernels):
+def _padded(x, name=None):
+    """``x`` zero-padded by one pixel on each side: a new tensor, or with ``name`` written into that
+    kept buffer (ops/scratch.py; for temporaries)."""
+    if name is None:
+        return F.pad(x, (1, 1, 1, 1))
+    n, c, h, w = x.shape
+    xp = scratch.buffer(name, n * c * (h + 2) * (w + 2), x).view(n, c, h + 2, w + 2)
+    xp[:, :, 0].zero_()
+    xp[:, :, h + 1].zero_()
+    xp[:, :, 1:h + 1, 0].zero_()
+    xp[:, :, 1:h + 1, w + 1].zero_()
+    xp[:, :, 1:h + 1, 1:w + 1].copy_(x)
+    return xp
+
+
+def _apply(x, kernels, out=None):
+    """The per-pixel products summed, into ``out`` (x's shape) or a new tensor."""
     n, c, h, w = x.shape
     k = kernels.view(n, c, 9, h, w)
-    xp = F.pad(x, (1, 1, 1, 1))
-    out = torch.zeros_like(x)
+    xp = _padded(x, 'depthwise.x_pad')
+    out = torch.zeros_like(x) if out is None else out.zero_()
     for t, (i, j) in enumerate(TAPS):
         out.addcmul_(k[:, :, t], xp[:, :, i:i + h, j:j + w])
     return out
 
 
-def _grad_input(grad_out, kernels):
+def _grad_input(grad_out, kernels, kept=False):
+    """The input gradient; with ``kept`` a view into a kept buffer (valid until the next call)."""
     n, c, h, w = grad_out.shape
     k = kernels.view(n, c, 9, h, w)
-    grad_xp = grad_out.new_zeros(n, c, h + 2, w + 2)
+    size = (n, c, h + 2, w + 2)
+    if kept:
+        grad_xp = scratch.buffer('depthwise.grad_x_pad', n * c * (h + 2) * (w + 2), grad_out).view(size).zero_()
+    else:
+        grad_xp = grad_out.new_zeros(size)
     for t, (i, j) in enumerate(TAPS):
         grad_xp[:, :, i:i + h, j:j + w].addcmul_(grad_out, k[:, :, t])
     return grad_xp[:, :, 1:h + 1, 1:w + 1]
 
 
-def _grad_kernels(grad_out, x):
+def _grad_kernels(grad_out, x, kept=False):
+    """The kernels' gradient; with ``kept`` in a kept buffer (valid until the next call)."""
     n, c, h, w = x.shape
-    xp = F.pad(x, (1, 1, 1, 1))
-    grad_k = grad_out.new_empty(n, c, 9, h, w)
+    xp = _padded(x, 'depthwise.x_pad')
+    if kept:
+        grad_k = scratch.buffer('depthwise.grad_kernels', n * c * 9 * h * w, x).view(n, c, 9, h, w)
+    else:
+        grad_k = grad_out.new_empty(n, c, 9, h, w)
     for t, (i, j) in enumerate(TAPS):
         torch.mul(grad_out, xp[:, :, i:i + h, j:j + w], out=grad_k[:, :, t])
     return grad_k.view(n, c * 9, h, w)
 
 
-def conv3x3_weight_grad(grad_out, x, weight, with_bias):
+def conv3x3_weight_grad(grad_out, x, weight, with_bias, x_padded=None):
     """(weight gradient [C_out, C_in, 3, 3], bias gradient [C_out] or None) of
-    ``F.conv2d(x, weight, bias, padding=1)`` for ``grad_out`` [N, C_out, H, W].
+    ``F.conv2d(x, weight, bias, padding=1)`` for ``grad_out`` [N, C_out, H, W]; ``x_padded``: x
+    zero-padded by one pixel, when the caller has it already.
 
     On the CPU as GEMMs of grad_out with the unfolded input, block of image rows by block (the
-    block in one reused buffer): aten's weight gradient runs at about 80 GFLOP/s on the kernel
+    block in a kept buffer): aten's weight gradient runs at about 80 GFLOP/s on the kernel
     predictors' shapes (C_out 288, 256x256), a GEMM with the pixels as its inner dimension at twice
     that. Elsewhere aten's."""
     n, cin, h, w = x.shape
@@ -76,9 +103,9 @@ def conv3x3_weight_grad(grad_out, x, weight, with_bias):
             grad_out, x, weight, [cout], [1, 1], [1, 1], [1, 1], False, [0, 0], 1,
             [False, True, with_bias])
         return gw, gb
-    xp = F.pad(x, (1, 1, 1, 1))
+    xp = _padded(x, 'depthwise.weight_grad_pad') if x_padded is None else x_padded
     rows = max(1, min(h, UNFOLD_BLOCK_BYTES // (cin * 9 * w * x.element_size())))
-    buf = x.new_empty(cin * 9 * rows * w)
+    buf = scratch.buffer('depthwise.cols', cin * 9 * rows * w, x)
     gw = x.new_zeros(cout, cin * 9)
     for i in range(n):
         for r0 in range(0, h, rows):
@@ -106,43 +133,61 @@ class _PixelDepthwiseConv(torch.autograd.Function):
         return grad_x, grad_k
 
 
+def _channel_chunks(c):
+    step = max(1, -(-c // CHUNKS))
+    return [(slice(c0, c0 + step), slice(9 * c0, 9 * (c0 + step))) for c0 in range(0, c, step)]
+
+
+def _chunk_kernels(hidden, weight, bias, n, c, h, w):
+    """The predicted kernels of one channel chunk (``weight`` and ``bias`` its rows), in a kept
+    buffer where the convolution runs as Winograd."""
+    out = scratch.buffer('depthwise.kernels', n * weight.shape[0] * h * w, hidden).view(n, -1, h, w)
+    return conv2d_same(hidden, weight, bias, tile=TRAIN_TILE, out=out)
+
+
 class _PredictedDepthwiseConv(torch.autograd.Function):
     """The kernels' convolution (forward, its recomputation in backward, its input gradient) may
     run as Winograd (ops/winograd.py: conv2d_same decides by size); its weight gradient is
-    ``conv3x3_weight_grad``'s."""
+    ``conv3x3_weight_grad``'s. Forward and backward go by channel chunks, so the kernels and their
+    gradient never exist whole; the chunks' temporaries live in kept buffers (ops/scratch.py)."""
 
     @staticmethod
     def forward(ctx, x, hidden, weight, bias):
         ctx.save_for_backward(x, hidden, weight, bias)
-        return _apply(x, conv2d_same(hidden, weight, bias, tile=TRAIN_TILE))
+        n, c, h, w = x.shape
+        out = torch.empty_like(x)
+        for ch, k in _channel_chunks(c):
+            wk, bk = weight[k], None if bias is None else bias[k]
+            _apply(x[:, ch], _chunk_kernels(hidden, wk, bk, n, wk.shape[0] // 9, h, w), out[:, ch])
+        return out
 
     @staticmethod
     @once_differentiable
     def backward(ctx, grad_out):
         x, hidden, weight, bias = ctx.saved_tensors
         grad_out = grad_out.contiguous()
-        c = x.shape[1]
-        step = max(1, -(-c // BACKWARD_CHUNKS))
+        n, c, h, w = x.shape
         grad_x = torch.empty_like(x) if ctx.needs_input_grad[0] else None
         grad_hidden = torch.zeros_like(hidden) if ctx.needs_input_grad[1] else None
         grad_weight = torch.empty_like(weight) if ctx.needs_input_grad[2] else None
         grad_bias = torch.empty_like(bias) if bias is not None and ctx.needs_input_grad[3] else None
-        # channel chunks: the recomputed kernels and their gradient never exist whole
-        for c0 in range(0, c, step):
-            ch, k = slice(c0, c0 + step), slice(9 * c0, 9 * (c0 + step))
-            w, b = weight[k], bias[k] if bias is not None else None
+        hidden_pad = _padded(hidden, 'depthwise.hidden_pad') if grad_weight is not None or grad_bias is not None \
+            else None
+        for ch, k in _channel_chunks(c):
+            wk, bk = weight[k], bias[k] if bias is not None else None
+            cc = wk.shape[0] // 9
             if grad_x is not None:
-                grad_x[:, ch] = _grad_input(grad_out[:, ch], conv2d_same(hidden, w, b, tile=TRAIN_TILE))
-            grad_k = _grad_kernels(grad_out[:, ch].contiguous(), x[:, ch])
+                grad_x[:, ch] = _grad_input(grad_out[:, ch], _chunk_kernels(hidden, wk, bk, n, cc, h, w), kept=True)
+            grad_k = _grad_kernels(grad_out[:, ch].contiguous(), x[:, ch], kept=True)
             if grad_weight is not None or grad_bias is not None:
-                gw, gb = conv3x3_weight_grad(grad_k, hidden, w, grad_bias is not None)
+                gw, gb = conv3x3_weight_grad(grad_k, hidden, wk, grad_bias is not None, hidden_pad)
+                if grad_weight is not None:
+                    grad_weight[k] = gw
+                if grad_bias is not None:
+                    grad_bias[k] = gb
             if grad_hidden is not None:  # the transposed convolution: flipped taps, in/out swapped
-                grad_hidden += conv2d_same(grad_k, w.flip(2, 3).transpose(0, 1), tile=TRAIN_TILE)
-            del grad_k
-            if grad_weight is not None:
-                grad_weight[k] = gw
-            if grad_bias is not None:
-                grad_bias[k] = gb
+                part = scratch.buffer('depthwise.grad_hidden_part', grad_hidden.numel(), hidden).view(hidden.shape)
+                grad_hidden += conv2d_same(grad_k, wk.flip(2, 3).transpose(0, 1), tile=TRAIN_TILE, out=part)
         return grad_x, grad_hidden, grad_weight, grad_bias
 
 

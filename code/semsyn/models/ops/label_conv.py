@@ -41,13 +41,15 @@ def label_conv(label_map, weight, bias=None, rest=None, stride=1, padding=None):
     if (0 if rest is None else rest.shape[1]) != expected:
         raise ValueError(f'the convolution takes {weight.shape[1]} input channels, {num_classes} of them one-hot: '
                          f'expected {expected} other channels, got {None if rest is None else rest.shape[1]}')
-    rows = label_conv_rows(label_map, weight, stride=stride, padding=padding)
-    if bias is not None:
-        rows = rows + bias
-    out = rows.view(n, h, w, cout).permute(0, 3, 1, 2).contiguous()
-    if rest is not None:
-        if stride == 1 and 2 * padding == k - 1:
-            out = out + conv2d_same(rest, weight[:, num_classes:])
-        else:
-            out = out + F.conv2d(rest, weight[:, num_classes:], stride=stride, padding=padding)
-    return out
+    looked_up = label_conv_rows(label_map, weight, stride=stride, padding=padding).view(n, h, w, cout)
+    looked_up = looked_up.permute(0, 3, 1, 2)
+    # the sums go in place into one new map (these maps are the largest of CC-FPSE's blocks,
+    # and on the CPU every new one costs its pages' faults: ops/scratch.py)
+    if rest is None:
+        out = looked_up.contiguous()
+        return out if bias is None else out.add_(bias.view(-1, 1, 1))
+    if stride == 1 and 2 * padding == k - 1:
+        out = conv2d_same(rest, weight[:, num_classes:], bias)
+    else:
+        out = F.conv2d(rest, weight[:, num_classes:], bias, stride=stride, padding=padding)
+    return out.add_(looked_up)

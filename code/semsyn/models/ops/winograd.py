@@ -44,6 +44,7 @@ import math
 import torch
 import torch.nn.functional as F
 
+from . import scratch
 from .paths import fast_paths_enabled
 
 _BT = {
@@ -119,7 +120,9 @@ def _even(total, most):
 
 def _fill_rows(d, x, r0, r1, h, w, m):
     """d [a, cin, nb, r1 - r0, W'] = the a padded input rows of tile rows r0..r1: d[k, .., t, 1 + j]
-    = x[.., m*t + k - 1, j], zero outside the image (d's columns outside 1..w are zero already)."""
+    = x[.., m*t + k - 1, j], zero outside the image (its padding columns too: d is a kept buffer)."""
+    d[..., 0].zero_()
+    d[..., w + 1:].zero_()
     for k in range(d.shape[0]):
         lo = max(r0, -(-(1 - k) // m))                              # first tile row with a real row k
         hi = min(r1, (h - k) // m + 1)                              # end of those
@@ -132,12 +135,14 @@ def _fill_rows(d, x, r0, r1, h, w, m):
 
 
 @torch.no_grad()
-def winograd_conv3x3(x, weight, bias=None, max_chunk_bytes=64 * 2**20, tile=4):
+def winograd_conv3x3(x, weight, bias=None, max_chunk_bytes=64 * 2**20, tile=4, out=None):
     """Same values as F.conv2d(x, weight, bias, padding=1) for x [N, C_in, H, W] (any H, W >= 1),
-    weight [C_out, C_in, 3, 3]; float32 or float64; returns [N, C_out, H, W] contiguous (NCHW).
+    weight [C_out, C_in, 3, 3]; float32 or float64; returns [N, C_out, H, W] contiguous (NCHW),
+    written into ``out`` when given (a contiguous tensor of that shape and dtype).
 
     tile: 4 for F(4x4, 3x3) (default, fastest), 2 for F(2x2, 3x3) (more accurate). Each chunk's M
-    ([36, channels, tiles]) is kept under max_chunk_bytes, down to one tile row of one channel."""
+    ([36, channels, tiles]) is kept under max_chunk_bytes, down to one tile row of one channel.
+    The work buffers are kept from call to call (ops/scratch.py)."""
     if weight.dim() != 4 or tuple(weight.shape[2:]) != (3, 3):
         raise ValueError(f'winograd_conv3x3: weight must be [C_out, C_in, 3, 3], got {tuple(weight.shape)}')
     if x.dim() != 4:
@@ -167,22 +172,26 @@ def winograd_conv3x3(x, weight, bias=None, max_chunk_bytes=64 * 2**20, tile=4):
     gk = _kron(_G[m], dt, dev).view(a, a, 9).transpose(0, 1).reshape(a2, 9)
     w9 = weight.to(dt).reshape(cout * cin, 9).t()
     b = None if bias is None else bias.to(dt)
-    out = x.new_empty(n, cout, h, w)
+    if out is None:
+        out = x.new_empty(n, cout, h, w)
+    elif out.shape != (n, cout, h, w) or out.dtype != dt or not out.is_contiguous():
+        raise ValueError(f'winograd_conv3x3: out must be a contiguous {dt} tensor of shape {(n, cout, h, w)}, '
+                         f'got {out.dtype} {tuple(out.shape)}')
     if out.numel() == 0:
         return out
 
     elems = min(max_chunk_bytes, _TARGET_BYTES) // (a2 * x.element_size())
     nb, rc, cc = _plan(n, th, tw1, cout, elems)
     pmax = nb * rc * tw1
-    dbuf = x.new_zeros(a * cin * pmax * m)
-    tbuf = x.new_empty(a * cin * pmax * m + m)                      # + the spare tile's overrun
-    vbuf = x.new_empty(a2 * cin * pmax)
-    mbuf = x.new_empty(a2 * cc * pmax)
-    ybuf = x.new_empty(m * m * cc * pmax)
+    dbuf = scratch.buffer('winograd.d', a * cin * pmax * m, x)
+    tbuf = scratch.buffer('winograd.t', a * cin * pmax * m + m, x)  # + the spare tile's overrun
+    vbuf = scratch.buffer('winograd.v', a2 * cin * pmax, x)
+    mbuf = scratch.buffer('winograd.m', a2 * cc * pmax, x)
+    ybuf = scratch.buffer('winograd.y', m * m * cc * pmax, x)
     if n <= nb and rc >= th:
         # one pass over the tiles: each U chunk is used once, computed into a reused buffer
         # (the whole U, 36 x C_out x C_in, would cost about as much in fresh pages as the GEMM)
-        u, ubuf = None, x.new_empty(a2 * cc * cin)
+        u, ubuf = None, scratch.buffer('winograd.u', a2 * cc * cin, x)
     else:
         u = torch.mm(gk, w9).view(a2, cout, cin)
     for n0 in range(0, n, nb):
@@ -250,16 +259,17 @@ WINOGRAD_MIN_MACS = 128 * 128   # C_in x C_out per pixel and tap
 WINOGRAD_MIN_IN, WINOGRAD_MIN_OUT = 64, 96
 
 
-def conv2d_same(x, weight, bias=None, tile=4):
+def conv2d_same(x, weight, bias=None, tile=4, out=None):
     """``F.conv2d(x, weight, bias, padding=k // 2)`` (stride 1), by Winograd for a 3x3 kernel when
     nothing needs its gradient (no-grad inference, or the inside of a custom autograd Function) and
     ``winograd_pays``. ``tile`` 4, F(4x4, 3x3), about half a direct convolution's time, float32 values
     within about 1e-5 of the largest output (float32 accumulation over C_in, amplified by the output
     transform): inference. ``tile`` 2, F(2x2, 3x3), about 0.7 of the time, as accurate as the direct
     convolution: training (ops/depthwise.py), where the gradients must stay within 1e-5 of the
-    reference path's."""
+    reference path's. ``out``: where the Winograd path writes its result (a kept buffer; the direct
+    convolution returns a new tensor)."""
     if not _needs_grad(x, weight, bias) and winograd_pays(x, weight):
-        return winograd_conv3x3(x, weight, bias, tile=tile)
+        return winograd_conv3x3(x, weight, bias, tile=tile, out=out)
     return F.conv2d(x, weight, bias, padding=weight.shape[-1] // 2)
 
 

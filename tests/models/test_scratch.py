@@ -1,0 +1,115 @@
+"""Kept work buffers (ops/scratch.py) and the code that uses them: results must not depend on what
+an earlier call left in a buffer."""
+import pytest
+import torch
+import torch.nn.functional as F
+
+from semsyn.models.ops import depthwise, scratch
+from semsyn.models.ops.depthwise import pixel_depthwise_conv_unfold, predicted_depthwise_conv
+from semsyn.models.ops.winograd import winograd_conv3x3
+
+
+@pytest.fixture(autouse=True)
+def fresh_buffers():
+    scratch.release()
+    yield
+    scratch.release()
+
+
+def dirty_buffers():
+    """Fill every kept buffer with NaN: a result that reads an uninitialised element shows it."""
+    for t in scratch._buffers().values():
+        t.fill_(float('nan'))
+
+
+def test_buffer_is_kept_grown_and_released():
+    like = torch.zeros(1)
+    a = scratch.buffer('a', 10, like)
+    assert a.shape == (10,) and a.dtype == like.dtype
+    assert scratch.buffer('a', 6, like).data_ptr() == a.data_ptr()        # the same memory again
+    assert scratch.buffer('b', 6, like).data_ptr() != a.data_ptr()        # one buffer per name
+    assert scratch.buffer('a', 6, like.double()).dtype == torch.float64   # and per dtype
+    grown = scratch.buffer('a', 50, like)
+    assert grown.numel() == 50 and scratch.buffer('a', 10, like).data_ptr() == grown.data_ptr()
+    assert scratch.kept_bytes() == 50 * 4 + 6 * 4 + 6 * 8
+    scratch.release()
+    assert scratch.kept_bytes() == 0
+
+
+def test_off_the_cpu_a_new_tensor_each_time():
+    like = torch.zeros(1, device='meta')
+    out = scratch.buffer('a', 7, like)
+    assert out.device.type == 'meta' and out.shape == (7,)
+    assert scratch.kept_bytes() == 0
+
+
+@pytest.mark.parametrize('tile', [2, 4])
+def test_winograd_ignores_what_its_buffers_held(tile):
+    g = torch.Generator().manual_seed(0)
+    big = torch.randn(2, 12, 19, 23, generator=g, dtype=torch.float64)
+    winograd_conv3x3(big, torch.randn(10, 12, 3, 3, generator=g, dtype=torch.float64), tile=tile)
+    dirty_buffers()
+    # narrower and shorter than the first call: the kept buffers are read through other shapes
+    x = torch.randn(1, 5, 9, 6, generator=g, dtype=torch.float64)
+    w = torch.randn(7, 5, 3, 3, generator=g, dtype=torch.float64)
+    b = torch.randn(7, generator=g, dtype=torch.float64)
+    out = torch.full((1, 7, 9, 6), float('nan'), dtype=torch.float64)
+    assert winograd_conv3x3(x, w, b, tile=tile, out=out) is out
+    torch.testing.assert_close(out, F.conv2d(x, w, b, padding=1), rtol=0, atol=1e-12)
+
+
+def test_winograd_out_must_fit():
+    x, w = torch.zeros(1, 2, 4, 4), torch.zeros(3, 2, 3, 3)
+    with pytest.raises(ValueError, match='out must be a contiguous torch.float32 tensor of shape'):
+        winograd_conv3x3(x, w, out=torch.zeros(1, 3, 4, 5))
+    with pytest.raises(ValueError, match='out must be'):
+        winograd_conv3x3(x, w, out=torch.zeros(1, 4, 4, 3).transpose(1, 3))
+
+
+@pytest.mark.parametrize('n, c', [(1, 5), (2, 6)])
+def test_predicted_depthwise_conv_by_winograd_with_dirty_buffers(monkeypatch, n, c):
+    """Kernels by Winograd in forward and backward (gates forced open), channel chunks (5 channels
+    in 4 chunks: a short last one; batch 2: strided chunks), every buffer NaN before each pass."""
+    import semsyn.models.ops.winograd as winograd
+    monkeypatch.setattr(winograd, 'WINOGRAD_MIN_PIXELS', 1)
+    monkeypatch.setattr(winograd, 'WINOGRAD_MIN_MACS', 1)
+    calls = []
+    real = winograd.winograd_conv3x3
+    monkeypatch.setattr(winograd, 'winograd_conv3x3', lambda *a, **k: calls.append(1) or real(*a, **k))
+    g = torch.Generator().manual_seed(3)
+    x = torch.randn(n, c, 11, 9, generator=g, dtype=torch.float64, requires_grad=True)
+    hidden = torch.randn(n, 4, 11, 9, generator=g, dtype=torch.float64, requires_grad=True)
+    weight = torch.randn(c * 9, 4, 3, 3, generator=g, dtype=torch.float64, requires_grad=True)
+    bias = torch.randn(c * 9, generator=g, dtype=torch.float64, requires_grad=True)
+    leaves = [x, hidden, weight, bias]
+    copies = [t.detach().clone().requires_grad_() for t in leaves]
+    predicted_depthwise_conv(x * 2, hidden, weight, bias).sum().backward()  # fills the buffers
+    for t in leaves:
+        t.grad = None
+    dirty_buffers()
+    ours = predicted_depthwise_conv(x, hidden, weight, bias)
+    dirty_buffers()
+    grad = torch.randn(ours.shape, generator=g, dtype=torch.float64)
+    ours.backward(grad)
+    assert calls, 'the Winograd path did not run'
+    ref = pixel_depthwise_conv_unfold(copies[0], F.conv2d(copies[1], copies[2], copies[3], padding=1))
+    ref.backward(grad)
+    torch.testing.assert_close(ours, ref, rtol=0, atol=1e-10)
+    for a, r in zip(leaves, copies):
+        torch.testing.assert_close(a.grad, r.grad, rtol=0, atol=1e-10)
+    assert scratch.kept_bytes() > 0
+
+
+def test_conv3x3_weight_grad_with_padded_input_given_and_dirty_buffers():
+    g = torch.Generator().manual_seed(5)
+    x = torch.randn(2, 3, 7, 8, generator=g, dtype=torch.float64)
+    weight = torch.randn(4, 3, 3, 3, generator=g, dtype=torch.float64, requires_grad=True)
+    grad_out = torch.randn(2, 4, 7, 8, generator=g, dtype=torch.float64)
+    ref = torch.autograd.grad(F.conv2d(x, weight, padding=1), weight, grad_out)[0]
+    depthwise.conv3x3_weight_grad(grad_out, x, weight.detach(), False)
+    dirty_buffers()
+    gw, _ = depthwise.conv3x3_weight_grad(grad_out, x, weight.detach(), False, x_padded=F.pad(x, (1, 1, 1, 1)))
+    torch.testing.assert_close(gw, ref, rtol=1e-12, atol=1e-12)
+    dirty_buffers()
+    gw, _ = depthwise.conv3x3_weight_grad(grad_out, x, weight.detach(), False)
+    torch.testing.assert_close(gw, ref, rtol=1e-12, atol=1e-12)
