@@ -1,9 +1,7 @@
 """The memory-lean per-pixel depthwise conv equals the unfold version (values and gradients)."""
 import pytest
 import torch
-import torch.nn.functional as F
 
-import semsyn.models.ops.depthwise as depthwise
 from semsyn.models.ops.depthwise import pixel_depthwise_conv, pixel_depthwise_conv_unfold, predicted_depthwise_conv
 
 
@@ -88,22 +86,3 @@ def test_predicted_saves_input_and_hidden_only():
     with torch.autograd.graph.saved_tensors_hooks(lambda t: saved.append(t.numel()) or t, lambda t: t):
         predicted_depthwise_conv(x * 1, hidden * 1, weight, None)
     assert sum(saved) == x.numel() + hidden.numel() + weight.numel()
-
-
-@pytest.mark.parametrize('block_bytes', [None, 5 * 9 * 7 * 8 * 2])  # default; blocks of 2 rows (last one partial)
-@pytest.mark.parametrize('with_bias', [True, False])
-def test_conv3x3_weight_grad_is_the_convolution_weight_gradient(block_bytes, with_bias, monkeypatch):
-    if block_bytes is not None:
-        monkeypatch.setattr(depthwise, 'UNFOLD_BLOCK_BYTES', block_bytes)
-    torch.manual_seed(4)
-    x = torch.randn(2, 5, 9, 7, dtype=torch.float64)
-    weight = torch.randn(6, 5, 3, 3, dtype=torch.float64, requires_grad=True)
-    bias = torch.randn(6, dtype=torch.float64, requires_grad=True)
-    grad_out = torch.randn(2, 6, 9, 7, dtype=torch.float64)
-    ref = torch.autograd.grad(F.conv2d(x, weight, bias, padding=1), [weight, bias], grad_out)
-    gw, gb = depthwise.conv3x3_weight_grad(grad_out, x, weight.detach(), with_bias)
-    torch.testing.assert_close(gw, ref[0], rtol=1e-12, atol=1e-12)
-    if with_bias:
-        torch.testing.assert_close(gb, ref[1], rtol=1e-12, atol=1e-12)
-    else:
-        assert gb is None

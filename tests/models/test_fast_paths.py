@@ -332,10 +332,11 @@ def test_eval_weight_reuse_follows_every_update(name):
 
 @pytest.fixture
 def winograd_everywhere(monkeypatch):
-    """Winograd for every 3x3 convolution it may replace, whatever its size; records the tiles used."""
+    """Winograd for every 3x3 convolution it may replace, whatever its size (in inference and in
+    training); records the tiles used."""
     import semsyn.models.ops.winograd as winograd
-    monkeypatch.setattr(winograd, 'WINOGRAD_MIN_PIXELS', 1)
-    monkeypatch.setattr(winograd, 'WINOGRAD_MIN_MACS', 1)
+    for gate in ('WINOGRAD_MIN_PIXELS', 'WINOGRAD_MIN_MACS', 'TRAIN_MIN_PIXELS', 'TRAIN_MIN_IN', 'TRAIN_MIN_OUT'):
+        monkeypatch.setattr(winograd, gate, 1)
     tiles = []
     real = winograd.winograd_conv3x3
     monkeypatch.setattr(winograd, 'winograd_conv3x3', lambda *a, **k: tiles.append(k.get('tile', 4)) or real(*a, **k))
@@ -357,11 +358,14 @@ def test_winograd_in_inference(winograd_everywhere, dtype, tol):
     assert rel(fast, ref) < tol
 
 
-def test_winograd_in_training_keeps_gradients(winograd_everywhere):
-    """Under training the kernel predictors' convolutions (forward, recomputation, input gradient)
-    run as the more accurate F(2x2, 3x3): float32 gradients within 1e-5 of the reference path's."""
-    net = small_generator('condconv', False, torch.float32, size=64)
+@pytest.mark.parametrize('name', sorted(SMALL))
+def test_winograd_in_training_keeps_gradients(winograd_everywhere, name):
+    """Under training the 3x3 convolutions that conv2d_same runs (CC-FPSE's kernel predictors: forward,
+    recomputation, input gradient; the wide layers of all three: ops/conv3x3.py) run as the more
+    accurate F(2x2, 3x3): float32 gradients within 1e-5 of the reference path's."""
+    net = small_generator(name, False, torch.float32, size=64)
     nc = net.opt.semantic_nc
     semantics = one_hot(blocky_labels(2, nc, 64, 4, seed=4), nc)
     assert_same(run_both(net, semantics, torch.float32), 1e-5, buffer_tol=1e-4)
-    assert winograd_everywhere.count(2) >= 3 * 2 * 7 and 4 not in winograd_everywhere
+    assert 4 not in winograd_everywhere
+    assert winograd_everywhere.count(2) >= {'condconv': 3 * 2 * 7 + 2 * 7, 'spade': 2 * 7, 'scg': 2 * 7}[name]

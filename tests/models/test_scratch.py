@@ -4,7 +4,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from semsyn.models.ops import depthwise, scratch
+from semsyn.models.ops import conv3x3, scratch
 from semsyn.models.ops.depthwise import pixel_depthwise_conv_unfold, predicted_depthwise_conv
 from semsyn.models.ops.winograd import winograd_conv3x3
 
@@ -106,10 +106,10 @@ def test_conv3x3_weight_grad_with_padded_input_given_and_dirty_buffers():
     weight = torch.randn(4, 3, 3, 3, generator=g, dtype=torch.float64, requires_grad=True)
     grad_out = torch.randn(2, 4, 7, 8, generator=g, dtype=torch.float64)
     ref = torch.autograd.grad(F.conv2d(x, weight, padding=1), weight, grad_out)[0]
-    depthwise.conv3x3_weight_grad(grad_out, x, weight.detach(), False)
+    conv3x3.conv3x3_weight_grad(grad_out, x, weight.detach(), False)
     dirty_buffers()
-    gw, _ = depthwise.conv3x3_weight_grad(grad_out, x, weight.detach(), False, x_padded=F.pad(x, (1, 1, 1, 1)))
+    gw, _ = conv3x3.conv3x3_weight_grad(grad_out, x, weight.detach(), False, x_padded=F.pad(x, (1, 1, 1, 1)))
     torch.testing.assert_close(gw, ref, rtol=1e-12, atol=1e-12)
     dirty_buffers()
-    gw, _ = depthwise.conv3x3_weight_grad(grad_out, x, weight.detach(), False)
+    gw, _ = conv3x3.conv3x3_weight_grad(grad_out, x, weight.detach(), False)
     torch.testing.assert_close(gw, ref, rtol=1e-12, atol=1e-12)

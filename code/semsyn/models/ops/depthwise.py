@@ -19,12 +19,10 @@ import torch.nn.functional as F
 from torch.autograd.function import once_differentiable
 
 from . import scratch
-from .winograd import conv2d_same
+from .conv3x3 import TRAIN_TILE, conv2d_same, conv3x3_weight_grad, padded
 
 TAPS = [(i, j) for i in range(3) for j in range(3)]
 CHUNKS = 4  # predicted_depthwise_conv works on this many channel groups
-TRAIN_TILE = 2  # Winograd F(2x2, 3x3) under training: about as accurate as the direct convolution
-UNFOLD_BLOCK_BYTES = 16 * 2**20  # one block of image rows of the unfolded input (weight gradient)
 
 
 def pixel_depthwise_conv_unfold(x, kernels):
@@ -34,26 +32,11 @@ def pixel_depthwise_conv_unfold(x, kernels):
     return (kernels.view(n * c, 9, h, w) * cols).sum(dim=1).view(n, c, h, w)
 
 
-def _padded(x, name=None):
-    """``x`` zero-padded by one pixel on each side: a new tensor, or with ``name`` written into that
-    kept buffer (ops/scratch.py; for temporaries)."""
-    if name is None:
-        return F.pad(x, (1, 1, 1, 1))
-    n, c, h, w = x.shape
-    xp = scratch.buffer(name, n * c * (h + 2) * (w + 2), x).view(n, c, h + 2, w + 2)
-    xp[:, :, 0].zero_()
-    xp[:, :, h + 1].zero_()
-    xp[:, :, 1:h + 1, 0].zero_()
-    xp[:, :, 1:h + 1, w + 1].zero_()
-    xp[:, :, 1:h + 1, 1:w + 1].copy_(x)
-    return xp
-
-
 def _apply(x, kernels, out=None):
     """The per-pixel products summed, into ``out`` (x's shape) or a new tensor."""
     n, c, h, w = x.shape
     k = kernels.view(n, c, 9, h, w)
-    xp = _padded(x, 'depthwise.x_pad')
+    xp = padded(x, 'depthwise.x_pad')
     out = torch.zeros_like(x) if out is None else out.zero_()
     for t, (i, j) in enumerate(TAPS):
         out.addcmul_(k[:, :, t], xp[:, :, i:i + h, j:j + w])
@@ -77,7 +60,7 @@ def _grad_input(grad_out, kernels, kept=False):
 def _grad_kernels(grad_out, x, kept=False):
     """The kernels' gradient; with ``kept`` in a kept buffer (valid until the next call)."""
     n, c, h, w = x.shape
-    xp = _padded(x, 'depthwise.x_pad')
+    xp = padded(x, 'depthwise.x_pad')
     if kept:
         grad_k = scratch.buffer('depthwise.grad_kernels', n * c * 9 * h * w, x).view(n, c, 9, h, w)
     else:
@@ -85,36 +68,6 @@ def _grad_kernels(grad_out, x, kept=False):
     for t, (i, j) in enumerate(TAPS):
         torch.mul(grad_out, xp[:, :, i:i + h, j:j + w], out=grad_k[:, :, t])
     return grad_k.view(n, c * 9, h, w)
-
-
-def conv3x3_weight_grad(grad_out, x, weight, with_bias, x_padded=None):
-    """(weight gradient [C_out, C_in, 3, 3], bias gradient [C_out] or None) of
-    ``F.conv2d(x, weight, bias, padding=1)`` for ``grad_out`` [N, C_out, H, W]; ``x_padded``: x
-    zero-padded by one pixel, when the caller has it already.
-
-    On the CPU as GEMMs of grad_out with the unfolded input, block of image rows by block (the
-    block in a kept buffer): aten's weight gradient runs at about 80 GFLOP/s on the kernel
-    predictors' shapes (C_out 288, 256x256), a GEMM with the pixels as its inner dimension at twice
-    that. Elsewhere aten's."""
-    n, cin, h, w = x.shape
-    cout = grad_out.shape[1]
-    if x.device.type != 'cpu':
-        _, gw, gb = torch.ops.aten.convolution_backward(
-            grad_out, x, weight, [cout], [1, 1], [1, 1], [1, 1], False, [0, 0], 1,
-            [False, True, with_bias])
-        return gw, gb
-    xp = _padded(x, 'depthwise.weight_grad_pad') if x_padded is None else x_padded
-    rows = max(1, min(h, UNFOLD_BLOCK_BYTES // (cin * 9 * w * x.element_size())))
-    buf = scratch.buffer('depthwise.cols', cin * 9 * rows * w, x)
-    gw = x.new_zeros(cout, cin * 9)
-    for i in range(n):
-        for r0 in range(0, h, rows):
-            r1 = min(h, r0 + rows)
-            cols = buf[:cin * 9 * (r1 - r0) * w].view(cin, 9, r1 - r0, w)
-            for t, (a, b) in enumerate(TAPS):
-                cols[:, t].copy_(xp[i, :, r0 + a:r1 + a, b:b + w])
-            gw.addmm_(grad_out[i, :, r0:r1].reshape(cout, -1), cols.view(cin * 9, -1).t())
-    return gw.view(cout, cin, 3, 3), grad_out.sum((0, 2, 3)) if with_bias else None
 
 
 class _PixelDepthwiseConv(torch.autograd.Function):
@@ -171,7 +124,7 @@ class _PredictedDepthwiseConv(torch.autograd.Function):
         grad_hidden = torch.zeros_like(hidden) if ctx.needs_input_grad[1] else None
         grad_weight = torch.empty_like(weight) if ctx.needs_input_grad[2] else None
         grad_bias = torch.empty_like(bias) if bias is not None and ctx.needs_input_grad[3] else None
-        hidden_pad = _padded(hidden, 'depthwise.hidden_pad') if grad_weight is not None or grad_bias is not None \
+        hidden_pad = padded(hidden, 'depthwise.hidden_pad') if grad_weight is not None or grad_bias is not None \
             else None
         for ch, k in _channel_chunks(c):
             wk, bk = weight[k], bias[k] if bias is not None else None

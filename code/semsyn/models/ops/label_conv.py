@@ -8,8 +8,8 @@ CC-FPSE's label features) go through an ordinary convolution with the remaining 
 """
 import torch.nn.functional as F
 
+from .conv3x3 import conv2d_same
 from .scatter import gather_bags
-from .winograd import conv2d_same
 
 
 def tap_table(weight, num_classes):

@@ -21,10 +21,10 @@ import torch
 import torch.nn.functional as F
 from torch.autograd.function import once_differentiable
 
+from .conv3x3 import conv2d_same
 from .label_conv import label_conv, label_conv_rows
 from .patch_conv import patch_conv
 from .scatter import ScatterAdd
-from .winograd import conv2d_same
 
 UNIFORM_BELOW = 0.6  # the uniform-region form when less than this fraction of pixels is near a border
 

@@ -42,7 +42,6 @@ No autograd: meant for no-grad code and for the inside of custom autograd Functi
 import math
 
 import torch
-import torch.nn.functional as F
 
 from . import scratch
 from .paths import fast_paths_enabled
@@ -259,20 +258,6 @@ WINOGRAD_MIN_MACS = 128 * 128   # C_in x C_out per pixel and tap
 WINOGRAD_MIN_IN, WINOGRAD_MIN_OUT = 64, 96
 
 
-def conv2d_same(x, weight, bias=None, tile=4, out=None):
-    """``F.conv2d(x, weight, bias, padding=k // 2)`` (stride 1), by Winograd for a 3x3 kernel when
-    nothing needs its gradient (no-grad inference, or the inside of a custom autograd Function) and
-    ``winograd_pays``. ``tile`` 4, F(4x4, 3x3), about half a direct convolution's time, float32 values
-    within about 1e-5 of the largest output (float32 accumulation over C_in, amplified by the output
-    transform): inference. ``tile`` 2, F(2x2, 3x3), about 0.7 of the time, as accurate as the direct
-    convolution: training (ops/depthwise.py), where the gradients must stay within 1e-5 of the
-    reference path's. ``out``: where the Winograd path writes its result (a kept buffer; the direct
-    convolution returns a new tensor)."""
-    if not _needs_grad(x, weight, bias) and winograd_pays(x, weight):
-        return winograd_conv3x3(x, weight, bias, tile=tile, out=out)
-    return F.conv2d(x, weight, bias, padding=weight.shape[-1] // 2)
-
-
 def winograd_pays(x, weight):
     """Whether conv2d_same of ``x`` with ``weight`` runs as Winograd when no gradient is needed."""
     return (fast_paths_enabled() and x.device.type == 'cpu' and x.dtype in (torch.float32, torch.float64)
@@ -280,9 +265,21 @@ def winograd_pays(x, weight):
             and weight.shape[2:] == (3, 3) and _wide_enough(*weight.shape[:2]))
 
 
+# under training (F(2x2) forward and input gradient, GEMM weight gradient: ops/conv3x3.py), measured
+# against aten's forward + backward: 0.71 of its time at 128 -> 256 channels on 256x256, 0.82 at
+# 512 -> 768 on 32x32 and at 256 -> 384 on 64x64, 0.83 at 64 -> 640 on 256x256; no gain with fewer
+# than 256 output channels (1.0 - 1.4 at C_out 32 - 192), nor below 32x32 pixels per batch
+TRAIN_MIN_PIXELS, TRAIN_MIN_IN, TRAIN_MIN_OUT = 32 * 32, 64, 256
+
+
+def winograd_trains(x, weight):
+    """Whether conv2d_same of ``x`` with ``weight`` runs as Winograd when a gradient is needed."""
+    return (fast_paths_enabled() and x.device.type == 'cpu' and x.dtype in (torch.float32, torch.float64)
+            and weight.dtype == x.dtype and not torch.is_autocast_enabled('cpu')
+            and x.shape[0] * x.shape[2] * x.shape[3] >= TRAIN_MIN_PIXELS and weight.shape[2:] == (3, 3)
+            and weight.shape[1] >= TRAIN_MIN_IN and weight.shape[0] >= TRAIN_MIN_OUT)
+
+
 def _wide_enough(c_out, c_in):
     return c_out * c_in >= WINOGRAD_MIN_MACS or (c_in >= WINOGRAD_MIN_IN and c_out >= WINOGRAD_MIN_OUT)
 
-
-def _needs_grad(*tensors):
-    return torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in tensors)

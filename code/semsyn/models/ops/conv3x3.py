@@ -1,0 +1,109 @@
+"""The fast paths' 'same' convolutions (stride 1, padding k // 2): which algorithm runs where.
+
+``conv2d_same(x, weight, bias)`` is ``F.conv2d(x, weight, bias, padding=k // 2)``, computed
+
+- without a gradient, on the CPU, where ``winograd_pays``: Winograd (ops/winograd.py), F(4x4, 3x3)
+  by default (inference), F(2x2, 3x3) with ``tile=2`` (inside the training code of ops/depthwise.py);
+- with a gradient, on the CPU, where ``winograd_trains`` (wide 3x3 layers): by ``_Conv3x3``, an
+  autograd Function whose forward and input gradient are F(2x2, 3x3) Winograd (as accurate as the
+  direct convolution: the gradients stay within 1e-5 of the reference path's) and whose weight
+  gradient is ``conv3x3_weight_grad``'s GEMMs; all their work buffers are kept (ops/scratch.py),
+  where aten's convolutions take new ones on every call;
+- otherwise by ``F.conv2d``.
+"""
+import torch
+import torch.nn.functional as F
+from torch.autograd.function import once_differentiable
+
+from . import scratch, winograd  # winograd's functions through the module: tests replace them
+
+UNFOLD_BLOCK_BYTES = 16 * 2**20  # one block of image rows of the unfolded input (weight gradient)
+TRAIN_TILE = 2  # Winograd F(2x2, 3x3) under training: about as accurate as the direct convolution
+TAPS = [(i, j) for i in range(3) for j in range(3)]
+
+
+def conv2d_same(x, weight, bias=None, tile=4, out=None):
+    """``F.conv2d(x, weight, bias, padding=k // 2)`` (stride 1); see the module's docstring for the
+    algorithm. ``tile`` (no gradient): 4, F(4x4, 3x3), about half a direct convolution's time, float32
+    values within about 1e-5 of the largest output (float32 accumulation over C_in, amplified by the
+    output transform): inference; 2, F(2x2, 3x3), about 0.7 of the time, as accurate as the direct
+    convolution. ``out``: where the no-gradient Winograd path writes its result (a kept buffer); the
+    other paths return a new tensor."""
+    if not _needs_grad(x, weight, bias):
+        if winograd.winograd_pays(x, weight):
+            return winograd.winograd_conv3x3(x, weight, bias, tile=tile, out=out)
+    elif winograd.winograd_trains(x, weight):
+        return _Conv3x3.apply(x, weight, bias)
+    return F.conv2d(x, weight, bias, padding=weight.shape[-1] // 2)
+
+
+def _needs_grad(*tensors):
+    return torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in tensors)
+
+
+class _Conv3x3(torch.autograd.Function):
+    """F.conv2d(x, weight, bias, padding=1): F(2x2) Winograd forward; input gradient the F(2x2)
+    convolution of the output gradient with the flipped, transposed weight; GEMM weight gradient."""
+
+    @staticmethod
+    def forward(ctx, x, weight, bias):
+        ctx.save_for_backward(x, weight)
+        ctx.with_bias = bias is not None
+        return winograd.winograd_conv3x3(x, weight, bias, tile=TRAIN_TILE)
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_out):
+        x, weight = ctx.saved_tensors
+        grad_out = grad_out.contiguous()
+        grad_x = grad_weight = grad_bias = None
+        if ctx.needs_input_grad[0]:
+            grad_x = winograd.winograd_conv3x3(grad_out, weight.flip(2, 3).transpose(0, 1), tile=TRAIN_TILE)
+        if ctx.needs_input_grad[1] or (ctx.with_bias and ctx.needs_input_grad[2]):
+            grad_weight, grad_bias = conv3x3_weight_grad(grad_out, x, weight, ctx.with_bias and ctx.needs_input_grad[2])
+        return grad_x, grad_weight if ctx.needs_input_grad[1] else None, grad_bias
+
+
+def padded(x, name=None):
+    """``x`` zero-padded by one pixel on each side: a new tensor, or with ``name`` written into that
+    kept buffer (ops/scratch.py; for temporaries)."""
+    if name is None:
+        return F.pad(x, (1, 1, 1, 1))
+    n, c, h, w = x.shape
+    xp = scratch.buffer(name, n * c * (h + 2) * (w + 2), x).view(n, c, h + 2, w + 2)
+    xp[:, :, 0].zero_()
+    xp[:, :, h + 1].zero_()
+    xp[:, :, 1:h + 1, 0].zero_()
+    xp[:, :, 1:h + 1, w + 1].zero_()
+    xp[:, :, 1:h + 1, 1:w + 1].copy_(x)
+    return xp
+
+
+def conv3x3_weight_grad(grad_out, x, weight, with_bias, x_padded=None):
+    """(weight gradient [C_out, C_in, 3, 3], bias gradient [C_out] or None) of
+    ``F.conv2d(x, weight, bias, padding=1)`` for ``grad_out`` [N, C_out, H, W]; ``x_padded``: x
+    zero-padded by one pixel, when the caller has it already.
+
+    On the CPU as GEMMs of grad_out with the unfolded input, block of image rows by block (the
+    block in a kept buffer): aten's weight gradient runs at about 80 GFLOP/s on CC-FPSE's kernel
+    predictors' shapes (C_out 288, 256x256), a GEMM with the pixels as its inner dimension at twice
+    that. Elsewhere aten's."""
+    n, cin, h, w = x.shape
+    cout = grad_out.shape[1]
+    if x.device.type != 'cpu':
+        _, gw, gb = torch.ops.aten.convolution_backward(
+            grad_out, x, weight, [cout], [1, 1], [1, 1], [1, 1], False, [0, 0], 1,
+            [False, True, with_bias])
+        return gw, gb
+    xp = padded(x, 'conv3x3.weight_grad_pad') if x_padded is None else x_padded
+    rows = max(1, min(h, UNFOLD_BLOCK_BYTES // (cin * 9 * w * x.element_size())))
+    buf = scratch.buffer('conv3x3.cols', cin * 9 * rows * w, x)
+    gw = x.new_zeros(cout, cin * 9)
+    for i in range(n):
+        for r0 in range(0, h, rows):
+            r1 = min(h, r0 + rows)
+            cols = buf[:cin * 9 * (r1 - r0) * w].view(cin, 9, r1 - r0, w)
+            for t, (a, b) in enumerate(TAPS):
+                cols[:, t].copy_(xp[i, :, r0 + a:r1 + a, b:b + w])
+            gw.addmm_(grad_out[i, :, r0:r1].reshape(cout, -1), cols.view(cin * 9, -1).t())
+    return gw.view(cout, cin, 3, 3), grad_out.sum((0, 2, 3)) if with_bias else None
