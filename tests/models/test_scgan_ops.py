@@ -36,7 +36,9 @@ def _run(conv, fused, x, w):
 
 @pytest.mark.parametrize('spectral', [True, False])
 @pytest.mark.parametrize('train', [True, False])
-def test_fused_expert_conv_matches_separate_convs(spectral, train):
+@pytest.mark.parametrize('join_min', [0, 10**9])  # the joined convolution; the experts one by one (small maps)
+def test_fused_expert_conv_matches_separate_convs(spectral, train, join_min, monkeypatch):
+    monkeypatch.setattr(spatial_conditional, 'JOIN_MIN_PIXELS', join_min)
     ref = _expert_conv(spectral).train(train)
     fused = copy.deepcopy(ref)
     torch.manual_seed(1)
@@ -56,7 +58,9 @@ def test_fused_expert_conv_matches_separate_convs(spectral, train):
             torch.testing.assert_close(a.weight_v, b.weight_v, rtol=0, atol=0)
 
 
-def test_fused_expert_conv_channels_last():
+@pytest.mark.parametrize('join_min', [0, 10**9])
+def test_fused_expert_conv_channels_last(join_min, monkeypatch):
+    monkeypatch.setattr(spatial_conditional, 'JOIN_MIN_PIXELS', join_min)
     ref = _expert_conv(spectral=True).eval()
     cl = copy.deepcopy(ref).to(memory_format=torch.channels_last)
     torch.manual_seed(2)

@@ -91,6 +91,13 @@ def mix_experts(stacked, weights, num_experts):
     return _MixExperts.apply(stacked, weights.to(stacked.dtype), num_experts)
 
 
+# On maps of at most this many pixels (batch x height x width) the experts convolve one by one: there
+# the joined weight (K * C_out x C_in x 3 x 3, e.g. 28 MB at 512 channels) costs more to concatenate
+# and to convolve with than it saves (measured, forward + backward with the mixing: 1 x 512 x 16x16
+# joined 104 ms, one by one 71; 1 x 8x8 60 vs 25; 8 x 8x8 135 vs 105; 8 x 16x16 joined 0.88 of one by one)
+JOIN_MIN_PIXELS = 512
+
+
 class SpatialCondConv2d(nn.Module):
     """forward(x, weights[N, K, H, W]) -> sum_k weights[:, k] * conv_k(x)."""
 
@@ -118,8 +125,19 @@ class SpatialCondConv2d(nn.Module):
     def forward(self, x, weights):
         if not self.fused or not fast_paths_enabled():
             return self.forward_separate(x, weights)
+        if x.shape[0] * x.shape[2] * x.shape[3] <= JOIN_MIN_PIXELS:
+            return self.forward_unjoined(x, weights)
         # no-grad on the CPU: the joined experts as one Winograd convolution where that pays (ops/winograd.py)
         return mix_experts(conv2d_same(x, self.joined_weight()), weights, self.num_experts)
+
+    def forward_unjoined(self, x, weights):
+        """Small maps: the K convolutions one by one, their outputs summed in place (no stacked copy)."""
+        weights = weights.to(x.dtype)
+        out = None
+        for k, conv in enumerate(self.conv_bases):
+            part = F.conv2d(x, current_weight(conv), padding=self.padding)
+            out = part * weights[:, k:k + 1] if out is None else out.addcmul_(part, weights[:, k:k + 1])
+        return out
 
     def forward_separate(self, x, weights):
         """The original's computation: K convolutions, outputs stacked, weighted sum."""
