@@ -91,10 +91,11 @@ def mix_experts(stacked, weights, num_experts):
     return _MixExperts.apply(stacked, weights.to(stacked.dtype), num_experts)
 
 
-# On maps of at most this many pixels (batch x height x width) the experts convolve one by one: there
-# the joined weight (K * C_out x C_in x 3 x 3, e.g. 28 MB at 512 channels) costs more to concatenate
-# and to convolve with than it saves (measured, forward + backward with the mixing: 1 x 512 x 16x16
-# joined 104 ms, one by one 71; 1 x 8x8 60 vs 25; 8 x 8x8 135 vs 105; 8 x 16x16 joined 0.88 of one by one)
+# Under autograd, on maps of at most this many pixels (batch x height x width) the experts convolve
+# one by one: there the joined weight (K * C_out x C_in x 3 x 3, 28 MB at 512 channels), concatenated
+# anew and differentiated every step, costs more than it saves (SCGAN's G step at 256x256: its 16x16
+# experts 269 -> 239 ms). Without a gradient the joined weight stays (kept in eval mode on the CPU):
+# one by one measured slower there (inference 0.50 -> 0.55 s).
 JOIN_MIN_PIXELS = 512
 
 
@@ -125,13 +126,14 @@ class SpatialCondConv2d(nn.Module):
     def forward(self, x, weights):
         if not self.fused or not fast_paths_enabled():
             return self.forward_separate(x, weights)
-        if x.shape[0] * x.shape[2] * x.shape[3] <= JOIN_MIN_PIXELS:
+        if torch.is_grad_enabled() and x.shape[0] * x.shape[2] * x.shape[3] <= JOIN_MIN_PIXELS:
             return self.forward_unjoined(x, weights)
         # no-grad on the CPU: the joined experts as one Winograd convolution where that pays (ops/winograd.py)
         return mix_experts(conv2d_same(x, self.joined_weight()), weights, self.num_experts)
 
     def forward_unjoined(self, x, weights):
-        """Small maps: the K convolutions one by one, their outputs summed in place (no stacked copy)."""
+        """Small maps under autograd: the K convolutions one by one, their outputs summed in place (no
+        stacked copy)."""
         weights = weights.to(x.dtype)
         out = None
         for k, conv in enumerate(self.conv_bases):
