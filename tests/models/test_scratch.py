@@ -32,6 +32,8 @@ def test_buffer_is_kept_grown_and_released():
     grown = scratch.buffer('a', 50, like)
     assert grown.numel() == 50 and scratch.buffer('a', 10, like).data_ptr() == grown.data_ptr()
     assert scratch.kept_bytes() == 50 * 4 + 6 * 4 + 6 * 8
+    shaped = scratch.buffer('a', (2, 3, 4), like)                         # a shape: a view of the same memory
+    assert shaped.shape == (2, 3, 4) and shaped.is_contiguous() and shaped.data_ptr() == grown.data_ptr()
     scratch.release()
     assert scratch.kept_bytes() == 0
 

@@ -19,7 +19,7 @@ from . import scratch, winograd  # winograd's functions through the module: test
 
 UNFOLD_BLOCK_BYTES = 16 * 2**20  # one block of image rows of the unfolded input (weight gradient)
 TRAIN_TILE = 2  # Winograd F(2x2, 3x3) under training: about as accurate as the direct convolution
-TAPS = [(i, j) for i in range(3) for j in range(3)]
+TAPS = [(i, j) for i in range(3) for j in range(3)]  # a 3x3 kernel's taps, row-major
 
 
 def conv2d_same(x, weight, bias=None, tile=4, out=None):
@@ -58,19 +58,22 @@ class _Conv3x3(torch.autograd.Function):
         grad_out = grad_out.contiguous()
         grad_x = grad_weight = grad_bias = None
         if ctx.needs_input_grad[0]:
-            grad_x = winograd.winograd_conv3x3(grad_out, weight.flip(2, 3).transpose(0, 1), tile=TRAIN_TILE)
+            grad_x = winograd.winograd_conv3x3(grad_out, transposed_weight(weight), tile=TRAIN_TILE)
         if ctx.needs_input_grad[1] or (ctx.with_bias and ctx.needs_input_grad[2]):
             grad_weight, grad_bias = conv3x3_weight_grad(grad_out, x, weight, ctx.with_bias and ctx.needs_input_grad[2])
         return grad_x, grad_weight if ctx.needs_input_grad[1] else None, grad_bias
 
 
-def padded(x, name=None):
-    """``x`` zero-padded by one pixel on each side: a new tensor, or with ``name`` written into that
-    kept buffer (ops/scratch.py; for temporaries)."""
-    if name is None:
-        return F.pad(x, (1, 1, 1, 1))
+def transposed_weight(weight):
+    """The weight of the convolution that gives a 3x3 'same' convolution's input gradient from its
+    output gradient: taps flipped, input and output channels swapped."""
+    return weight.flip(2, 3).transpose(0, 1)
+
+
+def padded(x, name):
+    """``x`` zero-padded by one pixel on each side, in the kept buffer ``name`` (ops/scratch.py)."""
     n, c, h, w = x.shape
-    xp = scratch.buffer(name, n * c * (h + 2) * (w + 2), x).view(n, c, h + 2, w + 2)
+    xp = scratch.buffer(name, (n, c, h + 2, w + 2), x)
     xp[:, :, 0].zero_()
     xp[:, :, h + 1].zero_()
     xp[:, :, 1:h + 1, 0].zero_()

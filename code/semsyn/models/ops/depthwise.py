@@ -19,9 +19,8 @@ import torch.nn.functional as F
 from torch.autograd.function import once_differentiable
 
 from . import scratch
-from .conv3x3 import TRAIN_TILE, conv2d_same, conv3x3_weight_grad, padded
+from .conv3x3 import TAPS, TRAIN_TILE, conv2d_same, conv3x3_weight_grad, padded, transposed_weight
 
-TAPS = [(i, j) for i in range(3) for j in range(3)]
 CHUNKS = 4  # predicted_depthwise_conv works on this many channel groups
 
 
@@ -48,10 +47,7 @@ def _grad_input(grad_out, kernels, kept=False):
     n, c, h, w = grad_out.shape
     k = kernels.view(n, c, 9, h, w)
     size = (n, c, h + 2, w + 2)
-    if kept:
-        grad_xp = scratch.buffer('depthwise.grad_x_pad', n * c * (h + 2) * (w + 2), grad_out).view(size).zero_()
-    else:
-        grad_xp = grad_out.new_zeros(size)
+    grad_xp = scratch.buffer('depthwise.grad_x_pad', size, grad_out).zero_() if kept else grad_out.new_zeros(size)
     for t, (i, j) in enumerate(TAPS):
         grad_xp[:, :, i:i + h, j:j + w].addcmul_(grad_out, k[:, :, t])
     return grad_xp[:, :, 1:h + 1, 1:w + 1]
@@ -61,10 +57,8 @@ def _grad_kernels(grad_out, x, kept=False):
     """The kernels' gradient; with ``kept`` in a kept buffer (valid until the next call)."""
     n, c, h, w = x.shape
     xp = padded(x, 'depthwise.x_pad')
-    if kept:
-        grad_k = scratch.buffer('depthwise.grad_kernels', n * c * 9 * h * w, x).view(n, c, 9, h, w)
-    else:
-        grad_k = grad_out.new_empty(n, c, 9, h, w)
+    size = (n, c, 9, h, w)
+    grad_k = scratch.buffer('depthwise.grad_kernels', size, x) if kept else grad_out.new_empty(size)
     for t, (i, j) in enumerate(TAPS):
         torch.mul(grad_out, xp[:, :, i:i + h, j:j + w], out=grad_k[:, :, t])
     return grad_k.view(n, c * 9, h, w)
@@ -91,10 +85,11 @@ def _channel_chunks(c):
     return [(slice(c0, c0 + step), slice(9 * c0, 9 * (c0 + step))) for c0 in range(0, c, step)]
 
 
-def _chunk_kernels(hidden, weight, bias, n, c, h, w):
+def _chunk_kernels(hidden, weight, bias):
     """The predicted kernels of one channel chunk (``weight`` and ``bias`` its rows), in a kept
     buffer where the convolution runs as Winograd."""
-    out = scratch.buffer('depthwise.kernels', n * weight.shape[0] * h * w, hidden).view(n, -1, h, w)
+    n, _, h, w = hidden.shape
+    out = scratch.buffer('depthwise.kernels', (n, weight.shape[0], h, w), hidden)
     return conv2d_same(hidden, weight, bias, tile=TRAIN_TILE, out=out)
 
 
@@ -107,11 +102,9 @@ class _PredictedDepthwiseConv(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, hidden, weight, bias):
         ctx.save_for_backward(x, hidden, weight, bias)
-        n, c, h, w = x.shape
         out = torch.empty_like(x)
-        for ch, k in _channel_chunks(c):
-            wk, bk = weight[k], None if bias is None else bias[k]
-            _apply(x[:, ch], _chunk_kernels(hidden, wk, bk, n, wk.shape[0] // 9, h, w), out[:, ch])
+        for ch, k in _channel_chunks(x.shape[1]):
+            _apply(x[:, ch], _chunk_kernels(hidden, weight[k], None if bias is None else bias[k]), out[:, ch])
         return out
 
     @staticmethod
@@ -119,18 +112,16 @@ class _PredictedDepthwiseConv(torch.autograd.Function):
     def backward(ctx, grad_out):
         x, hidden, weight, bias = ctx.saved_tensors
         grad_out = grad_out.contiguous()
-        n, c, h, w = x.shape
         grad_x = torch.empty_like(x) if ctx.needs_input_grad[0] else None
         grad_hidden = torch.zeros_like(hidden) if ctx.needs_input_grad[1] else None
         grad_weight = torch.empty_like(weight) if ctx.needs_input_grad[2] else None
         grad_bias = torch.empty_like(bias) if bias is not None and ctx.needs_input_grad[3] else None
         hidden_pad = padded(hidden, 'depthwise.hidden_pad') if grad_weight is not None or grad_bias is not None \
             else None
-        for ch, k in _channel_chunks(c):
+        for ch, k in _channel_chunks(x.shape[1]):
             wk, bk = weight[k], bias[k] if bias is not None else None
-            cc = wk.shape[0] // 9
             if grad_x is not None:
-                grad_x[:, ch] = _grad_input(grad_out[:, ch], _chunk_kernels(hidden, wk, bk, n, cc, h, w), kept=True)
+                grad_x[:, ch] = _grad_input(grad_out[:, ch], _chunk_kernels(hidden, wk, bk), kept=True)
             grad_k = _grad_kernels(grad_out[:, ch].contiguous(), x[:, ch], kept=True)
             if grad_weight is not None or grad_bias is not None:
                 gw, gb = conv3x3_weight_grad(grad_k, hidden, wk, grad_bias is not None, hidden_pad)
@@ -139,8 +130,8 @@ class _PredictedDepthwiseConv(torch.autograd.Function):
                 if grad_bias is not None:
                     grad_bias[k] = gb
             if grad_hidden is not None:  # the transposed convolution: flipped taps, in/out swapped
-                part = scratch.buffer('depthwise.grad_hidden_part', grad_hidden.numel(), hidden).view(hidden.shape)
-                grad_hidden += conv2d_same(grad_k, wk.flip(2, 3).transpose(0, 1), tile=TRAIN_TILE, out=part)
+                part = scratch.buffer('depthwise.grad_hidden_part', hidden.shape, hidden)
+                grad_hidden += conv2d_same(grad_k, transposed_weight(wk), tile=TRAIN_TILE, out=part)
         return grad_x, grad_hidden, grad_weight, grad_bias
 
 

@@ -95,7 +95,7 @@ def mix_experts(stacked, weights, num_experts):
 # one by one: there the joined weight (K * C_out x C_in x 3 x 3, 28 MB at 512 channels), concatenated
 # anew and differentiated every step, costs more than it saves (SCGAN's G step at 256x256: its 16x16
 # experts 269 -> 239 ms). Without a gradient the joined weight stays (kept in eval mode on the CPU):
-# one by one measured slower there (inference 0.50 -> 0.55 s).
+# one by one was not faster there (SCGAN inference at 256x256 within the machine's noise).
 JOIN_MIN_PIXELS = 512
 
 

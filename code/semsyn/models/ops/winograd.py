@@ -258,11 +258,16 @@ WINOGRAD_MIN_MACS = 128 * 128   # C_in x C_out per pixel and tap
 WINOGRAD_MIN_IN, WINOGRAD_MIN_OUT = 64, 96
 
 
+def _eligible(x, weight):
+    """What both gates ask: the fast paths, a 3x3 kernel, float32 or float64 on the CPU."""
+    return (fast_paths_enabled() and x.device.type == 'cpu' and x.dtype in (torch.float32, torch.float64)
+            and weight.dtype == x.dtype and weight.shape[2:] == (3, 3))
+
+
 def winograd_pays(x, weight):
     """Whether conv2d_same of ``x`` with ``weight`` runs as Winograd when no gradient is needed."""
-    return (fast_paths_enabled() and x.device.type == 'cpu' and x.dtype in (torch.float32, torch.float64)
-            and weight.dtype == x.dtype and x.shape[2] * x.shape[3] >= WINOGRAD_MIN_PIXELS
-            and weight.shape[2:] == (3, 3) and _wide_enough(*weight.shape[:2]))
+    return (_eligible(x, weight) and x.shape[2] * x.shape[3] >= WINOGRAD_MIN_PIXELS
+            and _wide_enough(*weight.shape[:2]))
 
 
 # under training (F(2x2) forward and input gradient, GEMM weight gradient: ops/conv3x3.py), measured
@@ -274,9 +279,8 @@ TRAIN_MIN_PIXELS, TRAIN_MIN_IN, TRAIN_MIN_OUT = 32 * 32, 64, 256
 
 def winograd_trains(x, weight):
     """Whether conv2d_same of ``x`` with ``weight`` runs as Winograd when a gradient is needed."""
-    return (fast_paths_enabled() and x.device.type == 'cpu' and x.dtype in (torch.float32, torch.float64)
-            and weight.dtype == x.dtype and not torch.is_autocast_enabled('cpu')
-            and x.shape[0] * x.shape[2] * x.shape[3] >= TRAIN_MIN_PIXELS and weight.shape[2:] == (3, 3)
+    return (_eligible(x, weight) and not torch.is_autocast_enabled('cpu')
+            and x.shape[0] * x.shape[2] * x.shape[3] >= TRAIN_MIN_PIXELS
             and weight.shape[1] >= TRAIN_MIN_IN and weight.shape[0] >= TRAIN_MIN_OUT)
 
 
