@@ -49,7 +49,7 @@ def _train_worker(rank, world, port, argv, sgd):
     if world == 1:
         os.environ.pop('WORLD_SIZE')
     if sgd:
-        torch.optim.Adam = lambda params, lr, betas: torch.optim.SGD(params, lr=lr)
+        torch.optim.Adam = lambda params, lr, betas, **kw: torch.optim.SGD(params, lr=lr)
     from semsyn.options import resolve
     from semsyn.training.loop import train
     train(resolve(argv))
