@@ -16,6 +16,12 @@ fast/reference, the peak memory of a step (what it allocates on top of the model
 the PyTorch profiler's allocation events, GPU: max_memory_allocated) and its FLOPs (bench/flops.py).
 On a GPU it reports steps/s and images/s per precision (fp32, bf16/fp16 autocast through --amp).
 ``--json FILE`` keeps the raw numbers.
+
+Host memory (``--allocator``): train.py and test.py keep freed memory for reuse
+(semsyn/host_memory.py); the originals run with glibc's defaults. By default ('semsyn') the fast
+processes run as train.py does and the reference processes as the originals do; 'both' gives the
+reference processes semsyn's setting too (the fast paths' own share of the speed-up), 'default'
+neither.
 """
 import argparse
 import json
@@ -86,14 +92,18 @@ def step_function(spec, model, trainer, semantics, real):
 
 
 def measure(spec):
+    from semsyn.host_memory import keep_freed_memory
+    if spec['allocator'] == 'both' or (spec['allocator'] == 'semsyn' and spec['path'] == 'fast'):
+        keep_freed_memory()  # before the model's and the step's allocations
+
     import torch
     from flops import counter
     from measure import peak_bytes, timed
 
     from semsyn.models.ops import reference_path
 
-    opt, model, trainer, semantics, real = build(spec)
-    with reference_path(spec['path'] == 'reference'):
+    with reference_path(spec['path'] == 'reference'):  # the trainer's optimizers follow the path too
+        opt, model, trainer, semantics, real = build(spec)
         step = step_function(spec, model, trainer, semantics, real)
         result = timed(step, spec['device'], spec['repeat'])
         if spec['stats']:
@@ -122,7 +132,8 @@ def cells(args):
                 for precision in args.precisions.split(','):
                     yield {'generator': generator, 'size': size, 'batch': batch, 'measure': measure,
                            'precision': precision, 'device': args.device, 'threads': args.threads,
-                           'channels_last': args.channels_last, 'compile': args.compile, 'repeat': args.repeat}
+                           'channels_last': args.channels_last, 'compile': args.compile, 'repeat': args.repeat,
+                           'allocator': args.allocator}
 
 
 def collect(args):
@@ -156,8 +167,10 @@ def print_table(rows, args):
     import torch
     device = (torch.cuda.get_device_name(0) if args.device == 'cuda'
               else f'CPU, {rows[0]["fast"]["threads"]} threads')
+    allocator = {'semsyn': "fast processes keep freed host memory (as train.py), reference ones glibc's defaults",
+                 'both': 'both paths keep freed host memory', 'default': "glibc's defaults for both paths"}
     print(f'fast paths vs reference path (the originals\' computation), {device}; seconds: fastest of '
-          f'{args.rounds} alternating processes per path')
+          f'{args.rounds} alternating processes per path; {allocator[args.allocator]}')
     print()
     print('| generator | input | measure | precision | reference (s) | fast (s) | fast/ref | speed-up | target '
           '| peak MiB ref | peak MiB fast | peak ratio | GFLOP ref | GFLOP fast | FLOP ratio |')
@@ -203,6 +216,9 @@ def main():
                         help='timed calls per process, after one warm-up (0: as many as fit in 10 s, 1 to 5)')
     parser.add_argument('--threads', type=int, default=0, help="CPU threads (default: torch's)")
     parser.add_argument('--no_stats', action='store_true', help='skip peak memory and FLOPs')
+    parser.add_argument('--allocator', default='semsyn', choices=['semsyn', 'both', 'default'],
+                        help="host memory: semsyn's setting (semsyn/host_memory.py) for the fast path only, both, "
+                             'or neither')
     parser.add_argument('--json', help='also write the raw results here')
     parser.add_argument('--child', help=argparse.SUPPRESS)
     args = parser.parse_args()
