@@ -9,6 +9,7 @@ import torch.nn.functional as F
 
 import semsyn.models.ops.label_conv as label_conv_module
 import semsyn.models.ops.spade_fast as spade_fast
+import semsyn.models.ops.spatial_conditional as spatial_conditional
 from semsyn.models import create_network
 from semsyn.models.ops import SPADE, LabelMap, fast_paths, fast_paths_enabled, reference_path, spectral_norm
 from semsyn.models.ops.label_conv import label_conv
@@ -192,6 +193,11 @@ SMALL = {'spade': {'netG': 'spade', 'ngf': 4},
          'condconv': {'netG': 'condconv', 'ngf': 4},
          'scg': {'netG': 'scg', 'ngf': 4, 'nrf': 4, 'nff': 4, 'num_experts_conv': 3, 'num_experts_norm': 2,
                  'temperature': 0.5}}
+SMALL['scg_prior'] = {**SMALL['scg'], 'position': True}  # the routing levels blurred by the position prior
+# float32 comparisons: not the prior variant, whose up_3 output has a value within 1e-6 of LeakyReLU's
+# kink at these weights: float32 and float64 differ there by 3e-3 on the reference path as on the fast
+# path (a different slope for one pixel); float64 checks its fast path
+FLOAT32_NAMES = ['condconv', 'scg', 'spade']
 
 
 def small_generator(name, instance, dtype, size=32):
@@ -241,9 +247,15 @@ def uniform_everywhere(monkeypatch):
     monkeypatch.setattr(spade_fast, 'UNIFORM_BELOW', 1.01)
 
 
+@pytest.fixture
+def chunked_modulation(monkeypatch):
+    """SCGAN's norms modulate chunk by chunk under autograd at every size."""
+    monkeypatch.setattr(spatial_conditional, 'MODULATE_MIN_PIXELS', 0)
+
+
 @pytest.mark.parametrize('name', sorted(SMALL))
 @pytest.mark.parametrize('instance', [False, True])
-def test_generator_fast_equals_reference_float64(name, instance, uniform_everywhere):
+def test_generator_fast_equals_reference_float64(name, instance, uniform_everywhere, chunked_modulation):
     net = small_generator(name, instance, F64)
     nc = net.opt.semantic_nc - (0 if net.opt.no_instance else 1)
     semantics = one_hot(blocky_labels(2, nc, 32, 8, seed=2), nc, edges=instance, dtype=F64)
@@ -251,8 +263,8 @@ def test_generator_fast_equals_reference_float64(name, instance, uniform_everywh
     assert_same(run_both(net, semantics, F64), 1e-10)
 
 
-@pytest.mark.parametrize('name', sorted(SMALL))
-def test_generator_fast_equals_reference_float32(name):
+@pytest.mark.parametrize('name', FLOAT32_NAMES)
+def test_generator_fast_equals_reference_float32(name, chunked_modulation):
     """The 1e-5 relative bound on every gradient, in float32 (the BatchNorm statistics, which carry
     the float32 rounding of every layer above them, within 1e-4). At 64x64: the first feature map
     is 2x2, its batch norms see 8 values (at 1x1 they see 2, and float32 gradients through them
@@ -358,7 +370,7 @@ def test_winograd_in_inference(winograd_everywhere, dtype, tol):
     assert rel(fast, ref) < tol
 
 
-@pytest.mark.parametrize('name', sorted(SMALL))
+@pytest.mark.parametrize('name', FLOAT32_NAMES)
 def test_winograd_in_training_keeps_gradients(winograd_everywhere, name):
     """Under training the 3x3 convolutions that conv2d_same runs (CC-FPSE's kernel predictors: forward,
     recomputation, input gradient; the wide layers of all three: ops/conv3x3.py) run as the more

@@ -109,23 +109,43 @@ def test_expert_conv_eval_uses_stored_vectors():
 # ---------------------------------------------------------------------------------------------
 # routing weights
 
-def test_channel_pool_overlapping_bins():
+@pytest.mark.parametrize('reference', [False, True], ids=['fast', 'reference'])
+def test_channel_pool_overlapping_bins(reference):
     """K=3 bins over C=5 channels: floor(i*5/3) .. ceil((i+1)*5/3) -> {0,1}, {1,2,3}, {3,4}."""
     values = torch.tensor([1., 2., 3., 4., 5.])
     f = values.view(1, 5, 1, 1).expand(2, 5, 3, 2).contiguous()
-    pooled = channel_pool(f, 3)
+    with reference_path(reference):
+        pooled = channel_pool(f, 3)
     assert pooled.shape == (2, 3, 3, 2)
     expected = torch.tensor([(1 + 2) / 2, (2 + 3 + 4) / 3, (4 + 5) / 2]).view(1, 3, 1, 1).expand(2, 3, 3, 2)
     torch.testing.assert_close(pooled, expected)
 
 
-def test_channel_pool_bins_per_pixel():
+@pytest.mark.parametrize('reference', [False, True], ids=['fast', 'reference'])
+def test_channel_pool_bins_per_pixel(reference):
     torch.manual_seed(0)
     f = torch.randn(2, 64, 4, 5)
-    pooled = channel_pool(f, 3)  # 64 = 21.33 * 3: bins 0..21, 21..42, 42..63 (inclusive)
+    with reference_path(reference):
+        pooled = channel_pool(f, 3)  # 64 = 21.33 * 3: bins 0..21, 21..42, 42..63 (inclusive)
+        by_four = channel_pool(f, 4)
     for i, (lo, hi) in enumerate([(0, 22), (21, 43), (42, 64)]):
         torch.testing.assert_close(pooled[:, i], f[:, lo:hi].mean(1))
-    torch.testing.assert_close(channel_pool(f, 4), f.view(2, 4, 16, 4, 5).mean(2))  # divisible: plain groups
+    torch.testing.assert_close(by_four, f.view(2, 4, 16, 4, 5).mean(2))  # divisible: plain groups
+
+
+def test_channel_pool_gradient_matches_the_reference():
+    """The fast path's averaging-matrix product has adaptive pooling's gradient: each channel gets
+    the gradient of every bin it is in over that bin's channel count."""
+    torch.manual_seed(0)
+    f = torch.randn(2, 37, 6, 5, dtype=torch.float64)
+    g = torch.randn(2, 4, 6, 5, dtype=torch.float64)
+    grads = []
+    for reference in (False, True):
+        x = f.clone().requires_grad_()
+        with reference_path(reference):
+            channel_pool(x, 4).backward(g)
+        grads.append(x.grad)
+    torch.testing.assert_close(grads[0], grads[1], rtol=1e-12, atol=1e-12)
 
 
 def test_routing_activation_softmax_sigmoid_temperature():
@@ -196,6 +216,42 @@ def test_spatial_cond_norm_in_place_modulation_equals_reference(kind, chunk_byte
     torch.testing.assert_close(fast, ref, rtol=1e-12, atol=1e-12)
     assert torch.equal(x, before)
     assert not torch.equal(ref, F.instance_norm(x) if kind == 'instance' else ref * 0)  # a real modulation
+
+
+@pytest.mark.parametrize('kind', ['batch', 'instance'])
+@pytest.mark.parametrize('chunk_bytes', [None, 160])  # the default, and chunks of 5 pixels (last one partial)
+@pytest.mark.parametrize('needs', ['all', 'x', 'weights', 'groups'])
+@pytest.mark.parametrize('min_pixels', [0, 10**9], ids=['chunked', 'autograd'])
+def test_spatial_cond_norm_gradients_equal_reference(kind, chunk_bytes, needs, min_pixels, monkeypatch):
+    """Under autograd on the CPU the fast path modulates large maps chunk by chunk of pixels in a
+    Function of its own (parameters recomputed in the backward), small ones by autograd's ops; output
+    and the gradients of the input, the routing weights and the experts' affine parameters equal the
+    original's, also when only one is needed."""
+    if chunk_bytes is not None:
+        monkeypatch.setattr(spatial_conditional, 'MODULATE_CHUNK_BYTES', chunk_bytes)
+    monkeypatch.setattr(spatial_conditional, 'MODULATE_MIN_PIXELS', min_pixels)
+    torch.manual_seed(4)
+    norm = SpatialCondNorm(kind, 4, 3).double()
+    with torch.no_grad():
+        norm.affine_params_groups.normal_()
+    x0 = torch.randn(2, 4, 6, 7, dtype=torch.float64)
+    w0 = torch.softmax(torch.randn(2, 3, 6, 7, dtype=torch.float64), 1)
+    g = torch.randn(2, 4, 6, 7, dtype=torch.float64)
+    results = []
+    for reference in (False, True):
+        x, w = x0.clone().requires_grad_(needs in ('all', 'x')), w0.clone().requires_grad_(needs in ('all', 'weights'))
+        norm.affine_params_groups.requires_grad_(needs in ('all', 'groups'))
+        norm.zero_grad()
+        with reference_path(reference):
+            out = norm(x, w)
+        out.backward(g)
+        results.append([out.detach(), x.grad, w.grad, norm.affine_params_groups.grad])
+    for fast, ref in zip(*results):
+        if ref is None:
+            assert fast is None
+        else:
+            torch.testing.assert_close(fast, ref, rtol=1e-12, atol=1e-12)
+    assert sum(r is not None for r in results[1][1:]) == (3 if needs == 'all' else 1)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -128,8 +128,10 @@ class SemanticVectorGenerator(nn.Module):
             level = pyramid[-1 - i]
             up = F.interpolate(feature, size=level.shape[2:], mode='nearest')  # 2x nearest
             decoder = getattr(self, f'labelDec{i + 1}')
-            if labels is not None and level is semantics:
-                feature = decode_with_labels(decoder, up, labels)
+            if labels is not None and level is semantics:  # the one-hot map itself: its convolution as lookups
+                feature = decode_split(decoder, up, lambda w, b: label_conv(labels, w, b, labels.extra))
+            elif labels is not None:  # a halving of it
+                feature = decode_split(decoder, up, lambda w, b: F.conv2d(level, w, b, padding=w.shape[-1] // 2))
             else:
                 feature = decoder(torch.cat([up, level], dim=1))
             features.append(feature)
@@ -137,12 +139,14 @@ class SemanticVectorGenerator(nn.Module):
         return features, image
 
 
-def decode_with_labels(decoder, up, labels):
-    """``decoder(cat([up, one-hot map]))`` for a labelDec{i} (i >= 2): its LeakyReLU leaves the 0/1
-    channels as they are, so its first convolution is a convolution of the activated feature plus
-    a label convolution (ops/label_conv.py)."""
+def decode_split(decoder, up, level_conv):
+    """``decoder(cat([up, level]))`` for a labelDec{i} (i >= 2) on the fast paths, the level being the
+    one-hot map or a halving of it (non-negative, whatever the position prior did): the decoder's
+    LeakyReLU leaves the level as it is, so its first convolution is a convolution of the activated
+    feature plus ``level_conv(weight, bias)``, the level's part (lookups for the one-hot map,
+    ops/label_conv.py). No concatenated copy, and no gradient for the level's channels, which
+    need none."""
     act, conv, rest = decoder[0], decoder[1], decoder[2:]
     weight, channels = current_weight(conv), up.shape[1]
-    out = F.conv2d(act(up), weight[:, :channels], padding=conv.padding) + label_conv(
-        labels, weight[:, channels:], conv.bias, labels.extra)
-    return rest(out)
+    out = F.conv2d(act(up), weight[:, :channels], padding=conv.padding)
+    return rest(out + level_conv(weight[:, channels:], conv.bias))
