@@ -12,7 +12,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / 'code' / 'semsyn'
 LAYERS = [
     {'errors'},
     {'faults'},
-    {'fileio', 'devices', 'rng'},
+    {'fileio', 'devices', 'rng', 'host_memory'},
     {'weights', 'distributed', 'checkpoints', 'checkpoint_sets'},
     {'options'},
     {'visual'},
