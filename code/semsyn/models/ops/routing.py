@@ -10,6 +10,8 @@ gives the routing weights of the generator blocks at that size (channel pooling,
 ``spatial_conditional.channel_pool``); ``toRGB`` turns the finest one into an auxiliary image
 (hardtanh), which SCGAN trains to reconstruct the real image.
 """
+import functools
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -131,12 +133,16 @@ class SemanticVectorGenerator(nn.Module):
             if labels is not None and level is semantics:  # the one-hot map itself: its convolution as lookups
                 feature = decode_split(decoder, up, lambda w, b: label_conv(labels, w, b, labels.extra))
             elif labels is not None:  # a halving of it
-                feature = decode_split(decoder, up, lambda w, b: F.conv2d(level, w, b, padding=w.shape[-1] // 2))
+                feature = decode_split(decoder, up, functools.partial(same_conv, level))
             else:
                 feature = decoder(torch.cat([up, level], dim=1))
             features.append(feature)
         image = F.hardtanh(self.toRGB(feature))
         return features, image
+
+
+def same_conv(x, weight, bias):
+    return F.conv2d(x, weight, bias, padding=weight.shape[-1] // 2)
 
 
 def decode_split(decoder, up, level_conv):
