@@ -28,6 +28,9 @@ def optimizer_settings(opt):
     return {'G': {'lr': g_lr, 'betas': betas}, 'D': {'lr': d_lr, 'betas': betas}}
 
 
+FUSED_ADAM_DEVICES = ('cpu', 'cuda')
+
+
 def adam(params, settings):
     """torch's Adam with ``settings`` (lr, betas). Under the fast paths (models/ops/paths.py, decided
     when the optimizer is built) its fused kernel where torch has one for the parameters: one pass
@@ -38,9 +41,6 @@ def adam(params, settings):
     fused = fast_paths_enabled() and all(p.is_floating_point() and p.device.type in FUSED_ADAM_DEVICES
                                          for p in params)
     return torch.optim.Adam(params, **settings, **({'fused': True} if fused else {}))
-
-
-FUSED_ADAM_DEVICES = ('cpu', 'cuda')
 
 
 class Trainer:

@@ -16,6 +16,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .conv3x3 import conv2d_same
 from .label_conv import label_conv
 from .label_map import generator_labels
 from .resize import bilinear_halve
@@ -131,18 +132,14 @@ class SemanticVectorGenerator(nn.Module):
             up = F.interpolate(feature, size=level.shape[2:], mode='nearest')  # 2x nearest
             decoder = getattr(self, f'labelDec{i + 1}')
             if labels is not None and level is semantics:  # the one-hot map itself: its convolution as lookups
-                feature = decode_split(decoder, up, lambda w, b: label_conv(labels, w, b, labels.extra))
+                feature = decode_split(decoder, up, functools.partial(label_conv, labels, rest=labels.extra))
             elif labels is not None:  # a halving of it
-                feature = decode_split(decoder, up, functools.partial(same_conv, level))
+                feature = decode_split(decoder, up, functools.partial(conv2d_same, level))
             else:
                 feature = decoder(torch.cat([up, level], dim=1))
             features.append(feature)
         image = F.hardtanh(self.toRGB(feature))
         return features, image
-
-
-def same_conv(x, weight, bias):
-    return F.conv2d(x, weight, bias, padding=weight.shape[-1] // 2)
 
 
 def decode_split(decoder, up, level_conv):

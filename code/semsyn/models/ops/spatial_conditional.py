@@ -14,9 +14,10 @@ softmax over the experts or sigmoid, see ``routing_activation``):
 - ``SpatialCondNorm``: parameter-free BatchNorm (or InstanceNorm), then ``x * (1 + gamma) + beta``
   with ``[gamma, beta]`` per pixel ``= sum_k w_k * affine_params_groups[k]`` (K x 2C; gamma first).
   The fast path computes [1 + gamma, beta] as one 1x1 convolution of the routing weights (the 1
-  as its bias) and the norm as one addcmul; without a gradient, chunk by chunk of pixels in a
-  cache-sized buffer, over the normalised map itself (``modulate_in_place``). The reference path
-  computes it as the original (matmul, permute).
+  as its bias) and the norm as one addcmul; on the CPU chunk by chunk of pixels through a
+  cache-sized buffer instead (``modulate_chunks``): without a gradient over the normalised map
+  itself, under autograd on large maps in ``_Modulate``. The reference path computes it as the
+  original (matmul, permute).
 """
 import functools
 
@@ -188,7 +189,7 @@ class SpatialCondNorm(nn.Module):
         weights = weights.to(normalized.dtype)
         no_grad = not torch.is_grad_enabled() or not any(t.requires_grad for t in (x, weights, groups))
         if no_grad and normalized is not x and normalized.is_contiguous():
-            return modulate_in_place(normalized, weights, groups, one)
+            return modulate_chunks(normalized, weights, groups, one, out=normalized)  # nothing keeps it
         if (normalized.device.type == 'cpu' and not torch.is_autocast_enabled('cpu')
                 and normalized.numel() // self.channels >= MODULATE_MIN_PIXELS):
             return _Modulate.apply(normalized, weights, groups, one)
@@ -217,10 +218,30 @@ MODULATE_MIN_PIXELS = 128 * 128
 
 def _pixel_chunks(normalized, c2):
     """(image, first pixel, end pixel) of the cache-sized pixel chunks of ``normalized`` [N, C, H, W]
-    for a [2C, pixels] parameter block."""
+    for a [2C, pixels] parameter block, and a buffer for one such block."""
     pixels = normalized.shape[2] * normalized.shape[3]
     step = max(1, MODULATE_CHUNK_BYTES // (c2 * normalized.element_size()))
-    return [(i, p0, min(pixels, p0 + step)) for i in range(normalized.shape[0]) for p0 in range(0, pixels, step)]
+    chunks = [(i, p0, min(pixels, p0 + step)) for i in range(normalized.shape[0]) for p0 in range(0, pixels, step)]
+    return chunks, normalized.new_empty(c2 * min(step, pixels))
+
+
+def _block(buf, rows, width):
+    """The first rows x width elements of ``buf`` as a contiguous [rows, width] matrix."""
+    return buf[:rows * width].view(rows, width)
+
+
+def modulate_chunks(normalized, weights, groups, one, out):
+    """``out = normalized * (1 + gamma) + beta`` with ``[1 + gamma; beta] = groups @ weights + one``
+    per pixel, chunk of pixels by chunk through one cache-sized parameter block instead of a
+    [N, 2C, H, W] map (the map's fresh pages and its second pass cost more than the arithmetic).
+    ``out`` may be ``normalized`` itself."""
+    n, c, k = normalized.shape[0], normalized.shape[1], groups.shape[1]
+    flat, mix, dest = normalized.reshape(n, c, -1), weights.reshape(n, k, -1), out.view(n, c, -1)
+    chunks, buf = _pixel_chunks(normalized, 2 * c)
+    for i, p0, p1 in chunks:
+        params = torch.addmm(one[:, None], groups, mix[i, :, p0:p1], out=_block(buf, 2 * c, p1 - p0))
+        torch.addcmul(params[c:], flat[i, :, p0:p1], params[:c], out=dest[i, :, p0:p1])
+    return out
 
 
 class _Modulate(torch.autograd.Function):
@@ -233,16 +254,8 @@ class _Modulate(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, normalized, weights, groups, one):
-        n, c, k = normalized.shape[0], normalized.shape[1], groups.shape[1]
-        flat, mix = normalized.reshape(n, c, -1), weights.reshape(n, k, -1)
-        out = torch.empty_like(flat)
-        chunks = _pixel_chunks(normalized, 2 * c)
-        buf = flat.new_empty(2 * c, max(p1 - p0 for _, p0, p1 in chunks))
-        for i, p0, p1 in chunks:
-            params = torch.addmm(one[:, None], groups, mix[i, :, p0:p1], out=buf[:, :p1 - p0])
-            torch.addcmul(params[c:], flat[i, :, p0:p1], params[:c], out=out[i, :, p0:p1])
         ctx.save_for_backward(normalized, weights, groups, one)
-        return out.view_as(normalized)
+        return modulate_chunks(normalized, weights, groups, one, torch.empty_like(normalized))
 
     @staticmethod
     @once_differentiable
@@ -254,16 +267,15 @@ class _Modulate(torch.autograd.Function):
         grad_x = torch.empty_like(flat) if need_x else None
         grad_w = torch.empty_like(mix) if need_w else None
         grad_groups = groups.new_zeros(groups.shape) if need_groups else None
-        chunks = _pixel_chunks(normalized, 2 * c)
-        width = max(p1 - p0 for _, p0, p1 in chunks)
-        params, grad_params = flat.new_empty(2 * c, width), flat.new_empty(2 * c, width)
+        chunks, params = _pixel_chunks(normalized, 2 * c)
+        grad_params = torch.empty_like(params)
         for i, p0, p1 in chunks:
             g = grad[i, :, p0:p1]
             if need_x:  # d out / d normalized = 1 + gamma
-                scale = torch.addmm(one[:c, None], groups[:c], mix[i, :, p0:p1], out=params[:c, :p1 - p0])
+                scale = torch.addmm(one[:c, None], groups[:c], mix[i, :, p0:p1], out=_block(params, c, p1 - p0))
                 torch.mul(g, scale, out=grad_x[i, :, p0:p1])
             if need_w or need_groups:  # d out / d [gamma; beta] = [normalized; 1]
-                part = grad_params[:, :p1 - p0]
+                part = _block(grad_params, 2 * c, p1 - p0)
                 torch.mul(g, flat[i, :, p0:p1], out=part[:c])
                 part[c:].copy_(g)
                 if need_w:
@@ -272,25 +284,3 @@ class _Modulate(torch.autograd.Function):
                     grad_groups.addmm_(part, mix[i, :, p0:p1].t())
         return (grad_x.view_as(normalized) if need_x else None, grad_w.view_as(weights) if need_w else None,
                 grad_groups, None)
-
-
-def modulate_in_place(normalized, weights, groups, one):
-    """``normalized * (1 + gamma) + beta`` with ``[1 + gamma; beta] = groups @ weights + one`` per
-    pixel, written over ``normalized`` (no gradient: nothing keeps it). Pixel chunks of the 2C
-    parameters go through one cache-sized buffer instead of a [N, 2C, H, W] map: the map's fresh
-    pages and its second pass cost more than the arithmetic."""
-    n, c2, k = normalized.shape[0], groups.shape[0], groups.shape[1]
-    c = c2 // 2
-    flat = normalized.view(n, c, -1)
-    mix = weights.reshape(n, k, -1)
-    pixels = flat.shape[2]
-    step = max(1, MODULATE_CHUNK_BYTES // (c2 * normalized.element_size()))
-    buf = normalized.new_empty(c2 * min(step, pixels))
-    for i in range(n):
-        for p0 in range(0, pixels, step):
-            p1 = min(pixels, p0 + step)
-            params = buf[:c2 * (p1 - p0)].view(c2, p1 - p0)
-            torch.addmm(one[:, None], groups, mix[i, :, p0:p1], out=params)
-            part = flat[i, :, p0:p1]
-            part.mul_(params[:c]).add_(params[c:])
-    return normalized
