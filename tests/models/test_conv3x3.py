@@ -115,3 +115,30 @@ def test_conv3x3_weight_grad_is_the_convolution_weight_gradient(block_bytes, wit
         torch.testing.assert_close(gb, ref[1], rtol=1e-12, atol=1e-12)
     else:
         assert gb is None
+
+
+def test_weight_gradient_by_winograd_where_it_pays(monkeypatch):
+    """conv3x3_weight_grad runs F(2x2) Winograd from C_in 64 on (fast paths, CPU), the GEMMs below
+    and on the reference path; the same gradient either way."""
+    calls = []
+    real = winograd.winograd_weight_grad3x3
+    monkeypatch.setattr(winograd, 'winograd_weight_grad3x3',
+                        lambda *a, **k: calls.append(k.get('tile')) or real(*a, **k))
+
+    def weight_grad(cin):
+        calls.clear()
+        g = torch.Generator().manual_seed(cin)
+        x = torch.randn(2, cin, 6, 7, generator=g, dtype=torch.float64)
+        weight = torch.randn(5, cin, 3, 3, generator=g, dtype=torch.float64, requires_grad=True)
+        grad_out = torch.randn(2, 5, 6, 7, generator=g, dtype=torch.float64)
+        ref = torch.autograd.grad(F.conv2d(x, weight, padding=1), weight, grad_out)[0]
+        gw, gb = conv3x3.conv3x3_weight_grad(grad_out, x, weight.detach(), True)
+        torch.testing.assert_close(gw, ref, rtol=0, atol=1e-11)
+        torch.testing.assert_close(gb, grad_out.sum((0, 2, 3)), rtol=0, atol=1e-12)
+        return calls[:]
+    assert weight_grad(64) == [2]
+    assert weight_grad(63) == []
+    assert conv3x3.weight_grad_padding(torch.zeros(1, 64, 4, 4)) is None      # Winograd pads nothing
+    assert conv3x3.weight_grad_padding(torch.zeros(1, 63, 4, 4)).shape == (1, 63, 6, 6)
+    with reference_path():
+        assert weight_grad(64) == []

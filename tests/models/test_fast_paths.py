@@ -347,7 +347,8 @@ def winograd_everywhere(monkeypatch):
     """Winograd for every 3x3 convolution it may replace, whatever its size (in inference and in
     training); records the tiles used."""
     import semsyn.models.ops.winograd as winograd
-    for gate in ('WINOGRAD_MIN_PIXELS', 'WINOGRAD_MIN_MACS', 'TRAIN_MIN_PIXELS', 'TRAIN_MIN_IN', 'TRAIN_MIN_OUT'):
+    for gate in ('WINOGRAD_MIN_PIXELS', 'WINOGRAD_MIN_MACS', 'TRAIN_MIN_PIXELS', 'TRAIN_MIN_IN', 'TRAIN_MIN_OUT',
+                 'WEIGHT_GRAD_MIN_IN'):
         monkeypatch.setattr(winograd, gate, 1)
     tiles = []
     real = winograd.winograd_conv3x3

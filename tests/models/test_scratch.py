@@ -6,7 +6,7 @@ import torch.nn.functional as F
 
 from semsyn.models.ops import conv3x3, scratch
 from semsyn.models.ops.depthwise import pixel_depthwise_conv_unfold, predicted_depthwise_conv
-from semsyn.models.ops.winograd import winograd_conv3x3
+from semsyn.models.ops.winograd import winograd_conv3x3, winograd_weight_grad3x3
 
 
 @pytest.fixture(autouse=True)
@@ -115,3 +115,18 @@ def test_conv3x3_weight_grad_with_padded_input_given_and_dirty_buffers():
     dirty_buffers()
     gw, _ = conv3x3.conv3x3_weight_grad(grad_out, x, weight.detach(), False)
     torch.testing.assert_close(gw, ref, rtol=1e-12, atol=1e-12)
+
+
+def test_winograd_weight_grad_with_dirty_buffers():
+    """The spare tile of the last row reads one tile past its block's transform: a NaN there must
+    not reach the weight gradient (its output gradient is zero, but 0 * NaN is NaN)."""
+    g = torch.Generator().manual_seed(6)
+    x = torch.randn(2, 3, 7, 9, generator=g, dtype=torch.float64)
+    weight = torch.randn(4, 3, 3, 3, generator=g, dtype=torch.float64, requires_grad=True)
+    grad_out = torch.randn(2, 4, 7, 9, generator=g, dtype=torch.float64)
+    ref = torch.autograd.grad(F.conv2d(x, weight, padding=1), weight, grad_out)[0]
+    winograd_weight_grad3x3(grad_out, x)
+    for max_bytes in (16 * 8 * 6 * 4, 10**9):                    # blocks of one tile row; one block
+        dirty_buffers()
+        torch.testing.assert_close(winograd_weight_grad3x3(grad_out, x, max_chunk_bytes=max_bytes), ref,
+                                   rtol=1e-12, atol=1e-12)

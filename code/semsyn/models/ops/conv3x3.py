@@ -7,8 +7,8 @@
 - with a gradient, on the CPU, where ``winograd_trains`` (wide 3x3 layers): by ``_Conv3x3``, an
   autograd Function whose forward and input gradient are F(2x2, 3x3) Winograd (as accurate as the
   direct convolution: the gradients stay within 1e-5 of the reference path's) and whose weight
-  gradient is ``conv3x3_weight_grad``'s GEMMs; all their work buffers are kept (ops/scratch.py),
-  where aten's convolutions take new ones on every call;
+  gradient is ``conv3x3_weight_grad``'s (F(2x2) Winograd too where C_in >= 64, else GEMMs); all their
+  work buffers are kept (ops/scratch.py), where aten's convolutions take new ones on every call;
 - otherwise by ``F.conv2d``.
 """
 import torch
@@ -43,7 +43,8 @@ def _needs_grad(*tensors):
 
 class _Conv3x3(torch.autograd.Function):
     """F.conv2d(x, weight, bias, padding=1): F(2x2) Winograd forward; input gradient the F(2x2)
-    convolution of the output gradient with the flipped, transposed weight; GEMM weight gradient."""
+    convolution of the output gradient with the flipped, transposed weight; weight gradient
+    conv3x3_weight_grad's."""
 
     @staticmethod
     def forward(ctx, x, weight, bias):
@@ -85,12 +86,14 @@ def padded(x, name):
 def conv3x3_weight_grad(grad_out, x, weight, with_bias, x_padded=None):
     """(weight gradient [C_out, C_in, 3, 3], bias gradient [C_out] or None) of
     ``F.conv2d(x, weight, bias, padding=1)`` for ``grad_out`` [N, C_out, H, W]; ``x_padded``: x
-    zero-padded by one pixel, when the caller has it already.
+    zero-padded by one pixel, when the caller has it already (``weight_grad_padding``).
 
-    On the CPU as GEMMs of grad_out with the unfolded input, block of image rows by block (the
-    block in a kept buffer): aten's weight gradient runs at about 80 GFLOP/s on CC-FPSE's kernel
-    predictors' shapes (C_out 288, 256x256), a GEMM with the pixels as its inner dimension at twice
-    that. Elsewhere aten's."""
+    On the CPU, where ``winograd_weight_grad_pays`` (C_in >= 64 on the fast paths), as F(2x2, 3x3)
+    Winograd (ops/winograd.py: 4 products per pixel instead of 9, about 0.6-0.9 of the GEMMs' time,
+    as accurate); otherwise as GEMMs of grad_out with the unfolded input, block of image rows by
+    block (the block in a kept buffer): aten's weight gradient runs at about 80 GFLOP/s on CC-FPSE's
+    kernel predictors' shapes (C_out 288, 256x256), a GEMM with the pixels as its inner dimension at
+    twice that. Elsewhere aten's."""
     n, cin, h, w = x.shape
     cout = grad_out.shape[1]
     if x.device.type != 'cpu':
@@ -98,6 +101,9 @@ def conv3x3_weight_grad(grad_out, x, weight, with_bias, x_padded=None):
             grad_out, x, weight, [cout], [1, 1], [1, 1], [1, 1], False, [0, 0], 1,
             [False, True, with_bias])
         return gw, gb
+    bias_grad = grad_out.sum((0, 2, 3)) if with_bias else None
+    if winograd.winograd_weight_grad_pays(x):
+        return winograd.winograd_weight_grad3x3(grad_out, x, tile=TRAIN_TILE), bias_grad
     xp = padded(x, 'conv3x3.weight_grad_pad') if x_padded is None else x_padded
     rows = max(1, min(h, UNFOLD_BLOCK_BYTES // (cin * 9 * w * x.element_size())))
     buf = scratch.buffer('conv3x3.cols', cin * 9 * rows * w, x)
@@ -109,4 +115,12 @@ def conv3x3_weight_grad(grad_out, x, weight, with_bias, x_padded=None):
             for t, (a, b) in enumerate(TAPS):
                 cols[:, t].copy_(xp[i, :, r0 + a:r1 + a, b:b + w])
             gw.addmm_(grad_out[i, :, r0:r1].reshape(cout, -1), cols.view(cin * 9, -1).t())
-    return gw.view(cout, cin, 3, 3), grad_out.sum((0, 2, 3)) if with_bias else None
+    return gw.view(cout, cin, 3, 3), bias_grad
+
+
+def weight_grad_padding(x):
+    """For repeated conv3x3_weight_grad calls with the input ``x``: x zero-padded (a kept buffer),
+    where they run as GEMMs and would each pad it; None where they run as Winograd."""
+    if x.device.type == 'cpu' and not winograd.winograd_weight_grad_pays(x):
+        return padded(x, 'conv3x3.weight_grad_pad')
+    return None

@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from torch.autograd.function import once_differentiable
 
 from . import scratch
-from .conv3x3 import TAPS, TRAIN_TILE, conv2d_same, conv3x3_weight_grad, padded, transposed_weight
+from .conv3x3 import TAPS, TRAIN_TILE, conv2d_same, conv3x3_weight_grad, padded, transposed_weight, weight_grad_padding
 
 CHUNKS = 4  # predicted_depthwise_conv works on this many channel groups
 
@@ -116,8 +116,7 @@ class _PredictedDepthwiseConv(torch.autograd.Function):
         grad_hidden = torch.zeros_like(hidden) if ctx.needs_input_grad[1] else None
         grad_weight = torch.empty_like(weight) if ctx.needs_input_grad[2] else None
         grad_bias = torch.empty_like(bias) if bias is not None and ctx.needs_input_grad[3] else None
-        hidden_pad = padded(hidden, 'depthwise.hidden_pad') if grad_weight is not None or grad_bias is not None \
-            else None
+        hidden_pad = weight_grad_padding(hidden) if grad_weight is not None or grad_bias is not None else None
         for ch, k in _channel_chunks(x.shape[1]):
             wk, bk = weight[k], bias[k] if bias is not None else None
             if grad_x is not None:

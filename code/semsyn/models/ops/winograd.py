@@ -133,6 +133,26 @@ def _fill_rows(d, x, r0, r1, h, w, m):
         dk[:, :, max(0, hi - r0):].zero_()
 
 
+def _input_tiles(x, r0, r1, m, bt, bufs):
+    """V = B^T d B of the tiles of tile rows r0..r1 of x (all its images), [a*a, C_in, P] indexed
+    (b, a), P = images x rows x (tw + 1) tiles (the spare one included), in the kept buffers
+    ``bufs`` (d, t, v; sized for at least this block)."""
+    dbuf, tbuf, vbuf = bufs
+    nb, cin, h, w = x.shape
+    a = m + 2
+    tw1 = -(-w // m) + 1
+    pc = nb * (r1 - r0) * tw1
+    nr = a * cin * pc                                               # rows of the column GEMMs
+    d = dbuf[:nr * m].view(a, cin, nb, r1 - r0, m * tw1)
+    _fill_rows(d, x, r0, r1, h, w, m)
+    torch.mm(bt, d.view(a, -1), out=tbuf[:nr * m].view(a, -1))
+    tbuf[nr * m:nr * m + m].zero_()                                 # the last spare tile's overrun: finite
+    v = vbuf[:a * a * cin * pc].view(a, nr)
+    torch.mm(bt[:, :m], tbuf.as_strided((nr, m), (m, 1)).t(), out=v)
+    v.addmm_(bt[:, m:], tbuf.as_strided((nr, 2), (m, 1), m).t())
+    return v.view(a * a, cin, pc)
+
+
 @torch.no_grad()
 def winograd_conv3x3(x, weight, bias=None, max_chunk_bytes=64 * 2**20, tile=4, out=None):
     """Same values as F.conv2d(x, weight, bias, padding=1) for x [N, C_in, H, W] (any H, W >= 1),
@@ -163,7 +183,6 @@ def winograd_conv3x3(x, weight, bias=None, max_chunk_bytes=64 * 2**20, tile=4, o
     dt, dev = x.dtype, x.device
     th, tw = -(-h // m), -(-w // m)
     tw1 = tw + 1                                                    # with the spare tile
-    wr = m * tw1                                                    # row length of d and t
 
     bt = torch.tensor(_BT[m], dtype=dt, device=dev)
     # transforms indexed (b, a): b the column one, a the row one (the order V comes out in)
@@ -198,14 +217,7 @@ def winograd_conv3x3(x, weight, bias=None, max_chunk_bytes=64 * 2**20, tile=4, o
         for r0 in range(0, th, rc):
             r1 = min(th, r0 + rc)
             pc = (n1 - n0) * (r1 - r0) * tw1
-            nr = a * cin * pc                                       # rows of the column GEMMs
-            d = dbuf[:nr * m].view(a, cin, n1 - n0, r1 - r0, wr)
-            _fill_rows(d, x[n0:n1], r0, r1, h, w, m)
-            torch.mm(bt, d.view(a, -1), out=tbuf[:nr * m].view(a, -1))
-            v = vbuf[:a2 * cin * pc].view(a, nr)
-            torch.mm(bt[:, :m], tbuf.as_strided((nr, m), (m, 1)).t(), out=v)
-            v.addmm_(bt[:, m:], tbuf.as_strided((nr, 2), (m, 1), m).t())
-            v = v.view(a2, cin, pc)
+            v = _input_tiles(x[n0:n1], r0, r1, m, bt, (dbuf, tbuf, vbuf))
             for c0, c1 in _bounds(cout, cc):
                 mc = mbuf[:a2 * (c1 - c0) * pc].view(a2, c1 - c0, pc)
                 if u is None:
@@ -221,6 +233,76 @@ def winograd_conv3x3(x, weight, bias=None, max_chunk_bytes=64 * 2**20, tile=4, o
                 y = y.view(c1 - c0, n1 - n0, r1 - r0, tw1, m, m)[:, :, :, :tw]
                 _scatter(out[n0:n1, c0:c1], y, r0, r1, h, w, m)
     return out
+
+
+@torch.no_grad()
+def winograd_weight_grad3x3(grad_out, x, tile=2, max_chunk_bytes=_TARGET_BYTES):
+    """The weight gradient [C_out, C_in, 3, 3] of F.conv2d(x, weight, padding=1) for ``grad_out``
+    [N, C_out, H, W], by F(m x m, 3x3) Winograd (``tile`` m, 2 by default: as accurate as the direct
+    sum). The forward's M = U V per tile position gives, for the tiles' output gradients dY:
+
+        dM = A dY A^T        [a*a, C_out, P]   (one GEMM, K = m*m, over tile rows of dY)
+        dU = sum_P dM V^T    [a*a, C_out, C_in] (a*a GEMMs with the P tiles as inner dimension)
+        dW = G^T dU G        [C_out, C_in, 3, 3] (one GEMM, K = a*a)
+
+    so the products are a*a / (m*m) per output pixel instead of 9: 4 instead of 9 with F(2x2). The
+    spare and cropped tiles get dY = 0. Works by blocks of tile rows (and images) whose dM and V
+    stay under ``max_chunk_bytes`` each, in kept buffers."""
+    n, cin, h, w = x.shape
+    cout = grad_out.shape[1]
+    if grad_out.shape != (n, cout, h, w):
+        raise ValueError(f'winograd_weight_grad3x3: grad_out {tuple(grad_out.shape)} does not match '
+                         f'input {tuple(x.shape)}')
+    if tile not in _BT:
+        raise ValueError(f'winograd_weight_grad3x3: tile must be 4 or 2, got {tile}')
+    m, dt, dev = tile, x.dtype, x.device
+    a = m + 2
+    a2 = a * a
+    th, tw = -(-h // m), -(-w // m)
+    tw1 = tw + 1
+    bt = torch.tensor(_BT[m], dtype=dt, device=dev)
+    ak = _kron(_AT[m], dt, dev).view(m * m, a, a).transpose(1, 2).reshape(m * m, a2).t()  # [(b, a), (i, j)]
+    gk = _kron(_G[m], dt, dev).view(a, a, 9).transpose(0, 1).reshape(a2, 9)              # [(b, a), (r, s)]
+    du = x.new_zeros(a2, cout, cin)
+    if du.numel() == 0 or n * h * w == 0:
+        return du.new_zeros(cout, cin, 3, 3)
+    per_row = a2 * max(cin, cout) * tw1 * x.element_size()         # dM's or V's bytes per tile row
+    rows = max(1, max_chunk_bytes // per_row)
+    nb, rc = (max(1, rows // th), th) if rows >= th else (1, rows)
+    pmax = nb * rc * tw1
+    bufs = (scratch.buffer('winograd.d', a * cin * pmax * m, x),
+            scratch.buffer('winograd.t', a * cin * pmax * m + m, x),
+            scratch.buffer('winograd.v', a2 * cin * pmax, x))
+    dybuf = scratch.buffer('winograd.y', m * m * cout * pmax, x)
+    mbuf = scratch.buffer('winograd.m', a2 * cout * pmax, x)
+    for n0 in range(0, n, nb):
+        n1 = min(n, n0 + nb)
+        for r0 in range(0, th, rc):
+            r1 = min(th, r0 + rc)
+            pc = (n1 - n0) * (r1 - r0) * tw1
+            v = _input_tiles(x[n0:n1], r0, r1, m, bt, bufs)
+            dy = dybuf[:m * m * cout * pc].view(m, m, cout, n1 - n0, r1 - r0, tw1)
+            _gather_tiles(dy, grad_out[n0:n1], r0, r1, h, w, m)
+            dm = mbuf[:a2 * cout * pc].view(a2, cout, pc)
+            torch.mm(ak, dy.view(m * m, -1), out=dm.view(a2, -1))
+            du.baddbmm_(dm, v.transpose(1, 2))
+    return torch.mm(gk.t(), du.view(a2, -1)).view(9, cout, cin).permute(1, 2, 0).reshape(cout, cin, 3, 3)
+
+
+def _gather_tiles(dy, g, r0, r1, h, w, m):
+    """dy [i, j, C, nb, r1 - r0, tw + 1] = g[nb, C, m*r + i, m*k + j] for tile rows r0..r1, zero
+    outside the image (the cropped tiles' pixels and the spare tile)."""
+    for i in range(m):
+        hi = min(r1, (h - i + m - 1) // m)                          # end of the tile rows with a row i
+        for j in range(m):
+            kw = (w - j + m - 1) // m                               # tiles with a column j
+            dst = dy[i, j]
+            if hi > r0:
+                y0 = m * r0 + i
+                dst[:, :, :hi - r0, :kw].copy_(
+                    g[:, :, y0:m * (hi - 1) + i + 1:m, j:m * (kw - 1) + j + 1:m].transpose(0, 1))
+            dst[:, :, max(0, hi - r0):].zero_()
+            dst[:, :, :, kw:].zero_()
 
 
 def _parts(t0, t1, size, m):
@@ -282,6 +364,19 @@ def winograd_trains(x, weight):
     return (_eligible(x, weight) and not torch.is_autocast_enabled('cpu')
             and x.shape[0] * x.shape[2] * x.shape[3] >= TRAIN_MIN_PIXELS
             and weight.shape[1] >= TRAIN_MIN_IN and weight.shape[0] >= TRAIN_MIN_OUT)
+
+
+# the weight gradient (winograd_weight_grad3x3, F(2x2)) against conv3x3_weight_grad's GEMMs, measured:
+# 0.66-0.67 of their time at C_in 128 on 256x256 and 128x128 (C_out 144..576), 0.70-0.86 from 64x64
+# down to 8x8, 0.58-0.65 at C_in 256..512 on 64x64 and 32x32, 0.88-0.99 at C_in 64; 2-2.6x the time at
+# C_in 8..16, where the input transform is not shared by enough GEMM work
+WEIGHT_GRAD_MIN_IN = 64
+
+
+def winograd_weight_grad_pays(x):
+    """Whether the 3x3 weight gradient for the input ``x`` runs as Winograd (conv3x3_weight_grad)."""
+    return (fast_paths_enabled() and x.device.type == 'cpu' and x.dtype in (torch.float32, torch.float64)
+            and x.shape[1] >= WEIGHT_GRAD_MIN_IN)
 
 
 def _wide_enough(c_out, c_in):
