@@ -37,6 +37,10 @@ sqrt(C_in)), amplified by the output transform (A^T has entries up to 8); the tr
 add <2e-6. F(2x2) 4e-7 .. 7e-7, F.conv2d 2e-7 .. 4e-7. U is computed in the input dtype (its
 rounding is negligible here); all arithmetic stays in that dtype.
 
+``winograd_weight_grad3x3(grad_out, x)`` gives the weight gradient of that convolution from the same
+input tiles V: dU = sum over tiles of (A dY A^T) V^T, dW = G^T dU G (F(2x2) by default: 4 products
+per output pixel instead of the direct gradient's 9, float32 error as the direct sum's).
+
 No autograd: meant for no-grad code and for the inside of custom autograd Functions.
 """
 import math
