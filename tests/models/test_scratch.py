@@ -5,7 +5,7 @@ import torch
 import torch.nn.functional as F
 
 from semsyn.models.ops import conv3x3, scratch
-from semsyn.models.ops.depthwise import pixel_depthwise_conv_unfold, predicted_depthwise_conv
+from semsyn.models.ops.depthwise import _channel_chunks, pixel_depthwise_conv_unfold, predicted_depthwise_conv
 from semsyn.models.ops.winograd import winograd_conv3x3, winograd_weight_grad3x3
 
 
@@ -68,16 +68,25 @@ def test_winograd_out_must_fit():
         winograd_conv3x3(x, w, out=torch.zeros(1, 4, 4, 3).transpose(1, 3))
 
 
+@pytest.mark.parametrize('weight_grad_by_winograd', [False, True])
 @pytest.mark.parametrize('n, c', [(1, 5), (2, 6)])
-def test_predicted_depthwise_conv_by_winograd_with_dirty_buffers(monkeypatch, n, c):
+def test_predicted_depthwise_conv_by_winograd_with_dirty_buffers(monkeypatch, n, c, weight_grad_by_winograd):
     """Kernels by Winograd in forward and backward (gates forced open), channel chunks (5 channels
-    in 4 chunks: a short last one; batch 2: strided chunks), every buffer NaN before each pass."""
+    in 4 chunks: a short last one; batch 2: strided chunks), every buffer NaN before each pass (the
+    forward's shared input tiles of hidden too: the backward transforms hidden again, once for all
+    its chunks' kernels and, with its gate open, their weight gradients)."""
     import semsyn.models.ops.winograd as winograd
     monkeypatch.setattr(winograd, 'WINOGRAD_MIN_PIXELS', 1)
     monkeypatch.setattr(winograd, 'WINOGRAD_MIN_MACS', 1)
-    calls = []
-    real = winograd.winograd_conv3x3
-    monkeypatch.setattr(winograd, 'winograd_conv3x3', lambda *a, **k: calls.append(1) or real(*a, **k))
+    if weight_grad_by_winograd:
+        monkeypatch.setattr(winograd, 'WEIGHT_GRAD_MIN_IN', 1)
+    calls, shared = [], []
+    real, real_tiles = winograd.winograd_conv3x3, winograd.input_tiles
+    monkeypatch.setattr(winograd, 'winograd_conv3x3', lambda *a, **k: calls.append(k.get('tiles')) or real(*a, **k))
+    monkeypatch.setattr(winograd, 'input_tiles', lambda *a, **k: shared.append(1) or real_tiles(*a, **k))
+    real_wg = winograd.winograd_weight_grad3x3
+    monkeypatch.setattr(winograd, 'winograd_weight_grad3x3',
+                        lambda *a, **k: calls.append(('weight', k.get('tiles'))) or real_wg(*a, **k))
     g = torch.Generator().manual_seed(3)
     x = torch.randn(n, c, 11, 9, generator=g, dtype=torch.float64, requires_grad=True)
     hidden = torch.randn(n, 4, 11, 9, generator=g, dtype=torch.float64, requires_grad=True)
@@ -89,11 +98,20 @@ def test_predicted_depthwise_conv_by_winograd_with_dirty_buffers(monkeypatch, n,
     for t in leaves:
         t.grad = None
     dirty_buffers()
+    calls.clear()
+    shared.clear()
     ours = predicted_depthwise_conv(x, hidden, weight, bias)
     dirty_buffers()
     grad = torch.randn(ours.shape, generator=g, dtype=torch.float64)
     ours.backward(grad)
-    assert calls, 'the Winograd path did not run'
+    assert shared == [1, 1]                                   # hidden transformed once per pass
+    kernel_calls = [t for t in calls if not isinstance(t, tuple)]
+    weight_calls = [t for t in calls if isinstance(t, tuple)]
+    chunks = len(_channel_chunks(c))                          # 3 here
+    assert len(kernel_calls) == 3 * chunks                    # kernels, their recomputation, grad_hidden
+    assert sum(t is not None for t in kernel_calls) == 2 * chunks  # the kernels from the shared tiles
+    assert len(weight_calls) == (chunks if weight_grad_by_winograd else 0)
+    assert all(t[1] is not None for t in weight_calls)
     ref = pixel_depthwise_conv_unfold(copies[0], F.conv2d(copies[1], copies[2], copies[3], padding=1))
     ref.backward(grad)
     torch.testing.assert_close(ours, ref, rtol=0, atol=1e-10)

@@ -4,7 +4,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from semsyn.models.ops.winograd import winograd_conv3x3, winograd_weight_grad3x3
+from semsyn.models.ops.winograd import input_tiles, winograd_conv3x3, winograd_weight_grad3x3
 
 
 def _case(n, cin, cout, h, w, bias, seed=0):
@@ -129,3 +129,30 @@ def test_weight_grad_empty_and_errors():
         winograd_weight_grad3x3(torch.zeros(1, 2, 5, 4), torch.zeros(1, 3, 5, 5))
     with pytest.raises(ValueError, match='tile must be 4 or 2'):
         winograd_weight_grad3x3(torch.zeros(1, 2, 5, 5), torch.zeros(1, 3, 5, 5), tile=3)
+
+
+@pytest.mark.parametrize('tile', [2, 4])
+@pytest.mark.parametrize('shape', [(3, 6, 10, 13, 11), (2, 5, 9, 8, 8), (1, 4, 7, 1, 1)])
+def test_shared_input_tiles(shape, tile):
+    """input_tiles(x) once, then convolutions and weight gradients from it: the same results as each
+    transforming x itself, whatever blocks either goes by."""
+    x, weight, b = _case(*shape, bias=True, seed=5)
+    _, grad_out, ref_grad = _weight_grad_case(*shape, seed=5)
+    ref = F.conv2d(x, weight, b, padding=1)
+    for tiles_bytes in (1, 10**9):
+        tiles = input_tiles(x, tile, max_chunk_bytes=tiles_bytes).clone()
+        for max_bytes in (1, 36 * 8 * 40, 10**9):
+            out = winograd_conv3x3(x, weight, b, max_chunk_bytes=max_bytes, tile=tile, tiles=tiles)
+            assert (out - ref).abs().max() < 1e-12
+            gw = winograd_weight_grad3x3(grad_out, x, tile=tile, max_chunk_bytes=max_bytes, tiles=tiles)
+            assert (gw - ref_grad).abs().max() < 1e-12
+
+
+def test_shared_input_tiles_errors():
+    x = torch.zeros(1, 4, 6, 6)
+    with pytest.raises(ValueError, match=r'tiles must be input_tiles\(x, tile=2\) of shape \(16, 4, 12\)'):
+        winograd_conv3x3(x, torch.zeros(2, 4, 3, 3), tile=2, tiles=input_tiles(x, 4))
+    with pytest.raises(ValueError, match='winograd_weight_grad3x3: tiles must be'):
+        winograd_weight_grad3x3(torch.zeros(1, 2, 6, 6), x, tiles=input_tiles(x[:, :3], 2))
+    with pytest.raises(ValueError, match='input_tiles: tile must be 4 or 2'):
+        input_tiles(x, 3)

@@ -22,16 +22,17 @@ TRAIN_TILE = 2  # Winograd F(2x2, 3x3) under training: about as accurate as the 
 TAPS = [(i, j) for i in range(3) for j in range(3)]  # a 3x3 kernel's taps, row-major
 
 
-def conv2d_same(x, weight, bias=None, tile=4, out=None):
+def conv2d_same(x, weight, bias=None, tile=4, out=None, tiles=None):
     """``F.conv2d(x, weight, bias, padding=k // 2)`` (stride 1); see the module's docstring for the
     algorithm. ``tile`` (no gradient): 4, F(4x4, 3x3), about half a direct convolution's time, float32
     values within about 1e-5 of the largest output (float32 accumulation over C_in, amplified by the
     output transform): inference; 2, F(2x2, 3x3), about 0.7 of the time, as accurate as the direct
     convolution. ``out``: where the no-gradient Winograd path writes its result (a kept buffer); the
-    other paths return a new tensor."""
+    other paths return a new tensor. ``tiles``: ``winograd.input_tiles(x, tile)``, for the no-gradient
+    Winograd path, when the caller convolves x several times."""
     if not _needs_grad(x, weight, bias):
         if winograd.winograd_pays(x, weight):
-            return winograd.winograd_conv3x3(x, weight, bias, tile=tile, out=out)
+            return winograd.winograd_conv3x3(x, weight, bias, tile=tile, out=out, tiles=tiles)
     elif winograd.winograd_trains(x, weight):
         return _Conv3x3.apply(x, weight, bias)
     return F.conv2d(x, weight, bias, padding=weight.shape[-1] // 2)
@@ -83,10 +84,11 @@ def padded(x, name):
     return xp
 
 
-def conv3x3_weight_grad(grad_out, x, weight, with_bias, x_padded=None):
+def conv3x3_weight_grad(grad_out, x, weight, with_bias, x_padded=None, tiles=None):
     """(weight gradient [C_out, C_in, 3, 3], bias gradient [C_out] or None) of
     ``F.conv2d(x, weight, bias, padding=1)`` for ``grad_out`` [N, C_out, H, W]; ``x_padded``: x
-    zero-padded by one pixel, when the caller has it already (``weight_grad_padding``).
+    zero-padded by one pixel, when the caller has it already (``weight_grad_padding``); ``tiles``:
+    ``winograd.input_tiles(x, TRAIN_TILE)``, likewise, for the Winograd form.
 
     On the CPU, where ``winograd_weight_grad_pays`` (C_in >= 64 on the fast paths), as F(2x2, 3x3)
     Winograd (ops/winograd.py: 4 products per pixel instead of 9, about 0.6-0.9 of the GEMMs' time,
@@ -103,7 +105,7 @@ def conv3x3_weight_grad(grad_out, x, weight, with_bias, x_padded=None):
         return gw, gb
     bias_grad = grad_out.sum((0, 2, 3)) if with_bias else None
     if winograd.winograd_weight_grad_pays(x):
-        return winograd.winograd_weight_grad3x3(grad_out, x, tile=TRAIN_TILE), bias_grad
+        return winograd.winograd_weight_grad3x3(grad_out, x, tile=TRAIN_TILE, tiles=tiles), bias_grad
     xp = padded(x, 'conv3x3.weight_grad_pad') if x_padded is None else x_padded
     rows = max(1, min(h, UNFOLD_BLOCK_BYTES // (cin * 9 * w * x.element_size())))
     buf = scratch.buffer('conv3x3.cols', cin * 9 * rows * w, x)

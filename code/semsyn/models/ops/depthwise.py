@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch.autograd.function import once_differentiable
 
-from . import scratch
+from . import scratch, winograd
 from .conv3x3 import TAPS, TRAIN_TILE, conv2d_same, conv3x3_weight_grad, padded, transposed_weight, weight_grad_padding
 
 CHUNKS = 4  # predicted_depthwise_conv works on this many channel groups
@@ -85,12 +85,21 @@ def _channel_chunks(c):
     return [(slice(c0, c0 + step), slice(9 * c0, 9 * (c0 + step))) for c0 in range(0, c, step)]
 
 
-def _chunk_kernels(hidden, weight, bias):
+def _chunk_kernels(hidden, weight, bias, tiles=None):
     """The predicted kernels of one channel chunk (``weight`` and ``bias`` its rows), in a kept
-    buffer where the convolution runs as Winograd."""
+    buffer where the convolution runs as Winograd (from hidden's shared input ``tiles`` if given)."""
     n, _, h, w = hidden.shape
     out = scratch.buffer('depthwise.kernels', (n, weight.shape[0], h, w), hidden)
-    return conv2d_same(hidden, weight, bias, tile=TRAIN_TILE, out=out)
+    return conv2d_same(hidden, weight, bias, tile=TRAIN_TILE, out=out, tiles=tiles)
+
+
+def _hidden_tiles(hidden, chunk_weight, weight_grads=False):
+    """hidden's Winograd input tiles, transformed once for all the channel chunks' convolutions of
+    it (and their weight gradients) instead of once per convolution; None where none of them runs
+    as Winograd."""
+    if winograd.winograd_pays(hidden, chunk_weight) or (weight_grads and winograd.winograd_weight_grad_pays(hidden)):
+        return winograd.input_tiles(hidden, TRAIN_TILE)
+    return None
 
 
 class _PredictedDepthwiseConv(torch.autograd.Function):
@@ -103,8 +112,11 @@ class _PredictedDepthwiseConv(torch.autograd.Function):
     def forward(ctx, x, hidden, weight, bias):
         ctx.save_for_backward(x, hidden, weight, bias)
         out = torch.empty_like(x)
-        for ch, k in _channel_chunks(x.shape[1]):
-            _apply(x[:, ch], _chunk_kernels(hidden, weight[k], None if bias is None else bias[k]), out[:, ch])
+        chunks = _channel_chunks(x.shape[1])
+        tiles = _hidden_tiles(hidden, weight[chunks[0][1]]) if len(chunks) > 1 else None
+        for ch, k in chunks:
+            kernels = _chunk_kernels(hidden, weight[k], None if bias is None else bias[k], tiles)
+            _apply(x[:, ch], kernels, out[:, ch])
         return out
 
     @staticmethod
@@ -116,14 +128,18 @@ class _PredictedDepthwiseConv(torch.autograd.Function):
         grad_hidden = torch.zeros_like(hidden) if ctx.needs_input_grad[1] else None
         grad_weight = torch.empty_like(weight) if ctx.needs_input_grad[2] else None
         grad_bias = torch.empty_like(bias) if bias is not None and ctx.needs_input_grad[3] else None
-        hidden_pad = weight_grad_padding(hidden) if grad_weight is not None or grad_bias is not None else None
-        for ch, k in _channel_chunks(x.shape[1]):
+        weight_grads = grad_weight is not None or grad_bias is not None
+        hidden_pad = weight_grad_padding(hidden) if weight_grads else None
+        chunks = _channel_chunks(x.shape[1])
+        tiles = _hidden_tiles(hidden, weight[chunks[0][1]], weight_grads) if grad_x is not None or weight_grads \
+            else None
+        for ch, k in chunks:
             wk, bk = weight[k], bias[k] if bias is not None else None
             if grad_x is not None:
-                grad_x[:, ch] = _grad_input(grad_out[:, ch], _chunk_kernels(hidden, wk, bk), kept=True)
+                grad_x[:, ch] = _grad_input(grad_out[:, ch], _chunk_kernels(hidden, wk, bk, tiles), kept=True)
             grad_k = _grad_kernels(grad_out[:, ch].contiguous(), x[:, ch], kept=True)
-            if grad_weight is not None or grad_bias is not None:
-                gw, gb = conv3x3_weight_grad(grad_k, hidden, wk, grad_bias is not None, hidden_pad)
+            if weight_grads:
+                gw, gb = conv3x3_weight_grad(grad_k, hidden, wk, grad_bias is not None, hidden_pad, tiles)
                 if grad_weight is not None:
                     grad_weight[k] = gw
                 if grad_bias is not None:

@@ -158,14 +158,63 @@ def _input_tiles(x, r0, r1, m, bt, bufs):
 
 
 @torch.no_grad()
-def winograd_conv3x3(x, weight, bias=None, max_chunk_bytes=64 * 2**20, tile=4, out=None):
+def input_tiles(x, tile=2, max_chunk_bytes=_TARGET_BYTES):
+    """All of x's input tiles V = B^T d B, [a*a, C_in, P] with P = N x th x (tw + 1) (the spare
+    tiles included), in the kept buffer 'winograd.tiles': for several convolutions of the same input
+    (``tiles=`` of winograd_conv3x3 and winograd_weight_grad3x3), which then skip their own
+    transform. Computed block of tile rows by block through the usual work buffers."""
+    if tile not in _BT:
+        raise ValueError(f'input_tiles: tile must be 4 or 2, got {tile}')
+    n, cin, h, w = x.shape
+    m = tile
+    a = m + 2
+    th, tw1 = -(-h // m), -(-w // m) + 1
+    bt = torch.tensor(_BT[m], dtype=x.dtype, device=x.device)
+    rows = max(1, max_chunk_bytes // (a * a * cin * tw1 * x.element_size()))
+    nb, rc = (max(1, rows // th), th) if rows >= th else (1, rows)
+    pmax = nb * rc * tw1
+    bufs = (scratch.buffer('winograd.d', a * cin * pmax * m, x),
+            scratch.buffer('winograd.t', a * cin * pmax * m + m, x),
+            scratch.buffer('winograd.v', a * a * cin * pmax, x))
+    tiles = scratch.buffer('winograd.tiles', (a * a, cin, n * th * tw1), x)
+    for n0 in range(0, n, nb):
+        n1 = min(n, n0 + nb)
+        for r0 in range(0, th, rc):
+            r1 = min(th, r0 + rc)
+            p0 = (n0 * th + r0) * tw1
+            v = _input_tiles(x[n0:n1], r0, r1, m, bt, bufs)
+            tiles[:, :, p0:p0 + v.shape[2]].copy_(v)
+    return tiles
+
+
+def _tiles_of(tiles, x, n0, n1, r0, r1, m, bt, bufs):
+    """V of the block (images n0..n1, tile rows r0..r1): a slice of the given ``tiles``, or computed."""
+    if tiles is None:
+        return _input_tiles(x[n0:n1], r0, r1, m, bt, bufs)
+    th, tw1 = -(-x.shape[2] // m), -(-x.shape[3] // m) + 1
+    p0 = (n0 * th + r0) * tw1
+    return tiles[:, :, p0:p0 + (n1 - n0) * (r1 - r0) * tw1]
+
+
+def _check_tiles(tiles, x, m, fn):
+    if tiles is not None:
+        th, tw1 = -(-x.shape[2] // m), -(-x.shape[3] // m) + 1
+        expected = ((m + 2) ** 2, x.shape[1], x.shape[0] * th * tw1)
+        if tuple(tiles.shape) != expected:
+            raise ValueError(f'{fn}: tiles must be input_tiles(x, tile={m}) of shape {expected}, '
+                             f'got {tuple(tiles.shape)}')
+
+
+@torch.no_grad()
+def winograd_conv3x3(x, weight, bias=None, max_chunk_bytes=64 * 2**20, tile=4, out=None, tiles=None):
     """Same values as F.conv2d(x, weight, bias, padding=1) for x [N, C_in, H, W] (any H, W >= 1),
     weight [C_out, C_in, 3, 3]; float32 or float64; returns [N, C_out, H, W] contiguous (NCHW),
     written into ``out`` when given (a contiguous tensor of that shape and dtype).
 
     tile: 4 for F(4x4, 3x3) (default, fastest), 2 for F(2x2, 3x3) (more accurate). Each chunk's M
     ([36, channels, tiles]) is kept under max_chunk_bytes, down to one tile row of one channel.
-    The work buffers are kept from call to call (ops/scratch.py)."""
+    The work buffers are kept from call to call (ops/scratch.py). ``tiles``: ``input_tiles(x, tile)``
+    when the caller has it (several convolutions of x), so x is not transformed again."""
     if weight.dim() != 4 or tuple(weight.shape[2:]) != (3, 3):
         raise ValueError(f'winograd_conv3x3: weight must be [C_out, C_in, 3, 3], got {tuple(weight.shape)}')
     if x.dim() != 4:
@@ -179,6 +228,7 @@ def winograd_conv3x3(x, weight, bias=None, max_chunk_bytes=64 * 2**20, tile=4, o
         raise ValueError(f'winograd_conv3x3: tile must be 4 or 2, got {tile}')
     if x.dtype not in (torch.float32, torch.float64):
         raise ValueError(f'winograd_conv3x3: float32 or float64 input expected, got {x.dtype}')
+    _check_tiles(tiles, x, tile, 'winograd_conv3x3')
     n, cin, h, w = x.shape
     cout = weight.shape[0]
     m = tile
@@ -205,9 +255,11 @@ def winograd_conv3x3(x, weight, bias=None, max_chunk_bytes=64 * 2**20, tile=4, o
     elems = min(max_chunk_bytes, _TARGET_BYTES) // (a2 * x.element_size())
     nb, rc, cc = _plan(n, th, tw1, cout, elems)
     pmax = nb * rc * tw1
-    dbuf = scratch.buffer('winograd.d', a * cin * pmax * m, x)
-    tbuf = scratch.buffer('winograd.t', a * cin * pmax * m + m, x)  # + the spare tile's overrun
-    vbuf = scratch.buffer('winograd.v', a2 * cin * pmax, x)
+    dbuf = tbuf = vbuf = None
+    if tiles is None:
+        dbuf = scratch.buffer('winograd.d', a * cin * pmax * m, x)
+        tbuf = scratch.buffer('winograd.t', a * cin * pmax * m + m, x)  # + the spare tile's overrun
+        vbuf = scratch.buffer('winograd.v', a2 * cin * pmax, x)
     mbuf = scratch.buffer('winograd.m', a2 * cc * pmax, x)
     ybuf = scratch.buffer('winograd.y', m * m * cc * pmax, x)
     if n <= nb and rc >= th:
@@ -221,7 +273,7 @@ def winograd_conv3x3(x, weight, bias=None, max_chunk_bytes=64 * 2**20, tile=4, o
         for r0 in range(0, th, rc):
             r1 = min(th, r0 + rc)
             pc = (n1 - n0) * (r1 - r0) * tw1
-            v = _input_tiles(x[n0:n1], r0, r1, m, bt, (dbuf, tbuf, vbuf))
+            v = _tiles_of(tiles, x, n0, n1, r0, r1, m, bt, (dbuf, tbuf, vbuf))
             for c0, c1 in _bounds(cout, cc):
                 mc = mbuf[:a2 * (c1 - c0) * pc].view(a2, c1 - c0, pc)
                 if u is None:
@@ -240,7 +292,7 @@ def winograd_conv3x3(x, weight, bias=None, max_chunk_bytes=64 * 2**20, tile=4, o
 
 
 @torch.no_grad()
-def winograd_weight_grad3x3(grad_out, x, tile=2, max_chunk_bytes=_TARGET_BYTES):
+def winograd_weight_grad3x3(grad_out, x, tile=2, max_chunk_bytes=_TARGET_BYTES, tiles=None):
     """The weight gradient [C_out, C_in, 3, 3] of F.conv2d(x, weight, padding=1) for ``grad_out``
     [N, C_out, H, W], by F(m x m, 3x3) Winograd (``tile`` m, 2 by default: as accurate as the direct
     sum). The forward's M = U V per tile position gives, for the tiles' output gradients dY:
@@ -251,7 +303,8 @@ def winograd_weight_grad3x3(grad_out, x, tile=2, max_chunk_bytes=_TARGET_BYTES):
 
     so the products are a*a / (m*m) per output pixel instead of 9: 4 instead of 9 with F(2x2). The
     spare and cropped tiles get dY = 0. Works by blocks of tile rows (and images) whose dM and V
-    stay under ``max_chunk_bytes`` each, in kept buffers."""
+    stay under ``max_chunk_bytes`` each, in kept buffers. ``tiles``: ``input_tiles(x, tile)`` when
+    the caller has it."""
     n, cin, h, w = x.shape
     cout = grad_out.shape[1]
     if grad_out.shape != (n, cout, h, w):
@@ -259,6 +312,7 @@ def winograd_weight_grad3x3(grad_out, x, tile=2, max_chunk_bytes=_TARGET_BYTES):
                          f'input {tuple(x.shape)}')
     if tile not in _BT:
         raise ValueError(f'winograd_weight_grad3x3: tile must be 4 or 2, got {tile}')
+    _check_tiles(tiles, x, tile, 'winograd_weight_grad3x3')
     m, dt, dev = tile, x.dtype, x.device
     a = m + 2
     a2 = a * a
@@ -274,9 +328,9 @@ def winograd_weight_grad3x3(grad_out, x, tile=2, max_chunk_bytes=_TARGET_BYTES):
     rows = max(1, max_chunk_bytes // per_row)
     nb, rc = (max(1, rows // th), th) if rows >= th else (1, rows)
     pmax = nb * rc * tw1
-    bufs = (scratch.buffer('winograd.d', a * cin * pmax * m, x),
-            scratch.buffer('winograd.t', a * cin * pmax * m + m, x),
-            scratch.buffer('winograd.v', a2 * cin * pmax, x))
+    bufs = None if tiles is not None else (scratch.buffer('winograd.d', a * cin * pmax * m, x),
+                                           scratch.buffer('winograd.t', a * cin * pmax * m + m, x),
+                                           scratch.buffer('winograd.v', a2 * cin * pmax, x))
     dybuf = scratch.buffer('winograd.y', m * m * cout * pmax, x)
     mbuf = scratch.buffer('winograd.m', a2 * cout * pmax, x)
     for n0 in range(0, n, nb):
@@ -284,7 +338,7 @@ def winograd_weight_grad3x3(grad_out, x, tile=2, max_chunk_bytes=_TARGET_BYTES):
         for r0 in range(0, th, rc):
             r1 = min(th, r0 + rc)
             pc = (n1 - n0) * (r1 - r0) * tw1
-            v = _input_tiles(x[n0:n1], r0, r1, m, bt, bufs)
+            v = _tiles_of(tiles, x, n0, n1, r0, r1, m, bt, bufs)
             dy = dybuf[:m * m * cout * pc].view(m, m, cout, n1 - n0, r1 - r0, tw1)
             _gather_tiles(dy, grad_out[n0:n1], r0, r1, h, w, m)
             dm = mbuf[:a2 * cout * pc].view(a2, cout, pc)
