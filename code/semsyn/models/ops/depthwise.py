@@ -93,11 +93,12 @@ def _chunk_kernels(hidden, weight, bias, tiles=None):
     return conv2d_same(hidden, weight, bias, tile=TRAIN_TILE, out=out, tiles=tiles)
 
 
-def _hidden_tiles(hidden, chunk_weight, weight_grads=False):
-    """hidden's Winograd input tiles, transformed once for all the channel chunks' convolutions of
-    it (and their weight gradients) instead of once per convolution; None where none of them runs
-    as Winograd."""
-    if winograd.winograd_pays(hidden, chunk_weight) or (weight_grads and winograd.winograd_weight_grad_pays(hidden)):
+def _hidden_tiles(hidden, chunk_weight, kernels, weight_grads=False):
+    """hidden's Winograd input tiles, transformed once for all the channel chunks' kernel
+    convolutions (``kernels``: more than one of them runs) and weight gradients (``weight_grads``)
+    instead of once per call; None where none of those runs as Winograd."""
+    if ((kernels and winograd.winograd_pays(hidden, chunk_weight))
+            or (weight_grads and winograd.winograd_weight_grad_pays(hidden))):
         return winograd.input_tiles(hidden, TRAIN_TILE)
     return None
 
@@ -113,7 +114,7 @@ class _PredictedDepthwiseConv(torch.autograd.Function):
         ctx.save_for_backward(x, hidden, weight, bias)
         out = torch.empty_like(x)
         chunks = _channel_chunks(x.shape[1])
-        tiles = _hidden_tiles(hidden, weight[chunks[0][1]]) if len(chunks) > 1 else None
+        tiles = _hidden_tiles(hidden, weight[chunks[0][1]], kernels=len(chunks) > 1)
         for ch, k in chunks:
             kernels = _chunk_kernels(hidden, weight[k], None if bias is None else bias[k], tiles)
             _apply(x[:, ch], kernels, out[:, ch])
@@ -131,8 +132,7 @@ class _PredictedDepthwiseConv(torch.autograd.Function):
         weight_grads = grad_weight is not None or grad_bias is not None
         hidden_pad = weight_grad_padding(hidden) if weight_grads else None
         chunks = _channel_chunks(x.shape[1])
-        tiles = _hidden_tiles(hidden, weight[chunks[0][1]], weight_grads) if grad_x is not None or weight_grads \
-            else None
+        tiles = _hidden_tiles(hidden, weight[chunks[0][1]], kernels=grad_x is not None, weight_grads=weight_grads)
         for ch, k in chunks:
             wk, bk = weight[k], bias[k] if bias is not None else None
             if grad_x is not None:

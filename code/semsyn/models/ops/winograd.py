@@ -137,6 +137,30 @@ def _fill_rows(d, x, r0, r1, h, w, m):
         dk[:, :, max(0, hi - r0):].zero_()
 
 
+def _tile_grid(x, m):
+    """(tile rows, tiles per row with the spare one) of x [N, C, H, W] for F(m x m, 3x3)."""
+    return -(-x.shape[2] // m), -(-x.shape[3] // m) + 1
+
+
+def _blocks(n, th, nb, rc):
+    """The (n0, n1, r0, r1) blocks of nb images x rc tile rows covering n images of th tile rows."""
+    return [(n0, min(n, n0 + nb), r0, min(th, r0 + rc)) for n0 in range(0, n, nb) for r0 in range(0, th, rc)]
+
+
+def _row_blocks(th, rows):
+    """(images, tile rows) per block for at most ``rows`` tile rows a block: whole images where
+    they fit, else part of one image."""
+    return (max(1, rows // th), th) if rows >= th else (1, rows)
+
+
+def _transform_buffers(x, m, tiles):
+    """The kept work buffers (d, t, v) of _input_tiles for blocks of up to ``tiles`` tiles of x."""
+    a, cin = m + 2, x.shape[1]
+    return (scratch.buffer('winograd.d', a * cin * tiles * m, x),
+            scratch.buffer('winograd.t', a * cin * tiles * m + m, x),  # + the spare tile's overrun
+            scratch.buffer('winograd.v', a * a * cin * tiles, x))
+
+
 def _input_tiles(x, r0, r1, m, bt, bufs):
     """V = B^T d B of the tiles of tile rows r0..r1 of x (all its images), [a*a, C_in, P] indexed
     (b, a), P = images x rows x (tw + 1) tiles (the spare one included), in the kept buffers
@@ -144,7 +168,7 @@ def _input_tiles(x, r0, r1, m, bt, bufs):
     dbuf, tbuf, vbuf = bufs
     nb, cin, h, w = x.shape
     a = m + 2
-    tw1 = -(-w // m) + 1
+    tw1 = _tile_grid(x, m)[1]
     pc = nb * (r1 - r0) * tw1
     nr = a * cin * pc                                               # rows of the column GEMMs
     d = dbuf[:nr * m].view(a, cin, nb, r1 - r0, m * tw1)
@@ -165,25 +189,17 @@ def input_tiles(x, tile=2, max_chunk_bytes=_TARGET_BYTES):
     transform. Computed block of tile rows by block through the usual work buffers."""
     if tile not in _BT:
         raise ValueError(f'input_tiles: tile must be 4 or 2, got {tile}')
-    n, cin, h, w = x.shape
+    n, cin = x.shape[:2]
     m = tile
     a = m + 2
-    th, tw1 = -(-h // m), -(-w // m) + 1
+    th, tw1 = _tile_grid(x, m)
     bt = torch.tensor(_BT[m], dtype=x.dtype, device=x.device)
-    rows = max(1, max_chunk_bytes // (a * a * cin * tw1 * x.element_size()))
-    nb, rc = (max(1, rows // th), th) if rows >= th else (1, rows)
-    pmax = nb * rc * tw1
-    bufs = (scratch.buffer('winograd.d', a * cin * pmax * m, x),
-            scratch.buffer('winograd.t', a * cin * pmax * m + m, x),
-            scratch.buffer('winograd.v', a * a * cin * pmax, x))
+    nb, rc = _row_blocks(th, max(1, max_chunk_bytes // (a * a * cin * tw1 * x.element_size())))
+    bufs = _transform_buffers(x, m, nb * rc * tw1)
     tiles = scratch.buffer('winograd.tiles', (a * a, cin, n * th * tw1), x)
-    for n0 in range(0, n, nb):
-        n1 = min(n, n0 + nb)
-        for r0 in range(0, th, rc):
-            r1 = min(th, r0 + rc)
-            p0 = (n0 * th + r0) * tw1
-            v = _input_tiles(x[n0:n1], r0, r1, m, bt, bufs)
-            tiles[:, :, p0:p0 + v.shape[2]].copy_(v)
+    for n0, n1, r0, r1 in _blocks(n, th, nb, rc):
+        v = _input_tiles(x[n0:n1], r0, r1, m, bt, bufs)
+        tiles[:, :, (n0 * th + r0) * tw1:][:, :, :v.shape[2]].copy_(v)
     return tiles
 
 
@@ -191,14 +207,14 @@ def _tiles_of(tiles, x, n0, n1, r0, r1, m, bt, bufs):
     """V of the block (images n0..n1, tile rows r0..r1): a slice of the given ``tiles``, or computed."""
     if tiles is None:
         return _input_tiles(x[n0:n1], r0, r1, m, bt, bufs)
-    th, tw1 = -(-x.shape[2] // m), -(-x.shape[3] // m) + 1
+    th, tw1 = _tile_grid(x, m)
     p0 = (n0 * th + r0) * tw1
     return tiles[:, :, p0:p0 + (n1 - n0) * (r1 - r0) * tw1]
 
 
 def _check_tiles(tiles, x, m, fn):
     if tiles is not None:
-        th, tw1 = -(-x.shape[2] // m), -(-x.shape[3] // m) + 1
+        th, tw1 = _tile_grid(x, m)
         expected = ((m + 2) ** 2, x.shape[1], x.shape[0] * th * tw1)
         if tuple(tiles.shape) != expected:
             raise ValueError(f'{fn}: tiles must be input_tiles(x, tile={m}) of shape {expected}, '
@@ -235,8 +251,8 @@ def winograd_conv3x3(x, weight, bias=None, max_chunk_bytes=64 * 2**20, tile=4, o
     a = m + 2
     a2 = a * a
     dt, dev = x.dtype, x.device
-    th, tw = -(-h // m), -(-w // m)
-    tw1 = tw + 1                                                    # with the spare tile
+    th, tw1 = _tile_grid(x, m)                                      # tw1: with the spare tile
+    tw = tw1 - 1
 
     bt = torch.tensor(_BT[m], dtype=dt, device=dev)
     # transforms indexed (b, a): b the column one, a the row one (the order V comes out in)
@@ -255,11 +271,7 @@ def winograd_conv3x3(x, weight, bias=None, max_chunk_bytes=64 * 2**20, tile=4, o
     elems = min(max_chunk_bytes, _TARGET_BYTES) // (a2 * x.element_size())
     nb, rc, cc = _plan(n, th, tw1, cout, elems)
     pmax = nb * rc * tw1
-    dbuf = tbuf = vbuf = None
-    if tiles is None:
-        dbuf = scratch.buffer('winograd.d', a * cin * pmax * m, x)
-        tbuf = scratch.buffer('winograd.t', a * cin * pmax * m + m, x)  # + the spare tile's overrun
-        vbuf = scratch.buffer('winograd.v', a2 * cin * pmax, x)
+    bufs = _transform_buffers(x, m, pmax) if tiles is None else None
     mbuf = scratch.buffer('winograd.m', a2 * cc * pmax, x)
     ybuf = scratch.buffer('winograd.y', m * m * cc * pmax, x)
     if n <= nb and rc >= th:
@@ -268,26 +280,23 @@ def winograd_conv3x3(x, weight, bias=None, max_chunk_bytes=64 * 2**20, tile=4, o
         u, ubuf = None, scratch.buffer('winograd.u', a2 * cc * cin, x)
     else:
         u = torch.mm(gk, w9).view(a2, cout, cin)
-    for n0 in range(0, n, nb):
-        n1 = min(n, n0 + nb)
-        for r0 in range(0, th, rc):
-            r1 = min(th, r0 + rc)
-            pc = (n1 - n0) * (r1 - r0) * tw1
-            v = _tiles_of(tiles, x, n0, n1, r0, r1, m, bt, (dbuf, tbuf, vbuf))
-            for c0, c1 in _bounds(cout, cc):
-                mc = mbuf[:a2 * (c1 - c0) * pc].view(a2, c1 - c0, pc)
-                if u is None:
-                    uc = ubuf[:a2 * (c1 - c0) * cin].view(a2, c1 - c0, cin)
-                    torch.mm(gk, w9[:, c0 * cin:c1 * cin], out=uc.view(a2, -1))
-                else:
-                    uc = u[:, c0:c1]
-                torch.bmm(uc, v, out=mc)
-                if b is not None:
-                    mc[a + 1].add_(b[c0:c1, None])                  # (b, a) = (1, 1)
-                y = ybuf[:m * m * (c1 - c0) * pc].view((c1 - c0) * pc, m * m)
-                torch.mm(mc.view(a2, -1).t(), akt, out=y)
-                y = y.view(c1 - c0, n1 - n0, r1 - r0, tw1, m, m)[:, :, :, :tw]
-                _scatter(out[n0:n1, c0:c1], y, r0, r1, h, w, m)
+    for n0, n1, r0, r1 in _blocks(n, th, nb, rc):
+        pc = (n1 - n0) * (r1 - r0) * tw1
+        v = _tiles_of(tiles, x, n0, n1, r0, r1, m, bt, bufs)
+        for c0, c1 in _bounds(cout, cc):
+            mc = mbuf[:a2 * (c1 - c0) * pc].view(a2, c1 - c0, pc)
+            if u is None:
+                uc = ubuf[:a2 * (c1 - c0) * cin].view(a2, c1 - c0, cin)
+                torch.mm(gk, w9[:, c0 * cin:c1 * cin], out=uc.view(a2, -1))
+            else:
+                uc = u[:, c0:c1]
+            torch.bmm(uc, v, out=mc)
+            if b is not None:
+                mc[a + 1].add_(b[c0:c1, None])                  # (b, a) = (1, 1)
+            y = ybuf[:m * m * (c1 - c0) * pc].view((c1 - c0) * pc, m * m)
+            torch.mm(mc.view(a2, -1).t(), akt, out=y)
+            y = y.view(c1 - c0, n1 - n0, r1 - r0, tw1, m, m)[:, :, :, :tw]
+            _scatter(out[n0:n1, c0:c1], y, r0, r1, h, w, m)
     return out
 
 
@@ -316,8 +325,7 @@ def winograd_weight_grad3x3(grad_out, x, tile=2, max_chunk_bytes=_TARGET_BYTES, 
     m, dt, dev = tile, x.dtype, x.device
     a = m + 2
     a2 = a * a
-    th, tw = -(-h // m), -(-w // m)
-    tw1 = tw + 1
+    th, tw1 = _tile_grid(x, m)
     bt = torch.tensor(_BT[m], dtype=dt, device=dev)
     ak = _kron(_AT[m], dt, dev).view(m * m, a, a).transpose(1, 2).reshape(m * m, a2).t()  # [(b, a), (i, j)]
     gk = _kron(_G[m], dt, dev).view(a, a, 9).transpose(0, 1).reshape(a2, 9)              # [(b, a), (r, s)]
@@ -325,25 +333,19 @@ def winograd_weight_grad3x3(grad_out, x, tile=2, max_chunk_bytes=_TARGET_BYTES, 
     if du.numel() == 0 or n * h * w == 0:
         return du.new_zeros(cout, cin, 3, 3)
     per_row = a2 * max(cin, cout) * tw1 * x.element_size()         # dM's or V's bytes per tile row
-    rows = max(1, max_chunk_bytes // per_row)
-    nb, rc = (max(1, rows // th), th) if rows >= th else (1, rows)
+    nb, rc = _row_blocks(th, max(1, max_chunk_bytes // per_row))
     pmax = nb * rc * tw1
-    bufs = None if tiles is not None else (scratch.buffer('winograd.d', a * cin * pmax * m, x),
-                                           scratch.buffer('winograd.t', a * cin * pmax * m + m, x),
-                                           scratch.buffer('winograd.v', a2 * cin * pmax, x))
+    bufs = _transform_buffers(x, m, pmax) if tiles is None else None
     dybuf = scratch.buffer('winograd.y', m * m * cout * pmax, x)
     mbuf = scratch.buffer('winograd.m', a2 * cout * pmax, x)
-    for n0 in range(0, n, nb):
-        n1 = min(n, n0 + nb)
-        for r0 in range(0, th, rc):
-            r1 = min(th, r0 + rc)
-            pc = (n1 - n0) * (r1 - r0) * tw1
-            v = _tiles_of(tiles, x, n0, n1, r0, r1, m, bt, bufs)
-            dy = dybuf[:m * m * cout * pc].view(m, m, cout, n1 - n0, r1 - r0, tw1)
-            _gather_tiles(dy, grad_out[n0:n1], r0, r1, h, w, m)
-            dm = mbuf[:a2 * cout * pc].view(a2, cout, pc)
-            torch.mm(ak, dy.view(m * m, -1), out=dm.view(a2, -1))
-            du.baddbmm_(dm, v.transpose(1, 2))
+    for n0, n1, r0, r1 in _blocks(n, th, nb, rc):
+        pc = (n1 - n0) * (r1 - r0) * tw1
+        v = _tiles_of(tiles, x, n0, n1, r0, r1, m, bt, bufs)
+        dy = dybuf[:m * m * cout * pc].view(m, m, cout, n1 - n0, r1 - r0, tw1)
+        _gather_tiles(dy, grad_out[n0:n1], r0, r1, h, w, m)
+        dm = mbuf[:a2 * cout * pc].view(a2, cout, pc)
+        torch.mm(ak, dy.view(m * m, -1), out=dm.view(a2, -1))
+        du.baddbmm_(dm, v.transpose(1, 2))
     return torch.mm(gk.t(), du.view(a2, -1)).view(9, cout, cin).permute(1, 2, 0).reshape(cout, cin, 3, 3)
 
 
