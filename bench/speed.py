@@ -14,7 +14,9 @@ path and for the reference path (ops/paths.py), in a fresh process each:
 and prints seconds (the fastest of the rounds; the processes of both paths alternate), the ratio
 fast/reference, the peak memory of a step (what it allocates on top of the model and inputs; CPU:
 the PyTorch profiler's allocation events, GPU: max_memory_allocated) and its FLOPs (bench/flops.py).
-On a GPU it reports steps/s and images/s per precision (fp32, bf16/fp16 autocast through --amp).
+On a GPU it reports steps/s and images/s per precision (fp32, bf16/fp16 autocast through --amp);
+there the fast path is the reference computation plus fused Adam unless ``--fast_devices cpu,cuda``
+runs the fast operations on the GPU too (ops/paths.py: they lose there).
 ``--json FILE`` keeps the raw numbers.
 
 Host memory (``--allocator``): train.py and test.py keep freed memory for reuse
@@ -100,9 +102,11 @@ def measure(spec):
     from flops import counter
     from measure import peak_bytes, timed
 
-    from semsyn.models.ops import reference_path
+    from semsyn.models.ops import fast_paths, reference_path
 
-    with reference_path(spec['path'] == 'reference'):  # the trainer's optimizers follow the path too
+    devices = spec.get('fast_devices') and spec['fast_devices'].split(',')
+    # the trainer's optimizers follow the path too
+    with fast_paths(devices), reference_path(spec['path'] == 'reference'):
         opt, model, trainer, semantics, real = build(spec)
         step = step_function(spec, model, trainer, semantics, real)
         result = timed(step, spec['device'], spec['repeat'])
@@ -133,7 +137,7 @@ def cells(args):
                     yield {'generator': generator, 'size': size, 'batch': batch, 'measure': measure,
                            'precision': precision, 'device': args.device, 'threads': args.threads,
                            'channels_last': args.channels_last, 'compile': args.compile, 'repeat': args.repeat,
-                           'allocator': args.allocator}
+                           'allocator': args.allocator, 'fast_devices': args.fast_devices}
 
 
 def collect(args):
@@ -219,6 +223,8 @@ def main():
     parser.add_argument('--allocator', default='semsyn', choices=['semsyn', 'both', 'default'],
                         help="host memory: semsyn's setting (semsyn/host_memory.py) for the fast path only, both, "
                              'or neither')
+    parser.add_argument('--fast_devices', help="where the fast paths' operations run, e.g. cpu,cuda "
+                        '(default: ops/paths.py, the CPU only)')
     parser.add_argument('--json', help='also write the raw results here')
     parser.add_argument('--child', help=argparse.SUPPRESS)
     args = parser.parse_args()

@@ -96,6 +96,22 @@ def test_gate(winograd_calls):
         assert runs(1, 64, 256, 32) == []
     with torch.autocast('cpu', dtype=torch.bfloat16):
         assert runs(1, 64, 256, 32) == []
+        assert runs(1, 64, 96, 64, grad=False) == []
+
+
+@pytest.mark.parametrize('grad', [False, True])
+def test_autocast_gives_the_reference_convolution(grad):
+    """Under CPU autocast (--amp bf16: a D step's no-grad fake, a G step) conv2d_same is aten's
+    convolution in bfloat16, as the reference path's; Winograd's float32 products would not mix."""
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(1, 128, 64, 64, generator=g, requires_grad=grad)
+    w = torch.randn(256, 128, 3, 3, generator=g, requires_grad=grad)
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        assert not winograd.winograd_weight_grad_pays(x)
+        out = conv2d_same(x, w)
+        with reference_path():
+            ref = F.conv2d(x, w, padding=1)
+    assert out.dtype == torch.bfloat16 and torch.equal(out, ref)
 
 
 @pytest.mark.parametrize('block_bytes', [None, 5 * 9 * 7 * 8 * 2])  # default; blocks of 2 rows (last one partial)

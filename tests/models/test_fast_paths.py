@@ -54,6 +54,22 @@ def test_reference_path_switch_nests_and_restores():
     assert fast_paths_enabled()
 
 
+def test_fast_paths_run_on_the_cpu_only_by_default():
+    """Tensors on other devices (a GPU; here the meta device) take the reference computation, unless
+    fast_paths(devices=...) names them; the switch alone (fused Adam) stays on."""
+    cpu, elsewhere = torch.zeros(1, 3, 4, 4), torch.zeros(1, 3, 4, 4, device='meta')
+    opt = small_generator('spade', False, F64).opt
+    assert fast_paths_enabled() and fast_paths_enabled(cpu) and not fast_paths_enabled(elsewhere)
+    assert generator_labels(elsewhere, opt) is None
+    with fast_paths(devices=('cpu', 'meta')):
+        assert fast_paths_enabled(elsewhere)
+        with reference_path():
+            assert not fast_paths_enabled(elsewhere) and not fast_paths_enabled(cpu)
+        with fast_paths(devices=()):
+            assert not fast_paths_enabled(cpu) and fast_paths_enabled()
+    assert not fast_paths_enabled(elsewhere) and fast_paths_enabled(cpu)
+
+
 def test_label_map_accepts_exact_one_hot_only():
     labels = blocky_labels(2, 5, 8, 2)
     sem = one_hot(labels, 5, edges=True)
@@ -218,11 +234,12 @@ def run_both(net, semantics, dtype):
     runs = []
     for ref in (True, False):
         n = copy.deepcopy(net)
+        torch.manual_seed(0)  # the same z where the generator samples one (use_vae without an encoder)
         with reference_path(ref):
             out = n(semantics)
         flat = [t for o in (out if isinstance(out, tuple) else [out]) for t in (o if isinstance(o, list) else [o])]
         g = torch.Generator().manual_seed(1)
-        sum((t * torch.randn(t.shape, generator=g).to(dtype)).sum() for t in flat).backward()
+        sum((t * torch.randn(t.shape, generator=g).to(t)).sum() for t in flat).backward()  # .to(t): GPU too
         runs.append((flat, {k: p.grad for k, p in n.named_parameters() if p.grad is not None},
                      [b for b in n.buffers() if b.is_floating_point()]))
     return runs

@@ -38,8 +38,9 @@ def select(ret, path, net, inputs):
     return value
 
 
-@pytest.mark.parametrize('name', fixture_names() or ['<none>'])
-def test_fixture_reproduces_original(name):
+def check_fixture(name, device=torch.device('cpu')):
+    """Fixture ``name``: strict load of the original's state dict, outputs on ``device`` within the
+    sidecar's tolerance."""
     require(FIXTURES, 'reference fixtures')
     meta = json.loads((FIXTURES / f'{name}.json').read_text())
     role = ROLES.get(meta['class'])
@@ -49,15 +50,22 @@ def test_fixture_reproduces_original(name):
     net = create_network(role, fx['options']).eval()
     assert list(net.state_dict().keys()) == list(fx['state_dict'].keys())
     net.load_state_dict(fx['state_dict'], strict=True)
+    net.to(device)
+    inputs = {k: v.to(device) if torch.is_tensor(v) else v for k, v in fx['inputs'].items()}
     with torch.no_grad():
-        ret = net(*call_args(meta['forward_call'], fx['inputs']))
+        ret = net(*call_args(meta['forward_call'], inputs))
         for out_name, ref in fx['outputs'].items():
             spec = meta['outputs'][out_name]
-            ours = select(ret, spec['path_in_return_value'], net, fx['inputs'])
+            ours = select(ret, spec['path_in_return_value'], net, inputs)
             assert tuple(ours.shape) == tuple(ref.shape), out_name
             atol = meta['suggested_tolerance']['atol_per_output'][out_name]
-            diff = (ours - ref).abs().max().item()
+            diff = (ours.cpu() - ref).abs().max().item()
             assert diff <= atol, f'{name}.{out_name}: max |diff| {diff:.3g} > {atol:.3g}'
+
+
+@pytest.mark.parametrize('name', fixture_names() or ['<none>'])
+def test_fixture_reproduces_original(name):
+    check_fixture(name)
 
 
 def test_fixture_catches_a_wrong_network():

@@ -154,6 +154,6 @@ class LabelMap:
 def generator_labels(semantics, opt):
     """The LabelMap of a generator's input on the fast paths (None on the reference path, or when the
     label channels, all but the instance-edge channel, are not one-hot)."""
-    if not fast_paths_enabled():
+    if not fast_paths_enabled(semantics):
         return None
     return LabelMap.of(semantics, opt.semantic_nc - (0 if opt.no_instance else 1))

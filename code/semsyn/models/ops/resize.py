@@ -43,7 +43,7 @@ def nearest_select(x, size):
 def nearest_resize(x, size):
     """``F.interpolate(x, size=size, mode='nearest')`` for x [N, C, H, W]; on the reference path
     F.interpolate itself."""
-    if not fast_paths_enabled():
+    if not fast_paths_enabled(x):
         return F.interpolate(x, size=tuple(int(s) for s in size), mode='nearest')
     return nearest_select(x, size)
 
@@ -51,7 +51,7 @@ def nearest_resize(x, size):
 def bilinear_halve(x):
     """``F.interpolate(x, scale_factor=0.5, mode='bilinear', align_corners=False)`` for x [N, C, H, W]."""
     n, c, h, w = x.shape
-    if not fast_paths_enabled() or h % 2 or w % 2 or not x.is_contiguous():
+    if not fast_paths_enabled(x) or h % 2 or w % 2 or not x.is_contiguous():
         return F.interpolate(x, scale_factor=0.5, mode='bilinear', align_corners=False)
     pairs = x.view(n, c, h // 2, 2 * w)                             # rows 2i and 2i + 1 side by side
     rows = pairs[..., :w] + pairs[..., w:]

@@ -42,7 +42,7 @@ def channel_pool(features, bins):
     (to float rounding the same; pooling and its gradient took 15 ms per 32-channel 256x256 map, the
     product 1.6)."""
     n, c, h, w = features.shape
-    if not fast_paths_enabled():
+    if not fast_paths_enabled(features):
         return F.adaptive_avg_pool3d(features.unsqueeze(1), (bins, h, w)).squeeze(1)
     weights = averaging_matrix(c, bins).to(features.device, features.dtype)
     return torch.matmul(weights, features.reshape(n, c, h * w)).view(n, bins, h, w)
@@ -142,7 +142,7 @@ class SpatialCondConv2d(nn.Module):
         return self.joined.get(experts, lambda: torch.cat(experts, dim=0))
 
     def forward(self, x, weights):
-        if not self.fused or not fast_paths_enabled():
+        if not self.fused or not fast_paths_enabled(x):
             return self.forward_separate(x, weights)
         if torch.is_grad_enabled() and x.shape[0] * x.shape[2] * x.shape[3] <= JOIN_MIN_PIXELS:
             return self.forward_unjoined(x, weights)
@@ -182,7 +182,7 @@ class SpatialCondNorm(nn.Module):
         if weights.shape[1] != self.num_experts:
             raise ValueError(f'expected routing weights for {self.num_experts} experts, got {tuple(weights.shape)}')
         normalized = self.param_free_norm(x)
-        if not fast_paths_enabled():
+        if not fast_paths_enabled(x):
             return self.forward_reference(normalized, weights)
         groups = self.affine_params_groups.t().to(normalized.dtype)      # [2C, K]
         one = torch.cat([normalized.new_ones(self.channels), normalized.new_zeros(self.channels)])

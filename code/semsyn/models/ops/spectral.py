@@ -66,7 +66,7 @@ class _Float32SpectralNorm:
     def __call__(self, module, inputs):
         weight = getattr(module, self.fn.name + '_orig')
         with torch.autocast(device_type=weight.device.type, enabled=False):
-            if fast_paths_enabled() and self.fn.dim == 0:
+            if fast_paths_enabled(weight) and self.fn.dim == 0:
                 if reuse_allowed(module, weight):
                     sources = [weight] + [getattr(module, self.fn.name + s) for s in ('_u', '_v')]
                     value = self.kept.get(sources, lambda: _normalised_weight(self.fn, module))

@@ -400,10 +400,16 @@ WINOGRAD_MIN_MACS = 128 * 128   # C_in x C_out per pixel and tap
 WINOGRAD_MIN_IN, WINOGRAD_MIN_OUT = 64, 96
 
 
+def _cpu_float(x):
+    """The fast paths, float32 or float64 on the CPU, outside autocast (where aten's convolution runs
+    in autocast's dtype, as on the reference path)."""
+    return (fast_paths_enabled(x) and x.device.type == 'cpu' and x.dtype in (torch.float32, torch.float64)
+            and not torch.is_autocast_enabled('cpu'))
+
+
 def _eligible(x, weight):
-    """What both gates ask: the fast paths, a 3x3 kernel, float32 or float64 on the CPU."""
-    return (fast_paths_enabled() and x.device.type == 'cpu' and x.dtype in (torch.float32, torch.float64)
-            and weight.dtype == x.dtype and weight.shape[2:] == (3, 3))
+    """What both gates ask: _cpu_float, a 3x3 kernel of the input's dtype."""
+    return _cpu_float(x) and weight.dtype == x.dtype and weight.shape[2:] == (3, 3)
 
 
 def winograd_pays(x, weight):
@@ -421,8 +427,7 @@ TRAIN_MIN_PIXELS, TRAIN_MIN_IN, TRAIN_MIN_OUT = 32 * 32, 64, 256
 
 def winograd_trains(x, weight):
     """Whether conv2d_same of ``x`` with ``weight`` runs as Winograd when a gradient is needed."""
-    return (_eligible(x, weight) and not torch.is_autocast_enabled('cpu')
-            and x.shape[0] * x.shape[2] * x.shape[3] >= TRAIN_MIN_PIXELS
+    return (_eligible(x, weight) and x.shape[0] * x.shape[2] * x.shape[3] >= TRAIN_MIN_PIXELS
             and weight.shape[1] >= TRAIN_MIN_IN and weight.shape[0] >= TRAIN_MIN_OUT)
 
 
@@ -435,8 +440,7 @@ WEIGHT_GRAD_MIN_IN = 64
 
 def winograd_weight_grad_pays(x):
     """Whether the 3x3 weight gradient for the input ``x`` runs as Winograd (conv3x3_weight_grad)."""
-    return (fast_paths_enabled() and x.device.type == 'cpu' and x.dtype in (torch.float32, torch.float64)
-            and x.shape[1] >= WEIGHT_GRAD_MIN_IN)
+    return _cpu_float(x) and x.shape[1] >= WEIGHT_GRAD_MIN_IN
 
 
 def _wide_enough(c_out, c_in):

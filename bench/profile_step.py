@@ -1,0 +1,59 @@
+"""Where one step's time goes: the PyTorch profiler's table of operations for a generator, path,
+measure and precision (the same step as bench/speed.py's), to find what a fast path should change.
+
+    python bench/profile_step.py --generator CC-FPSE --measure 'G step' [--path fast|reference]
+                                 [--size 256] [--batch 1] [--device cuda] [--precision bf16] [--rows 25]
+
+Sorted by self time on the device (GPU: CUDA kernel time; CPU: operator self time); one warm-up
+step, then ``--steps`` profiled steps.
+"""
+import argparse
+import os
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+from speed import GENERATORS, MEASURES, build, step_function  # noqa: E402 (bench/ on the path first)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('--generator', default='CC-FPSE', choices=list(GENERATORS))
+    parser.add_argument('--measure', default='G step', choices=MEASURES)
+    parser.add_argument('--path', default='fast', choices=['fast', 'reference'])
+    parser.add_argument('--size', type=int, default=256)
+    parser.add_argument('--batch', type=int, default=1)
+    parser.add_argument('--device', default='cpu', choices=['cpu', 'cuda'])
+    parser.add_argument('--precision', default='fp32', choices=['fp32', 'bf16', 'fp16'])
+    parser.add_argument('--channels_last', action='store_true')
+    parser.add_argument('--steps', type=int, default=3)
+    parser.add_argument('--rows', type=int, default=25)
+    args = parser.parse_args()
+
+    import torch
+    from torch.profiler import ProfilerActivity, profile
+
+    from semsyn.models.ops import reference_path
+
+    spec = {'generator': args.generator, 'measure': args.measure, 'size': args.size, 'batch': args.batch,
+            'device': args.device, 'precision': args.precision, 'channels_last': args.channels_last,
+            'compile': False, 'threads': 0}
+    with reference_path(args.path == 'reference'):
+        _, model, trainer, semantics, real = build(spec)
+        step = step_function(spec, model, trainer, semantics, real)
+        step()  # warm-up
+        activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if args.device == 'cuda' else [])
+        with profile(activities=activities) as prof:
+            for _ in range(args.steps):
+                step()
+            if args.device == 'cuda':
+                torch.cuda.synchronize()
+    sort = 'self_cuda_time_total' if args.device == 'cuda' else 'self_cpu_time_total'
+    print(f'{args.generator} {args.measure} {args.path} {args.precision} {args.size}x{args.size} x{args.batch} '
+          f'on {args.device}, {args.steps} steps')
+    print(prof.key_averages().table(sort_by=sort, row_limit=args.rows, max_name_column_width=60))
+
+
+if __name__ == '__main__':
+    main()
