@@ -15,8 +15,8 @@ The fast paths' operations run on the CPU only, by default: they trade FLOPs for
 operations, and a GPU runs such steps at the pace of their launches, not of their FLOPs. Measured on
 an H100 (bench/speed.py, G+D iteration, fp32): the fast operations took 1.99x the reference's time
 for SPADE at 256x256 x1, 1.10x at 128x128 x8; CC-FPSE 1.35x / 1.52x; SCGAN 0.96x / 1.51x (bf16 and
-fp16: 1.00-1.62x). Tensors elsewhere take the reference computation (the fused Adam of training/trainer.py
-stays: torch's GPU default); ``fast_paths(devices=('cpu', 'cuda'))`` runs them on the GPU too.
+fp16: 1.00-1.62x). Tensors elsewhere take the reference computation (the fused Adam of
+training/trainer.py stays on every device); ``fast_paths(devices=('cpu', 'cuda'))`` runs them on the GPU too.
 """
 from contextlib import contextmanager
 
