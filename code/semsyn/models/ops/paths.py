@@ -22,7 +22,6 @@ from contextlib import contextmanager
 
 _fast = [True]
 _devices = [frozenset({'cpu'})]
-DEFAULT_DEVICES = _devices[0]
 
 
 def fast_paths_enabled(on=None):
