@@ -88,12 +88,9 @@ def released(name, size, batch, amp='none'):
 
 def ade20k_like(opt, batch, seed=0):
     """One-hot semantics of blocky ADE20K-like label maps (151 classes) and a real image, on the GPU."""
-    g = torch.Generator().manual_seed(seed)
     size = opt.crop_size
-    coarse = torch.randint(0, opt.label_nc, (batch, 1, size // 8, size // 8), generator=g)
-    label = coarse.repeat_interleave(8, 2).repeat_interleave(8, 3)
-    semantics = one_hot_semantics(label.to(CUDA), None, opt)
-    real = (torch.rand(batch, 3, size, size, generator=g) * 2 - 1).to(CUDA)
+    semantics = one_hot_semantics(blocky_labels(batch, opt.label_nc, size, 8, seed).to(CUDA), None, opt)
+    real = (torch.rand(batch, 3, size, size, generator=torch.Generator().manual_seed(seed)) * 2 - 1).to(CUDA)
     return semantics, real
 
 

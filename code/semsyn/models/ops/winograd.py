@@ -198,18 +198,22 @@ def input_tiles(x, tile=2, max_chunk_bytes=_TARGET_BYTES):
     bufs = _transform_buffers(x, m, nb * rc * tw1)
     tiles = scratch.buffer('winograd.tiles', (a * a, cin, n * th * tw1), x)
     for n0, n1, r0, r1 in _blocks(n, th, nb, rc):
-        v = _input_tiles(x[n0:n1], r0, r1, m, bt, bufs)
-        tiles[:, :, (n0 * th + r0) * tw1:][:, :, :v.shape[2]].copy_(v)
+        _block_of(tiles, x, n0, n1, r0, r1, m).copy_(_input_tiles(x[n0:n1], r0, r1, m, bt, bufs))
     return tiles
+
+
+def _block_of(tiles, x, n0, n1, r0, r1, m):
+    """The block (images n0..n1, tile rows r0..r1) of x's ``tiles`` (input_tiles' layout)."""
+    th, tw1 = _tile_grid(x, m)
+    p0 = (n0 * th + r0) * tw1
+    return tiles[:, :, p0:p0 + (n1 - n0) * (r1 - r0) * tw1]
 
 
 def _tiles_of(tiles, x, n0, n1, r0, r1, m, bt, bufs):
     """V of the block (images n0..n1, tile rows r0..r1): a slice of the given ``tiles``, or computed."""
     if tiles is None:
         return _input_tiles(x[n0:n1], r0, r1, m, bt, bufs)
-    th, tw1 = _tile_grid(x, m)
-    p0 = (n0 * th + r0) * tw1
-    return tiles[:, :, p0:p0 + (n1 - n0) * (r1 - r0) * tw1]
+    return _block_of(tiles, x, n0, n1, r0, r1, m)
 
 
 def _check_tiles(tiles, x, m, fn):
