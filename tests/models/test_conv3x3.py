@@ -12,10 +12,12 @@ from semsyn.models.ops.paths import reference_path
 
 @pytest.fixture
 def winograd_calls(monkeypatch):
-    """The tiles of every Winograd call."""
+    """The tiles of every Winograd convolution; ('backward', tile) for every shared backward."""
     tiles = []
-    real = winograd.winograd_conv3x3
+    real, real_backward = winograd.winograd_conv3x3, winograd.winograd_conv3x3_backward
     monkeypatch.setattr(winograd, 'winograd_conv3x3', lambda *a, **k: tiles.append(k.get('tile', 4)) or real(*a, **k))
+    monkeypatch.setattr(winograd, 'winograd_conv3x3_backward',
+                        lambda *a, **k: tiles.append(('backward', k.get('tile', 2))) or real_backward(*a, **k))
     return tiles
 
 
@@ -48,20 +50,22 @@ def test_training_winograd_values_and_gradients(small_gates, winograd_calls, sha
     leaves = _leaves(*shape, torch.float64, bias=bias, seed=sum(shape))
     grad_out = torch.randn((shape[0], shape[2]) + shape[3:], dtype=torch.float64)
     ours, ours_grads = _grads(conv2d_same, leaves, grad_out)
-    assert winograd_calls == [2, 2]  # forward and input gradient, F(2x2)
+    # forward, then input gradient (F(2x2)) or both gradients from one transform where C_out >= 2 C_in
+    assert winograd_calls == ([2, ('backward', 2)] if shape[2] >= 2 * shape[1] else [2, 2])
     ref, ref_grads = _grads(lambda x, w, b=None: F.conv2d(x, w, b, padding=1), leaves, grad_out)
     torch.testing.assert_close(ours, ref, rtol=0, atol=1e-12)
     for a, r in zip(ours_grads, ref_grads):
         torch.testing.assert_close(a, r, rtol=0, atol=1e-11)
 
 
-def test_training_winograd_float32_gradients_within_1e5(small_gates, winograd_calls):
-    leaves = _leaves(2, 64, 96, 24, 20, torch.float32, seed=3)
-    grad_out = torch.randn(2, 96, 24, 20)
+@pytest.mark.parametrize('cout, calls', [(96, [2, 2]), (160, [2, ('backward', 2)])])
+def test_training_winograd_float32_gradients_within_1e5(small_gates, winograd_calls, cout, calls):
+    leaves = _leaves(2, 64, cout, 24, 20, torch.float32, seed=3)
+    grad_out = torch.randn(2, cout, 24, 20)
     ours, ours_grads = _grads(conv2d_same, leaves, grad_out)
     exact, exact_grads = _grads(lambda x, w, b: F.conv2d(x, w, b, padding=1),
                                 [t.detach().double() for t in leaves], grad_out.double())
-    assert winograd_calls == [2, 2]
+    assert winograd_calls == calls
     assert ((ours.double() - exact).abs().max() / exact.abs().max()) < 1e-5
     for a, r in zip(ours_grads, exact_grads):
         assert ((a.double() - r).abs().max() / r.abs().max()) < 1e-5

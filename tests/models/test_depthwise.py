@@ -2,6 +2,8 @@
 import pytest
 import torch
 
+import semsyn.models.ops.winograd as winograd
+from semsyn.models.ops import depthwise
 from semsyn.models.ops.depthwise import pixel_depthwise_conv, pixel_depthwise_conv_unfold, predicted_depthwise_conv
 
 
@@ -58,12 +60,16 @@ def test_wrong_kernel_shape():
 
 
 @pytest.mark.parametrize('shape,bias', [((2, 3, 5, 7), True), ((1, 2, 6, 6), False), ((3, 1, 4, 9), True)])
-def test_predicted_kernels_recomputed_in_backward_match_unfold(shape, bias):
+@pytest.mark.parametrize('hidden_nc', [5, 64])  # 64: the weight and hidden gradients from shared Winograd tiles
+def test_predicted_kernels_recomputed_in_backward_match_unfold(shape, bias, hidden_nc, monkeypatch):
+    shared = []
+    real = winograd.winograd_conv3x3_backward
+    monkeypatch.setattr(winograd, 'winograd_conv3x3_backward', lambda *a, **k: shared.append(1) or real(*a, **k))
     torch.manual_seed(7)
     n, c, h, w = shape
     x = torch.randn(shape, requires_grad=True)
-    hidden = torch.randn(n, 5, h, w, requires_grad=True)
-    weight = torch.randn(c * 9, 5, 3, 3, requires_grad=True)
+    hidden = torch.randn(n, hidden_nc, h, w, requires_grad=True)
+    weight = (torch.randn(c * 9, hidden_nc, 3, 3) / hidden_nc ** 0.5).requires_grad_()
     b = torch.randn(c * 9, requires_grad=True) if bias else None
     leaves = [x, hidden, weight] + ([b] if bias else [])
     copies = [t.detach().clone().requires_grad_() for t in leaves]
@@ -76,6 +82,7 @@ def test_predicted_kernels_recomputed_in_backward_match_unfold(shape, bias):
     ref.backward(g)
     for a, r in zip(leaves, copies):
         assert torch.allclose(a.grad, r.grad, atol=1e-5, rtol=1e-5)
+    assert len(shared) == (0 if hidden_nc < winograd.WEIGHT_GRAD_MIN_IN else len(depthwise._channel_chunks(c)))
 
 
 def test_predicted_saves_input_and_hidden_only():

@@ -84,9 +84,11 @@ def test_predicted_depthwise_conv_by_winograd_with_dirty_buffers(monkeypatch, n,
     real, real_tiles = winograd.winograd_conv3x3, winograd.input_tiles
     monkeypatch.setattr(winograd, 'winograd_conv3x3', lambda *a, **k: calls.append(k.get('tiles')) or real(*a, **k))
     monkeypatch.setattr(winograd, 'input_tiles', lambda *a, **k: shared.append(1) or real_tiles(*a, **k))
-    real_wg = winograd.winograd_weight_grad3x3
+    real_wg, real_backward = winograd.winograd_weight_grad3x3, winograd.winograd_conv3x3_backward
     monkeypatch.setattr(winograd, 'winograd_weight_grad3x3',
                         lambda *a, **k: calls.append(('weight', k.get('tiles'))) or real_wg(*a, **k))
+    monkeypatch.setattr(winograd, 'winograd_conv3x3_backward',
+                        lambda *a, **k: calls.append(('shared', k.get('tiles'))) or real_backward(*a, **k))
     g = torch.Generator().manual_seed(3)
     x = torch.randn(n, c, 11, 9, generator=g, dtype=torch.float64, requires_grad=True)
     hidden = torch.randn(n, 4, 11, 9, generator=g, dtype=torch.float64, requires_grad=True)
@@ -108,9 +110,13 @@ def test_predicted_depthwise_conv_by_winograd_with_dirty_buffers(monkeypatch, n,
     kernel_calls = [t for t in calls if not isinstance(t, tuple)]
     weight_calls = [t for t in calls if isinstance(t, tuple)]
     chunks = len(_channel_chunks(c))                          # 3 here
-    assert len(kernel_calls) == 3 * chunks                    # kernels, their recomputation, grad_hidden
+    if weight_grad_by_winograd:  # the weight and hidden gradients from one transform of the kernels' gradient
+        assert len(kernel_calls) == 2 * chunks                # kernels, their recomputation
+        assert [t[0] for t in weight_calls] == ['shared'] * chunks
+    else:
+        assert len(kernel_calls) == 3 * chunks                # kernels, their recomputation, grad_hidden
+        assert weight_calls == []
     assert sum(t is not None for t in kernel_calls) == 2 * chunks  # the kernels from the shared tiles
-    assert len(weight_calls) == (chunks if weight_grad_by_winograd else 0)
     assert all(t[1] is not None for t in weight_calls)
     ref = pixel_depthwise_conv_unfold(copies[0], F.conv2d(copies[1], copies[2], copies[3], padding=1))
     ref.backward(grad)

@@ -4,7 +4,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from semsyn.models.ops.winograd import input_tiles, winograd_conv3x3, winograd_weight_grad3x3
+from semsyn.models.ops.winograd import input_tiles, winograd_conv3x3, winograd_conv3x3_backward, winograd_weight_grad3x3
 
 
 def _case(n, cin, cout, h, w, bias, seed=0):
@@ -156,3 +156,74 @@ def test_shared_input_tiles_errors():
         winograd_weight_grad3x3(torch.zeros(1, 2, 6, 6), x, tiles=input_tiles(x[:, :3], 2))
     with pytest.raises(ValueError, match='input_tiles: tile must be 4 or 2'):
         input_tiles(x, 3)
+
+
+def _backward_case(n, cin, cout, h, w, seed):
+    """(x, weight, grad_out, conv2d's (input, weight, bias) gradients), float64."""
+    x, weight, b = _case(n, cin, cout, h, w, bias=True, seed=seed)
+    grad_out = torch.randn(n, cout, h, w, generator=torch.Generator().manual_seed(seed + 1), dtype=torch.float64)
+    leaves = [t.clone().requires_grad_() for t in (x, weight, b)]
+    grads = torch.autograd.grad(F.conv2d(*leaves[:2], leaves[2], padding=1), leaves, grad_out)
+    return x, weight, grad_out, grads
+
+
+@pytest.mark.parametrize('tile', [2, 4])
+@pytest.mark.parametrize('shape', SHAPES)
+def test_shared_backward_matches_conv2d(shape, tile):
+    """Both gradients from one transform of the output gradient (the forward's adjoint), the input
+    gradient added into the given tensor; odd and tiny sizes, blocks down to one tile row, the
+    input's tiles shared or not."""
+    x, weight, grad_out, (gx, gw, gb) = _backward_case(*shape, seed=sum(shape))
+    for max_bytes in (1, 16 * 8 * 10 * 8, 10**9):
+        for tiles in (None, input_tiles(x, tile).clone()):
+            start = torch.randn_like(x)
+            grad_x = start.clone()
+            ours_w, ours_b = winograd_conv3x3_backward(x, weight, grad_out=grad_out, tiles=tiles, grad_x=grad_x,
+                                                       bias_grad=True, tile=tile, max_chunk_bytes=max_bytes)
+            assert (grad_x - start - gx).abs().max() < 1e-12
+            assert (ours_w - gw).abs().max() < 1e-12 and (ours_b - gb).abs().max() < 1e-11
+
+
+def test_shared_backward_only_what_is_asked_and_filled_tiles():
+    """No weight or bias gradient unless asked; ``fill_grad_out`` gives the same as ``grad_out``."""
+    x, weight, grad_out, (gx, gw, gb) = _backward_case(2, 5, 11, 9, 7, seed=3)
+    grad_x = torch.zeros_like(x)
+    assert winograd_conv3x3_backward(x, weight, grad_out=grad_out, grad_x=grad_x, weight_grad=False) == (None, None)
+    assert (grad_x - gx).abs().max() < 1e-12
+    filled = []
+
+    def fill(dy, n0, n1, r0, r1):  # the output gradient's tiles, as a caller computing them would write
+        dy.zero_()
+        for i in range(2):
+            for j in range(2):
+                part = grad_out[n0:n1, :, 2 * r0 + i::2, j::2][:, :, :r1 - r0].transpose(0, 1)
+                dy[i, j, :, :, :part.shape[2], :part.shape[3]] = part
+        filled.append((n0, n1, r0, r1))
+    ours_w, ours_b = winograd_conv3x3_backward(x, weight, fill_grad_out=fill, bias_grad=True, max_chunk_bytes=1)
+    assert (ours_w - gw).abs().max() < 1e-12 and (ours_b - gb).abs().max() < 1e-11
+    assert len(filled) == 2 * 5  # one tile row of one image per block at this budget
+
+
+def test_shared_backward_float32_accuracy():
+    """F(2x2): as accurate as the direct sums (C_out 9x C_in, as CC-FPSE's kernel predictors)."""
+    x, weight, grad_out, (gx, gw, gb) = _backward_case(1, 64, 576, 24, 20, seed=9)
+    grad_x = torch.zeros_like(x, dtype=torch.float32)
+    ours_w, ours_b = winograd_conv3x3_backward(x.float(), weight.float(), grad_out=grad_out.float(), grad_x=grad_x,
+                                               bias_grad=True)
+    for ours, ref in ((grad_x, gx), (ours_w, gw), (ours_b, gb)):
+        assert ((ours.double() - ref).abs().max() / ref.abs().max()) < 2e-6
+
+
+def test_shared_backward_errors():
+    x, w = torch.zeros(1, 3, 5, 5), torch.zeros(2, 3, 3, 3)
+    g = torch.zeros(1, 2, 5, 5)
+    with pytest.raises(ValueError, match='exactly one of grad_out and fill_grad_out'):
+        winograd_conv3x3_backward(x, w)
+    with pytest.raises(ValueError, match=r'grad_out \(1, 2, 5, 4\) does not match'):
+        winograd_conv3x3_backward(x, w, grad_out=torch.zeros(1, 2, 5, 4))
+    with pytest.raises(ValueError, match=r'weight must be \[C_out, 3, 3, 3\]'):
+        winograd_conv3x3_backward(x, torch.zeros(2, 4, 3, 3), grad_out=g)
+    with pytest.raises(ValueError, match='grad_x must be contiguous'):
+        winograd_conv3x3_backward(x, w, grad_out=g, grad_x=torch.zeros(1, 3, 5, 4))
+    with pytest.raises(ValueError, match='tile must be 4 or 2'):
+        winograd_conv3x3_backward(x, w, grad_out=g, tile=3)

@@ -42,9 +42,17 @@ def _needs_grad(*tensors):
     return torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in tensors)
 
 
+# with C_out >= this x C_in, _Conv3x3's two gradients come from one Winograd transform of the output
+# gradient (winograd_conv3x3_backward): 0.75 of the separate gradients' time at 64 -> 640 channels
+# (256x256 and 128x128), 0.9 at 128 -> 256; about even or slower at 256 -> 384 and 512 -> 768
+SHARED_BACKWARD_RATIO = 2
+
+
 class _Conv3x3(torch.autograd.Function):
-    """F.conv2d(x, weight, bias, padding=1): F(2x2) Winograd forward; input gradient the F(2x2)
-    convolution of the output gradient with the flipped, transposed weight; weight gradient
+    """F.conv2d(x, weight, bias, padding=1): F(2x2) Winograd forward. Backward: where C_out >=
+    SHARED_BACKWARD_RATIO x C_in, both gradients by winograd_conv3x3_backward (the adjoint of the
+    forward, one transform of the output gradient); otherwise the input gradient as the F(2x2)
+    convolution of the output gradient with the flipped, transposed weight, and the weight gradient
     conv3x3_weight_grad's."""
 
     @staticmethod
@@ -58,11 +66,18 @@ class _Conv3x3(torch.autograd.Function):
     def backward(ctx, grad_out):
         x, weight = ctx.saved_tensors
         grad_out = grad_out.contiguous()
+        with_bias = ctx.with_bias and ctx.needs_input_grad[2]
+        if weight.shape[0] >= SHARED_BACKWARD_RATIO * weight.shape[1]:
+            grad_x = torch.zeros_like(x) if ctx.needs_input_grad[0] else None
+            grad_weight, grad_bias = winograd.winograd_conv3x3_backward(
+                x, weight, grad_out=grad_out, grad_x=grad_x, weight_grad=ctx.needs_input_grad[1],
+                bias_grad=with_bias, tile=TRAIN_TILE)
+            return grad_x, grad_weight, grad_bias
         grad_x = grad_weight = grad_bias = None
         if ctx.needs_input_grad[0]:
             grad_x = winograd.winograd_conv3x3(grad_out, transposed_weight(weight), tile=TRAIN_TILE)
-        if ctx.needs_input_grad[1] or (ctx.with_bias and ctx.needs_input_grad[2]):
-            grad_weight, grad_bias = conv3x3_weight_grad(grad_out, x, weight, ctx.with_bias and ctx.needs_input_grad[2])
+        if ctx.needs_input_grad[1] or with_bias:
+            grad_weight, grad_bias = conv3x3_weight_grad(grad_out, x, weight, with_bias)
         return grad_x, grad_weight if ctx.needs_input_grad[1] else None, grad_bias
 
 

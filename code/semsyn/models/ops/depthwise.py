@@ -104,10 +104,14 @@ def _hidden_tiles(hidden, chunk_weight, kernels, weight_grads=False):
 
 
 class _PredictedDepthwiseConv(torch.autograd.Function):
-    """The kernels' convolution (forward, its recomputation in backward, its input gradient) may
-    run as Winograd (ops/winograd.py: conv2d_same decides by size); its weight gradient is
-    ``conv3x3_weight_grad``'s. Forward and backward go by channel chunks, so the kernels and their
-    gradient never exist whole; the chunks' temporaries live in kept buffers (ops/scratch.py)."""
+    """The kernels' convolution (forward, its recomputation in backward) may run as Winograd
+    (ops/winograd.py: conv2d_same decides by size). Its weight and input (hidden) gradients: where
+    the weight gradient runs as Winograd (C_hidden >= 64), both from one transform of the kernels'
+    gradient, which is written straight into Winograd's tile layout and never as a map
+    (winograd_conv3x3_backward: 0.75-0.95 of the separate gradients' time); otherwise the kernels'
+    gradient map, ``conv3x3_weight_grad`` and the transposed convolution. Forward and backward go by
+    channel chunks, so the kernels and their gradient never exist whole; the chunks' temporaries
+    live in kept buffers (ops/scratch.py)."""
 
     @staticmethod
     def forward(ctx, x, hidden, weight, bias):
@@ -130,24 +134,68 @@ class _PredictedDepthwiseConv(torch.autograd.Function):
         grad_weight = torch.empty_like(weight) if ctx.needs_input_grad[2] else None
         grad_bias = torch.empty_like(bias) if bias is not None and ctx.needs_input_grad[3] else None
         weight_grads = grad_weight is not None or grad_bias is not None
-        hidden_pad = weight_grad_padding(hidden) if weight_grads else None
+        # the kernels' gradient straight into Winograd tiles, shared by the weight and hidden gradients
+        fused = (weight_grads or grad_hidden is not None) and winograd.winograd_weight_grad_pays(hidden)
+        hidden_pad = weight_grad_padding(hidden) if weight_grads and not fused else None
         chunks = _channel_chunks(x.shape[1])
-        tiles = _hidden_tiles(hidden, weight[chunks[0][1]], kernels=grad_x is not None, weight_grads=weight_grads)
+        tiles = _hidden_tiles(hidden, weight[chunks[0][1]], kernels=grad_x is not None, weight_grads=fused)
         for ch, k in chunks:
             wk, bk = weight[k], bias[k] if bias is not None else None
             if grad_x is not None:
                 grad_x[:, ch] = _grad_input(grad_out[:, ch], _chunk_kernels(hidden, wk, bk, tiles), kept=True)
-            grad_k = _grad_kernels(grad_out[:, ch].contiguous(), x[:, ch], kept=True)
-            if weight_grads:
-                gw, gb = conv3x3_weight_grad(grad_k, hidden, wk, grad_bias is not None, hidden_pad, tiles)
-                if grad_weight is not None:
-                    grad_weight[k] = gw
-                if grad_bias is not None:
-                    grad_bias[k] = gb
-            if grad_hidden is not None:  # the transposed convolution: flipped taps, in/out swapped
-                part = scratch.buffer('depthwise.grad_hidden_part', hidden.shape, hidden)
-                grad_hidden += conv2d_same(grad_k, transposed_weight(wk), tile=TRAIN_TILE, out=part)
+            if fused:
+                gw, gb = winograd.winograd_conv3x3_backward(
+                    hidden, wk, fill_grad_out=_kernel_grad_filler(grad_out[:, ch], x[:, ch]), tiles=tiles,
+                    grad_x=grad_hidden, weight_grad=grad_weight is not None, bias_grad=grad_bias is not None,
+                    tile=TRAIN_TILE)
+            elif weight_grads or grad_hidden is not None:
+                gw, gb = _unfused_grads(grad_out[:, ch].contiguous(), x[:, ch], hidden, wk, grad_bias is not None,
+                                        hidden_pad, weight_grads, grad_hidden)
+            if grad_weight is not None:
+                grad_weight[k] = gw
+            if grad_bias is not None:
+                grad_bias[k] = gb
         return grad_x, grad_hidden, grad_weight, grad_bias
+
+
+def _unfused_grads(grad_out, x, hidden, weight, with_bias, hidden_pad, weight_grads, grad_hidden):
+    """(weight gradient, bias gradient) of one channel chunk's kernel convolution, the hidden
+    gradient added into ``grad_hidden``, from the kernels' gradient in a kept buffer."""
+    grad_k = _grad_kernels(grad_out, x, kept=True)
+    gw = gb = None
+    if weight_grads:
+        gw, gb = conv3x3_weight_grad(grad_k, hidden, weight, with_bias, hidden_pad)
+    if grad_hidden is not None:  # the transposed convolution: flipped taps, in/out swapped
+        part = scratch.buffer('depthwise.grad_hidden_part', hidden.shape, hidden)
+        grad_hidden += conv2d_same(grad_k, transposed_weight(weight), tile=TRAIN_TILE, out=part)
+    return gw, gb
+
+
+def _kernel_grad_filler(grad_out, x):
+    """winograd_conv3x3_backward's ``fill_grad_out`` for the kernels' gradient, grad_out[c] times x[c]
+    shifted by tap t at kernel channel 9c + t (as _grad_kernels), written per tile position: one
+    product per position (i, j) of the tile with the 3x3 taps of padded x as a strided view."""
+    n, c, h, w = x.shape
+    xp = padded(x, 'depthwise.x_pad')
+    sn, sc, sy, sx = xp.stride()
+    m = TRAIN_TILE
+
+    def fill(dy, n0, n1, r0, r1):
+        dy = dy.view(m, m, c, 3, 3, n1 - n0, r1 - r0, dy.shape[-1])
+        for i in range(m):
+            hi = min(r1, (h - i + m - 1) // m)                      # end of the tile rows with a row i
+            for j in range(m):
+                kw = (w - j + m - 1) // m                           # tiles with a column j
+                dst = dy[i, j]                                      # [c, 3, 3, nb, rows, tw + 1]
+                if hi > r0:
+                    y0, rows = m * r0 + i, hi - r0
+                    g = grad_out[n0:n1, :, y0:y0 + m * (rows - 1) + 1:m, j:m * (kw - 1) + j + 1:m]
+                    taps = xp.as_strided((c, 3, 3, n1 - n0, rows, kw), (sc, sy, sx, sn, m * sy, m * sx),
+                                         xp.storage_offset() + n0 * sn + y0 * sy + j * sx)
+                    torch.mul(g.permute(1, 0, 2, 3)[:, None, None], taps, out=dst[..., :rows, :kw])
+                dst[..., max(0, hi - r0):, :].zero_()
+                dst[..., kw:].zero_()
+    return fill
 
 
 def _compute_dtype(*tensors):

@@ -353,6 +353,110 @@ def winograd_weight_grad3x3(grad_out, x, tile=2, max_chunk_bytes=_TARGET_BYTES, 
     return torch.mm(gk.t(), du.view(a2, -1)).view(9, cout, cin).permute(1, 2, 0).reshape(cout, cin, 3, 3)
 
 
+@torch.no_grad()
+def winograd_conv3x3_backward(x, weight, grad_out=None, fill_grad_out=None, tiles=None, grad_x=None,
+                              weight_grad=True, bias_grad=False, tile=2, max_chunk_bytes=_TARGET_BYTES):
+    """The gradients of Y = F.conv2d(x, weight, padding=1) from one Winograd transform of the output
+    gradient per tile (F(m x m, 3x3), ``tile`` m, 2 by default: as accurate as the direct sums):
+
+        dM = A dY A^T        [a*a, C_out, P]  (shared by both gradients)
+        dU = sum_P dM V^T    -> dW = G^T dU G                   (``weight_grad``)
+        dV = U^T dM          -> dX = B dV B^T, overlapping tiles summed, added into ``grad_x``
+        db = sum_P dM[(1, 1)]                                   (``bias_grad``: A^T's column 1 is ones)
+
+    This is the exact adjoint of winograd_conv3x3: the input gradient needs no transform of dY as
+    an input of its own (the transposed convolution's), which is the larger one where C_out >> C_in
+    (CC-FPSE's kernel predictors: 9 x C outputs from 128 hidden channels).
+
+    The output gradient is ``grad_out`` [N, C_out, H, W], or written by ``fill_grad_out(dy, n0, n1,
+    r0, r1)`` straight into the tile layout dy [m, m, C_out, n1 - n0, r1 - r0, tw + 1] (the tiles of
+    images n0..n1, tile rows r0..r1; dy[i, j, .., r, k] the pixel (m r + i, m k + j), zero outside
+    the image) for callers that compute it (the predicted kernels' gradient of ops/depthwise.py)
+    and need it in no other layout. ``tiles``: ``input_tiles(x, tile)`` when the caller has it.
+    ``grad_x``: [N, C_in, H, W] contiguous, the input gradient is added into it (None: not computed).
+    Returns (weight gradient [C_out, C_in, 3, 3] or None, bias gradient [C_out] or None)."""
+    n, cin, h, w = x.shape
+    cout = weight.shape[0]
+    if weight.shape != (cout, cin, 3, 3):
+        raise ValueError(f'winograd_conv3x3_backward: weight must be [C_out, {cin}, 3, 3] for input '
+                         f'{tuple(x.shape)}, got {tuple(weight.shape)}')
+    if (grad_out is None) == (fill_grad_out is None):
+        raise ValueError('winograd_conv3x3_backward: give exactly one of grad_out and fill_grad_out')
+    if grad_out is not None and grad_out.shape != (n, cout, h, w):
+        raise ValueError(f'winograd_conv3x3_backward: grad_out {tuple(grad_out.shape)} does not match '
+                         f'{(n, cout, h, w)}')
+    if grad_x is not None and (grad_x.shape != x.shape or not grad_x.is_contiguous()):
+        raise ValueError(f'winograd_conv3x3_backward: grad_x must be contiguous of shape {tuple(x.shape)}')
+    if tile not in _BT:
+        raise ValueError(f'winograd_conv3x3_backward: tile must be 4 or 2, got {tile}')
+    _check_tiles(tiles, x, tile, 'winograd_conv3x3_backward')
+    m, dt, dev = tile, x.dtype, x.device
+    a = m + 2
+    a2 = a * a
+    th, tw1 = _tile_grid(x, m)
+    bt = torch.tensor(_BT[m], dtype=dt, device=dev)
+    ak = _kron(_AT[m], dt, dev).view(m * m, a, a).transpose(1, 2).reshape(m * m, a2).t()  # [(b, a), (i, j)]
+    gk = _kron(_G[m], dt, dev).view(a, a, 9).transpose(0, 1).reshape(a2, 9)              # [(b, a), (r, s)]
+    du = x.new_zeros(a2, cout, cin) if weight_grad else None
+    db = x.new_zeros(cout) if bias_grad else None
+    u = torch.mm(gk, weight.to(dt).reshape(cout * cin, 9).t()).view(a2, cout, cin) if grad_x is not None else None
+    if fill_grad_out is None:
+        def fill_grad_out(dy, n0, n1, r0, r1):
+            _gather_tiles(dy, grad_out[n0:n1], r0, r1, h, w, m)
+    per_row = a2 * max(cin, cout) * tw1 * x.element_size()         # dM's or V's bytes per tile row
+    nb, rc = _row_blocks(th, max(1, max_chunk_bytes // per_row))
+    pmax = nb * rc * tw1
+    bufs = _transform_buffers(x, m, pmax) if tiles is None else None
+    dybuf = scratch.buffer('winograd.y', m * m * cout * pmax, x)
+    mbuf = scratch.buffer('winograd.m', a2 * cout * pmax, x)
+    for n0, n1, r0, r1 in _blocks(n, th, nb, rc) if n * h * w else ():
+        pc = (n1 - n0) * (r1 - r0) * tw1
+        dy = dybuf[:m * m * cout * pc].view(m, m, cout, n1 - n0, r1 - r0, tw1)
+        fill_grad_out(dy, n0, n1, r0, r1)
+        dm = mbuf[:a2 * cout * pc].view(a2, cout, pc)
+        torch.mm(ak, dy.view(m * m, -1), out=dm.view(a2, -1))
+        if db is not None:
+            db += dm[a + 1].sum(1)                                  # (b, a) = (1, 1)
+        if du is not None:
+            v = _tiles_of(tiles, x, n0, n1, r0, r1, m, bt, bufs)
+            du.baddbmm_(dm, v.transpose(1, 2))
+        if grad_x is not None:
+            dv = scratch.buffer('winograd.v', (a2, cin, pc), x) if tiles is not None else x.new_empty(a2, cin, pc)
+            torch.bmm(u.transpose(1, 2), dm, out=dv)
+            _add_input_grad(grad_x[n0:n1], dv, r0, r1, m, bt)
+    gw = None
+    if du is not None:
+        gw = torch.mm(gk.t(), du.view(a2, -1)).view(9, cout, cin).permute(1, 2, 0).reshape(cout, cin, 3, 3)
+    return gw, db
+
+
+def _add_input_grad(grad_x, dv, r0, r1, m, bt):
+    """grad_x [nb, C_in, H, W] += the adjoint of _input_tiles for the tiles' dV [(b, a), C_in, P]
+    of tile rows r0..r1: over the columns (dT = sum_b B^T[b, l] dV[b], tile k's column l at m k + l,
+    overlapping tiles summed), then over the rows (dd = B dT), each tile's row k - 1 + m t added
+    into grad_x's."""
+    nb, cin, h, w = grad_x.shape
+    a = m + 2
+    rows = r1 - r0
+    tw1 = dv.shape[2] // (nb * rows)
+    cols = scratch.buffer('winograd.adjoint_cols', dv.shape, grad_x).view(a, a, cin, nb, rows, tw1)  # [l, a, ..]
+    torch.mm(bt.t(), dv.view(a, -1), out=cols.view(a, -1))
+    dt = scratch.buffer('winograd.adjoint_t', (a, cin, nb, rows, m * tw1 + a - m), grad_x)
+    for col in range(m):                   # the first m offsets cover each column once
+        dt[..., col:col + m * tw1:m].copy_(cols[col])
+    dt[..., m * tw1:].zero_()
+    for col in range(m, a):
+        dt[..., col:col + m * tw1:m].add_(cols[col])
+    dd = scratch.buffer('winograd.adjoint_d', (a,) + dt.shape[1:], grad_x)
+    torch.mm(bt.t(), dt.view(a, -1), out=dd.view(a, -1))                          # [k, C_in, nb, rows, W'']
+    for k in range(a):
+        lo = max(r0, -(-(1 - k) // m))                              # first tile row with a real row k
+        hi = min(r1, (h - k) // m + 1)                              # end of those
+        if hi > lo:
+            y0 = m * lo + k - 1
+            grad_x[:, :, y0:y0 + m * (hi - lo - 1) + 1:m].add_(dd[k, :, :, lo - r0:hi - r0, 1:w + 1].transpose(0, 1))
+
+
 def _gather_tiles(dy, g, r0, r1, h, w, m):
     """dy [i, j, C, nb, r1 - r0, tw + 1] = g[nb, C, m*r + i, m*k + j] for tile rows r0..r1, zero
     outside the image (the cropped tiles' pixels and the spare tile)."""
