@@ -107,12 +107,13 @@ def test_resized_labels_are_the_resized_one_hot_map(size):
 @pytest.mark.parametrize('k,stride,padding', [(3, 1, None), (5, 1, None), (1, 1, None),
                                                (4, 2, 2), (3, 2, 1), (4, 1, 2), (2, 3, 0)])
 @pytest.mark.parametrize('rest_channels', [0, 1, 4])
-def test_label_conv_is_the_convolution_of_the_one_hot_map(k, stride, padding, rest_channels):
+@pytest.mark.parametrize('n', [2, 1])  # 1: the weight gradient from the channels-first gradient's rows as they come
+def test_label_conv_is_the_convolution_of_the_one_hot_map(k, stride, padding, rest_channels, n):
     """Any kernel size, stride and zero padding (default k // 2); odd map sizes reach the borders."""
     torch.manual_seed(k + rest_channels)
-    labels = blocky_labels(2, 6, 12, 3)[..., :11, :]
+    labels = blocky_labels(2, 6, 12, 3)[:n, :, :11, :]
     sem = one_hot(labels, 6, dtype=F64)
-    rest = torch.randn(2, rest_channels, 11, 12, dtype=F64, requires_grad=True) if rest_channels else None
+    rest = torch.randn(n, rest_channels, 11, 12, dtype=F64, requires_grad=True) if rest_channels else None
     weight = torch.randn(5, 6 + rest_channels, k, k, dtype=F64, requires_grad=True)
     bias = torch.randn(5, dtype=F64, requires_grad=True)
     inputs = sem if rest is None else torch.cat([sem, rest], 1)
@@ -124,7 +125,7 @@ def test_label_conv_is_the_convolution_of_the_one_hot_map(k, stride, padding, re
     for a, b in zip(torch.autograd.grad(out, leaves, g), torch.autograd.grad(ref, leaves, g)):
         torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
     with pytest.raises(ValueError, match='other channels'):
-        label_conv(LabelMap.of(sem, 6), weight, bias, None if rest is not None else torch.zeros(2, 1, 11, 12))
+        label_conv(LabelMap.of(sem, 6), weight, bias, None if rest is not None else torch.zeros(n, 1, 11, 12))
 
 
 def test_patch_conv_is_the_convolution_at_the_pixels():
@@ -158,6 +159,12 @@ def test_scatter_add_matches_index_add():
                 expected[index[i, j]] += src[i]
     torch.testing.assert_close(ScatterAdd(index, 9, keep=keep)(src), expected)
     torch.testing.assert_close(ScatterAdd(index, 9, keep=keep)(src.float()), expected.float())
+    transposed = src.t().contiguous().t()  # a channels-first map's rows, as label_conv's gradient comes
+    assert transposed.stride() == (1, 50)
+    scatter = ScatterAdd(index, 9, keep=keep)
+    torch.testing.assert_close(scatter(transposed), expected)
+    torch.testing.assert_close(scatter(transposed.float()), expected.float())
+    torch.testing.assert_close(scatter(src[:, ::2]), expected[:, ::2])  # another strided layout
 
 
 @pytest.mark.parametrize('train', [True, False])

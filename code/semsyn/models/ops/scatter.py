@@ -56,7 +56,12 @@ class ScatterAdd:
                 src = src * self.keep.reshape(-1, 1).to(src.dtype)
             return src.new_zeros(self.num_rows, src.shape[1]).index_add_(0, self.index.reshape(-1), src)
         dtype = torch.promote_types(src.dtype, torch.float32)  # no bf16/fp16 sparse kernels on the CPU
-        return (self._matrix(dtype) @ src.to(dtype)).to(src.dtype)
+        if src.dim() == 2 and src.stride(0) == 1 and src.stride(1) == src.shape[0] and src.shape[1] > 1:
+            # the transpose of a contiguous [C, M] (the rows of a channels-first map at batch 1, as
+            # label_conv's gradient comes): multiplied from that side, without the transposing copy
+            # (CC-FPSE's 640-channel 256x256 maps: 90-160 ms instead of 220-260 within a G step)
+            return torch.mm(src.t().to(dtype), self._matrix(dtype).t()).t().to(src.dtype)
+        return (self._matrix(dtype) @ src.contiguous().to(dtype)).to(src.dtype)
 
 
 class _GatherBags(torch.autograd.Function):
@@ -68,7 +73,7 @@ class _GatherBags(torch.autograd.Function):
     @staticmethod
     @once_differentiable
     def backward(ctx, grad):
-        return ctx.scatter(grad.contiguous()), None, None
+        return ctx.scatter(grad), None, None
 
 
 def gather_bags(table, index, scatter):
