@@ -326,31 +326,7 @@ def winograd_weight_grad3x3(grad_out, x, tile=2, max_chunk_bytes=_TARGET_BYTES, 
     if tile not in _BT:
         raise ValueError(f'winograd_weight_grad3x3: tile must be 4 or 2, got {tile}')
     _check_tiles(tiles, x, tile, 'winograd_weight_grad3x3')
-    m, dt, dev = tile, x.dtype, x.device
-    a = m + 2
-    a2 = a * a
-    th, tw1 = _tile_grid(x, m)
-    bt = torch.tensor(_BT[m], dtype=dt, device=dev)
-    ak = _kron(_AT[m], dt, dev).view(m * m, a, a).transpose(1, 2).reshape(m * m, a2).t()  # [(b, a), (i, j)]
-    gk = _kron(_G[m], dt, dev).view(a, a, 9).transpose(0, 1).reshape(a2, 9)              # [(b, a), (r, s)]
-    du = x.new_zeros(a2, cout, cin)
-    if du.numel() == 0 or n * h * w == 0:
-        return du.new_zeros(cout, cin, 3, 3)
-    per_row = a2 * max(cin, cout) * tw1 * x.element_size()         # dM's or V's bytes per tile row
-    nb, rc = _row_blocks(th, max(1, max_chunk_bytes // per_row))
-    pmax = nb * rc * tw1
-    bufs = _transform_buffers(x, m, pmax) if tiles is None else None
-    dybuf = scratch.buffer('winograd.y', m * m * cout * pmax, x)
-    mbuf = scratch.buffer('winograd.m', a2 * cout * pmax, x)
-    for n0, n1, r0, r1 in _blocks(n, th, nb, rc):
-        pc = (n1 - n0) * (r1 - r0) * tw1
-        v = _tiles_of(tiles, x, n0, n1, r0, r1, m, bt, bufs)
-        dy = dybuf[:m * m * cout * pc].view(m, m, cout, n1 - n0, r1 - r0, tw1)
-        _gather_tiles(dy, grad_out[n0:n1], r0, r1, h, w, m)
-        dm = mbuf[:a2 * cout * pc].view(a2, cout, pc)
-        torch.mm(ak, dy.view(m * m, -1), out=dm.view(a2, -1))
-        du.baddbmm_(dm, v.transpose(1, 2))
-    return torch.mm(gk.t(), du.view(a2, -1)).view(9, cout, cin).permute(1, 2, 0).reshape(cout, cin, 3, 3)
+    return _gradients(x, cout, _dense_filler(grad_out, h, w, tile), tiles, tile, max_chunk_bytes)[0]
 
 
 @torch.no_grad()
@@ -390,7 +366,25 @@ def winograd_conv3x3_backward(x, weight, grad_out=None, fill_grad_out=None, tile
     if tile not in _BT:
         raise ValueError(f'winograd_conv3x3_backward: tile must be 4 or 2, got {tile}')
     _check_tiles(tiles, x, tile, 'winograd_conv3x3_backward')
-    m, dt, dev = tile, x.dtype, x.device
+    if fill_grad_out is None:
+        fill_grad_out = _dense_filler(grad_out, h, w, tile)
+    return _gradients(x, cout, fill_grad_out, tiles, tile, max_chunk_bytes, weight=weight, grad_x=grad_x,
+                      weight_grad=weight_grad, bias_grad=bias_grad)
+
+
+def _dense_filler(grad_out, h, w, m):
+    """A ``fill_grad_out`` that gathers the tiles' output gradient from ``grad_out`` [N, C_out, H, W]."""
+    def fill(dy, n0, n1, r0, r1):
+        _gather_tiles(dy, grad_out[n0:n1], r0, r1, h, w, m)
+    return fill
+
+
+def _gradients(x, cout, fill_grad_out, tiles, m, max_chunk_bytes, weight=None, grad_x=None, weight_grad=True,
+               bias_grad=False):
+    """The block loop of winograd_conv3x3_backward (see there; arguments checked by the callers):
+    (weight gradient or None, bias gradient or None), the input gradient added into ``grad_x``."""
+    n, cin, h, w = x.shape
+    dt, dev = x.dtype, x.device
     a = m + 2
     a2 = a * a
     th, tw1 = _tile_grid(x, m)
@@ -400,13 +394,10 @@ def winograd_conv3x3_backward(x, weight, grad_out=None, fill_grad_out=None, tile
     du = x.new_zeros(a2, cout, cin) if weight_grad else None
     db = x.new_zeros(cout) if bias_grad else None
     u = torch.mm(gk, weight.to(dt).reshape(cout * cin, 9).t()).view(a2, cout, cin) if grad_x is not None else None
-    if fill_grad_out is None:
-        def fill_grad_out(dy, n0, n1, r0, r1):
-            _gather_tiles(dy, grad_out[n0:n1], r0, r1, h, w, m)
     per_row = a2 * max(cin, cout) * tw1 * x.element_size()         # dM's or V's bytes per tile row
     nb, rc = _row_blocks(th, max(1, max_chunk_bytes // per_row))
     pmax = nb * rc * tw1
-    bufs = _transform_buffers(x, m, pmax) if tiles is None else None
+    bufs = _transform_buffers(x, m, pmax) if tiles is None and du is not None else None
     dybuf = scratch.buffer('winograd.y', m * m * cout * pmax, x)
     mbuf = scratch.buffer('winograd.m', a2 * cout * pmax, x)
     for n0, n1, r0, r1 in _blocks(n, th, nb, rc) if n * h * w else ():
@@ -418,10 +409,9 @@ def winograd_conv3x3_backward(x, weight, grad_out=None, fill_grad_out=None, tile
         if db is not None:
             db += dm[a + 1].sum(1)                                  # (b, a) = (1, 1)
         if du is not None:
-            v = _tiles_of(tiles, x, n0, n1, r0, r1, m, bt, bufs)
-            du.baddbmm_(dm, v.transpose(1, 2))
+            du.baddbmm_(dm, _tiles_of(tiles, x, n0, n1, r0, r1, m, bt, bufs).transpose(1, 2))
         if grad_x is not None:
-            dv = scratch.buffer('winograd.v', (a2, cin, pc), x) if tiles is not None else x.new_empty(a2, cin, pc)
+            dv = scratch.buffer('winograd.dv', (a2, cin, pc), x)
             torch.bmm(u.transpose(1, 2), dm, out=dv)
             _add_input_grad(grad_x[n0:n1], dv, r0, r1, m, bt)
     gw = None
