@@ -406,3 +406,26 @@ def test_winograd_in_training_keeps_gradients(winograd_everywhere, name):
     assert_same(run_both(net, semantics, torch.float32), 1e-5, buffer_tol=1e-4)
     assert 4 not in winograd_everywhere
     assert winograd_everywhere.count(2) >= {'condconv': 3 * 2 * 7 + 2 * 7, 'spade': 2 * 7, 'scg': 2 * 7}[name]
+
+
+@pytest.mark.parametrize('name', sorted(SMALL))
+@pytest.mark.parametrize('winograd', [False, True])
+def test_channels_last_gives_the_same_results(name, winograd, uniform_everywhere, request):
+    """--channels_last (weights and inputs in NHWC order) runs on both paths, with the default gates
+    (aten's convolutions then answer in NHWC order inside the fast paths) and with every Winograd
+    kernel, and computes what the channels-first reference computes."""
+    if winograd:
+        request.getfixturevalue('winograd_everywhere')
+    net = small_generator(name, False, F64)
+    nc = net.opt.semantic_nc
+    semantics = one_hot(blocky_labels(2, nc, 32, 8, seed=2), nc, dtype=F64)
+    first = run_both(net, semantics, F64)[0]
+    last = run_both(net.to(memory_format=torch.channels_last), semantics.contiguous(memory_format=torch.channels_last),
+                    F64)
+    assert_same([first, last[0]], 1e-10)  # reference path
+    assert_same([first, last[1]], 1e-10)  # fast path
+    with torch.no_grad():  # the no-gradient forms (kept output buffers, F(4x4) Winograd)
+        torch.manual_seed(0)
+        fast = copy.deepcopy(net)(semantics.contiguous(memory_format=torch.channels_last))
+    image = fast[0] if isinstance(fast, tuple) else fast
+    assert rel(image, first[0][0].detach()) < 1e-10

@@ -21,7 +21,7 @@ CASES = [(g, extra, 'bf16') for g, extra in GENERATORS] + [('spade', GENERATORS[
 def test_autocast_step_has_finite_losses(netG, extra, amp):
     torch.manual_seed(0)
     opt = make_options(dict(dataset_mode='synthetic', label_nc=4, ngf=4, ndf=8, no_vgg_loss=True, batchSize=2,
-                            gpu_ids='-1', netG=netG, amp=amp, channels_last=(netG == 'spade'), **extra))
+                            gpu_ids='-1', netG=netG, amp=amp, channels_last=netG in ('spade', 'condconv'), **extra))
     model = SynthesisModel(opt)
     if opt.channels_last:
         model = model.to(memory_format=torch.channels_last)

@@ -68,7 +68,7 @@ class _Conv3x3(torch.autograd.Function):
         grad_out = grad_out.contiguous()
         with_bias = ctx.with_bias and ctx.needs_input_grad[2]
         if weight.shape[0] >= SHARED_BACKWARD_RATIO * weight.shape[1]:
-            grad_x = torch.zeros_like(x) if ctx.needs_input_grad[0] else None
+            grad_x = x.new_zeros(x.shape) if ctx.needs_input_grad[0] else None  # contiguous, as x may not be
             grad_weight, grad_bias = winograd.winograd_conv3x3_backward(
                 x, weight, grad_out=grad_out, grad_x=grad_x, weight_grad=ctx.needs_input_grad[1],
                 bias_grad=with_bias, tile=TRAIN_TILE)

@@ -28,7 +28,8 @@ def pixel_depthwise_conv_unfold(x, kernels):
     """Reference implementation, as CC-FPSE's DepthConv.forward (unfold, multiply, sum)."""
     n, c, h, w = x.shape
     cols = F.unfold(x, kernel_size=3, padding=1).view(n * c, 9, h, w)
-    return (kernels.view(n * c, 9, h, w) * cols).sum(dim=1).view(n, c, h, w)
+    # reshape, not the original's view: predicted kernels in channels_last order are not viewable
+    return (kernels.reshape(n * c, 9, h, w) * cols).sum(dim=1).view(n, c, h, w)
 
 
 def _apply(x, kernels, out=None):
@@ -226,7 +227,7 @@ def pixel_depthwise_conv(x, kernels):
                          f'got {tuple(kernels.shape)}')
     dtype = _compute_dtype(x, kernels)
     with torch.autocast(device_type=x.device.type, enabled=False):
-        return _PixelDepthwiseConv.apply(x.to(dtype), kernels.to(dtype))
+        return _PixelDepthwiseConv.apply(x.to(dtype).contiguous(), kernels.to(dtype).contiguous())
 
 
 def predicted_depthwise_conv(x, hidden, weight, bias=None):
@@ -236,5 +237,6 @@ def predicted_depthwise_conv(x, hidden, weight, bias=None):
         raise ValueError(f'the kernel predictor layer must be a 3x3 convolution, got {tuple(weight.shape)}')
     dtype = _compute_dtype(x, hidden, weight, bias)
     with torch.autocast(device_type=x.device.type, enabled=False):
-        return _PredictedDepthwiseConv.apply(x.to(dtype), hidden.to(dtype), weight.to(dtype),
-                                             None if bias is None else bias.to(dtype))
+        # channels-first, as its kernels read them (--channels_last gives NHWC maps)
+        return _PredictedDepthwiseConv.apply(x.to(dtype).contiguous(), hidden.to(dtype).contiguous(),
+                                             weight.to(dtype), None if bias is None else bias.to(dtype))

@@ -52,4 +52,5 @@ def label_conv(label_map, weight, bias=None, rest=None, stride=1, padding=None):
         out = conv2d_same(rest, weight[:, num_classes:], bias)
     else:
         out = F.conv2d(rest, weight[:, num_classes:], bias, stride=stride, padding=padding)
+    out = out.contiguous()  # aten's convolution answers channels_last inputs (--channels_last) in kind
     return out.add_(looked_up)
