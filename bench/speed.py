@@ -63,8 +63,7 @@ def build(spec):
     if opt.channels_last:
         model = model.to(memory_format=torch.channels_last)
     if spec['compile']:
-        model.netG = torch.compile(model.netG)
-        model.netD = torch.compile(model.netD)
+        model.compile_networks()  # as train.py --compile
     semantics, real = sample_batch(opt, spec['batch'], device)
     trainer = Trainer(opt, model, device) if spec['measure'] == 'G+D iteration' else None
     return opt, model, trainer, semantics, real
@@ -214,7 +213,7 @@ def main():
     parser.add_argument('--measures', default=','.join(MEASURES))
     parser.add_argument('--precisions', default='fp32', help='fp32,bf16,fp16 (autocast, --amp)')
     parser.add_argument('--channels_last', action='store_true')
-    parser.add_argument('--compile', action='store_true', help='torch.compile netG and netD')
+    parser.add_argument('--compile', action='store_true', help='torch.compile G and D (train.py --compile)')
     parser.add_argument('--rounds', type=int, default=2, help='alternating processes per path and cell')
     parser.add_argument('--repeat', type=int, default=0,
                         help='timed calls per process, after one warm-up (0: as many as fit in 10 s, 1 to 5)')

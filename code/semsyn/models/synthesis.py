@@ -172,6 +172,13 @@ class SynthesisModel(nn.Module):
                 if encoder is not None:
                     encoder.train(encoder_mode)
 
+    def compile_networks(self):
+        """torch.compile G, D and E in place (nn.Module.compile: parameter names and state-dict keys
+        stay as they are; before ``distribute``). The EMA generator, only ever evaluated, stays eager."""
+        for net in (self.netG, self.netD, self.netE):
+            if net is not None:
+                net.compile()
+
     def distribute(self, device: torch.device):
         """For DistributedDataParallel: batch norms synchronise across processes, and G, D, E are
         wrapped each on its own. The G step calls D's module directly (D's gradients are not

@@ -72,6 +72,8 @@ def build_model(opt, device, run, label=None):
     model = model.to(device)
     if opt.channels_last:
         model = model.to(memory_format=torch.channels_last)
+    if opt.compile:
+        model.compile_networks()
     if dist.is_initialized():
         model.distribute(device)
         return model
@@ -102,6 +104,8 @@ def _train(opt, device):
     roles = list(SynthesisModel.roles(opt))
     label = run.resume_label(roles) if opt.continue_train else None
     model = build_model(opt, device, run, label)
+    if opt.compile and main:
+        print('--compile: G, D and E compile during the first iterations (minutes; bench/RESULTS.md)')
     trainer = Trainer(opt, model, device)
     validation = Validation(opt, device) if opt.fid_epoch > 0 or opt.miou_epoch > 0 else None
     ema_stats = EMABatchNormCalibration(opt, dataset, device) if opt.ema and opt.ema_bn_batches > 0 else None
