@@ -10,7 +10,7 @@ import torch
 
 from semsyn.models import create_network, options_from
 from semsyn.models.discriminators.multiscale import LabelledInput
-from semsyn.models.ops import LabelMap, reference_path
+from semsyn.models.ops import LabelMap, fast_paths, reference_path
 
 from .test_fast_paths import blocky_labels, one_hot, rel
 
@@ -76,11 +76,40 @@ def test_fast_path_equals_the_original(name, instance):
 
 @pytest.mark.parametrize('name', ['multiscale', 'fpse'])
 def test_soft_label_maps_fall_back(name):
+    """No lookups for a soft map: FPSE gets the maps, the multiscale one the maps and images apart."""
     net = discriminator(name, False)
     semantics = label_map(net, 1) * 0.9 + 0.1 / net.opt.semantic_nc
-    taken = net.inputs(torch.zeros(2, 3, 64, 64, dtype=F64), semantics)[-1]
-    channels = net.opt.semantic_nc + (3 if name == 'multiscale' else 0)
-    assert isinstance(taken, torch.Tensor) and taken.shape == (2, channels, 64, 64)
+    images = torch.zeros(2, 3, 64, 64, dtype=F64)
+    taken = net.inputs(images, semantics)[-1]
+    if name == 'fpse':
+        assert torch.equal(taken, torch.cat([semantics, semantics]))
+    else:
+        assert taken.labels is None and taken.semantics is semantics and taken.images is images
+
+
+@pytest.mark.parametrize('name', ['multiscale', 'n_layer'])
+@pytest.mark.parametrize('case', ['lookups off on this device (a GPU)', 'soft label map'])
+def test_maps_and_images_pooled_apart_equal_the_original(name, case):
+    """Without lookups the label maps and images still travel apart and are pooled apart at every
+    scale, joined at each scale's first convolution: the same outputs and gradients as pooling the
+    concatenation, whose backward also runs over the label channels (the GPU default)."""
+    net = discriminator(name, False)
+    semantics = label_map(net, 2)
+    if case == 'soft label map':
+        semantics = semantics * 0.9 + 0.1 / net.opt.semantic_nc
+    images = torch.randn(4, 3, 64, 64, dtype=F64)
+    with fast_paths(devices=() if case.startswith('lookups') else ('cpu',)):
+        taken = net.inputs(images, semantics)[-1]
+        assert isinstance(taken, LabelledInput) and taken.labels is None
+        fast = run(net, images, semantics)
+    with reference_path():
+        ref = run(net, images, semantics)
+    assert len(fast[0]) == len(ref[0])
+    for a, b in zip(fast[0], ref[0]):
+        assert a.shape == b.shape and rel(a, b) < 1e-12
+    assert rel(fast[1], ref[1]) < 1e-12
+    for key, g in ref[2].items():
+        assert rel(fast[2][key], g) < 1e-12, key
 
 
 @pytest.mark.parametrize('name', ['multiscale', 'fpse'])
