@@ -14,6 +14,7 @@ import sys
 import torch
 import yaml
 
+from .distributed import launched_by_torchrun
 from .errors import UserError, run_main
 from .fileio import atomic_write_text
 
@@ -475,6 +476,9 @@ def finalize(opt):
             # measured on the GPU only; on the CPU the fast paths' operations recompile per shape and
             # a 32x32 four-iteration run spent four minutes compiling
             raise UserError('--compile needs a GPU (--gpu_ids); on the CPU the fast paths are the fast form')
+        if opt.compile and len(opt.gpu_id_list) > 1 and not launched_by_torchrun():
+            raise UserError(f'--compile with --gpu_ids {opt.gpu_ids} (DataParallel, which torch.compile does not '
+                            f'support): use torchrun --nproc_per_node {len(opt.gpu_id_list)} train.py --compile')
     check_sizes(opt)
     cap_workers(opt)
     return opt
