@@ -51,6 +51,16 @@ def run(net, images, semantics):
     return [o.detach() for o in outputs], images.grad, grads
 
 
+def assert_same_runs(fast, ref):
+    """run()'s outputs, image gradients and parameter gradients equal within 1e-12 (float64)."""
+    assert len(fast[0]) == len(ref[0])
+    for a, b in zip(fast[0], ref[0]):
+        assert a.shape == b.shape and rel(a, b) < 1e-12
+    assert rel(fast[1], ref[1]) < 1e-12
+    for key, g in ref[2].items():
+        assert rel(fast[2][key], g) < 1e-12, key
+
+
 @pytest.mark.parametrize('name', ['multiscale', 'n_layer', 'fpse'])
 @pytest.mark.parametrize('instance', [False, True])
 def test_fast_path_equals_the_original(name, instance):
@@ -66,12 +76,7 @@ def test_fast_path_equals_the_original(name, instance):
         else:
             assert torch.equal(original[0], torch.cat([torch.cat([semantics, semantics]), images], 1))
         ref = run(net, images, semantics)
-    assert len(fast[0]) == len(ref[0])
-    for a, b in zip(fast[0], ref[0]):
-        assert a.shape == b.shape and rel(a, b) < 1e-12
-    assert rel(fast[1], ref[1]) < 1e-12
-    for key, g in ref[2].items():
-        assert rel(fast[2][key], g) < 1e-12, key
+    assert_same_runs(fast, ref)
 
 
 @pytest.mark.parametrize('name', ['multiscale', 'fpse'])
@@ -104,12 +109,7 @@ def test_maps_and_images_pooled_apart_equal_the_original(name, case):
         fast = run(net, images, semantics)
     with reference_path():
         ref = run(net, images, semantics)
-    assert len(fast[0]) == len(ref[0])
-    for a, b in zip(fast[0], ref[0]):
-        assert a.shape == b.shape and rel(a, b) < 1e-12
-    assert rel(fast[1], ref[1]) < 1e-12
-    for key, g in ref[2].items():
-        assert rel(fast[2][key], g) < 1e-12, key
+    assert_same_runs(fast, ref)
 
 
 @pytest.mark.parametrize('name', ['multiscale', 'fpse'])

@@ -36,13 +36,14 @@ class LabelledInput(NamedTuple):
     labels: Optional[LabelMap]
 
     def joined(self):
+        """The concatenation itself, each map repeated for its group's images."""
         return torch.cat([maps_per_image(self.images, self.semantics), self.images], dim=1)
 
 
 def discriminator_input(images, semantics, opt):
     """A LabelledInput with the fast paths switched on (any device), else the concatenation."""
     if not fast_paths_enabled():
-        return torch.cat([maps_per_image(images, semantics), images], dim=1)
+        return LabelledInput(semantics, images, None).joined()
     return LabelledInput(semantics, images, shared_label_map(images, semantics, opt))
 
 

@@ -112,9 +112,8 @@ class _PredictedDepthwiseConv(torch.autograd.Function):
     (winograd_conv3x3_backward; the whole function's forward + backward then takes 0.90-0.97 of the
     time with separate gradients at 64-512 channels on 256x256-64x64, 0.75 at 1024 on 16x16, medians
     of three alternating processes); otherwise the kernels' gradient map, ``conv3x3_weight_grad``
-    and the transposed convolution. Forward and backward go by
-    channel chunks, so the kernels and their gradient never exist whole; the chunks' temporaries
-    live in kept buffers (ops/scratch.py)."""
+    and the transposed convolution. Forward and backward go by channel chunks, so the kernels and
+    their gradient never exist whole; the chunks' temporaries live in kept buffers (ops/scratch.py)."""
 
     @staticmethod
     def forward(ctx, x, hidden, weight, bias):
