@@ -31,6 +31,9 @@ def main():
     parser.add_argument('--rows', type=int, default=25)
     args = parser.parse_args()
 
+    from semsyn.host_memory import keep_freed_memory
+    if args.path == 'fast':
+        keep_freed_memory()  # as train.py, and as speed.py's fast processes (their host-memory setting)
     import torch
     from torch.profiler import ProfilerActivity, profile
 

@@ -76,6 +76,8 @@ def test_label_map_accepts_exact_one_hot_only():
     lm = LabelMap.of(sem, 5)
     assert torch.equal(lm.labels, labels[:, 0]) and torch.equal(lm.extra, sem[:, 5:])
     assert LabelMap.of(one_hot(labels, 5), 5).extra is None
+    for dtype in (torch.float64, torch.bfloat16, torch.float16):  # the labels as a product with 0..L-1: exact
+        assert torch.equal(LabelMap.of(sem.to(dtype), 5).labels, labels[:, 0])
     soft = sem.clone()
     soft[0, :5, 0, 0] = 0.2  # label smoothing at one pixel
     two = sem.clone()

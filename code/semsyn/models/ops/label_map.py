@@ -24,12 +24,23 @@ def one_hot_labels(channels):
     """The labels [N, H, W] of a one-hot map [N, L, H, W], or None when it is not one-hot.
 
     One-hot: every value in [0, 1], the largest value of every pixel 1 and the pixel's sum 1 (so
-    the other values, non-negative and summing to 0, are 0). Three passes over the map and one
-    host sync; the pixel maximum's index is the label."""
+    the other values, non-negative and summing to 0, are 0). Four passes over the map and one
+    host sync. On the CPU the label is then ``sum_l l * channels[:, l]``, a sum of one integer and
+    zeros, as one product with [0, 1, .., L-1]: the index of the maximum over the channel axis (a
+    strided reduction) took 25-45 ms per 151-class 256x256 map there, the product 1.5 ms."""
     low, high = torch.aminmax(channels)
-    top, labels = channels.max(dim=1)
-    ok = (low >= 0) & (high <= 1) & (top == 1).all() & (channels.sum(1) == 1).all()
-    return labels if bool(ok) else None
+    ok = (low >= 0) & (high <= 1) & (channels.amax(1) == 1).all() & (channels.sum(1) == 1).all()
+    if not bool(ok):
+        return None
+    if channels.device.type != 'cpu':
+        return channels.argmax(1)
+    n, num = channels.shape[:2]
+    dtype = torch.promote_types(channels.dtype, torch.float32)  # exact integers up to 2**24
+    index = torch.arange(num, dtype=dtype)
+    with torch.autocast('cpu', enabled=False):
+        labels = torch.matmul(index, channels.reshape(n, num, -1).to(dtype))
+    # round: a map that passes the check with values within rounding of 0 and 1 gives its label to rounding
+    return labels.round_().long().view(n, *channels.shape[2:])
 
 
 class LabelMap:

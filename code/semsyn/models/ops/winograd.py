@@ -25,9 +25,12 @@ Layout and memory:
 - The transforms are indexed (b, a) (column transform first) so that V[(b, a)] comes out of the
   column GEMM as a contiguous [C_in, P] matrix; U and A^T (x) A^T are permuted to match.
 - The bias is added to M's slice (1, 1): column 1 of A^T is all ones, so it reaches all 16 outputs.
-- Y is computed as M^T (A^T (x) A^T)^T, [C_out * P, 16], so each tile's output row (4 values) is
-  adjacent in Y and in the output; the final rearrangement moves them as single 16-byte (8-byte)
-  elements (a complex128 / int64 view) instead of 4 scalars.
+- F(4x4): Y is computed as M^T (A^T (x) A^T)^T, [C_out * P, 16], so each tile's output row (4
+  values) is adjacent in Y and in the output; the final rearrangement moves them as single 16-byte
+  elements (a complex128 view) instead of 4 scalars. F(2x2): as (A^T (x) A^T) M, [4, C_out * P],
+  one plane per tile position, each copied into the output with stride 2: [C_out * P, 4] came from
+  a GEMM with K = 16 and 4 columns that ran at a fifth of the wide one's speed (0.80-0.95 of the
+  whole convolution's time, SCGAN's and CC-FPSE's training shapes, same values).
 
 Accuracy (float32, random normal input, weight std 1/sqrt(9 C_in), bias, max abs error / max |output|
 against float64): F(4x4) 4e-6 at C_in 64 on 32x32, 6e-6 at 128 and 8e-6 at 256 on 64x64; on the
@@ -297,6 +300,11 @@ def winograd_conv3x3(x, weight, bias=None, max_chunk_bytes=64 * 2**20, tile=4, o
             torch.bmm(uc, v, out=mc)
             if b is not None:
                 mc[a + 1].add_(b[c0:c1, None])                  # (b, a) = (1, 1)
+            if m == 2:  # the K = 16 GEMM with 4 columns ran at a fifth of the wide one's speed
+                y = ybuf[:m * m * (c1 - c0) * pc].view(m * m, -1)
+                torch.mm(akt.t(), mc.view(a2, -1), out=y)
+                _scatter_planes(out[n0:n1, c0:c1], y.view(m, m, c1 - c0, n1 - n0, r1 - r0, tw1), r0, r1, h, w, m)
+                continue
             y = ybuf[:m * m * (c1 - c0) * pc].view((c1 - c0) * pc, m * m)
             torch.mm(mc.view(a2, -1).t(), akt, out=y)
             y = y.view(c1 - c0, n1 - n0, r1 - r0, tw1, m, m)[:, :, :, :tw]
@@ -461,6 +469,20 @@ def _gather_tiles(dy, g, r0, r1, h, w, m):
                     g[:, :, y0:m * (hi - 1) + i + 1:m, j:m * (kw - 1) + j + 1:m].transpose(0, 1))
             dst[:, :, max(0, hi - r0):].zero_()
             dst[:, :, :, kw:].zero_()
+
+
+def _scatter_planes(out, y, r0, r1, h, w, m):
+    """The inverse of _gather_tiles: out[nb, C, m*r + i, m*k + j] = y[i, j, C, nb, r - r0, k] for tile
+    rows r0..r1, cropped at the bottom/right (the spare tile dropped)."""
+    for i in range(m):
+        hi = min(r1, (h - i + m - 1) // m)                          # end of the tile rows with a row i
+        if hi <= r0:
+            continue
+        y0 = m * r0 + i
+        for j in range(m):
+            kw = (w - j + m - 1) // m                               # tiles with a column j
+            out[:, :, y0:m * (hi - 1) + i + 1:m, j:m * (kw - 1) + j + 1:m].copy_(
+                y[i, j, :, :, :hi - r0, :kw].transpose(0, 1))
 
 
 def _parts(t0, t1, size, m):
