@@ -166,10 +166,24 @@ def gflops(value):
     return f'{value / 1e9:.1f}' if value is not None else '-'
 
 
+def cpu_name():
+    """The CPU's model name (the ratios depend on it: the fast paths' GEMMs run in MKL, the reference's
+    convolutions in oneDNN, and their speeds differ by CPU vendor)."""
+    import platform
+    try:
+        with open('/proc/cpuinfo') as info:
+            for line in info:
+                if line.startswith('model name'):
+                    return line.split(':', 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or 'unknown model'
+
+
 def print_table(rows, args):
     import torch
     device = (torch.cuda.get_device_name(0) if args.device == 'cuda'
-              else f'CPU, {rows[0]["fast"]["threads"]} threads')
+              else f'CPU ({cpu_name()}), {rows[0]["fast"]["threads"]} threads')
     allocator = {'semsyn': "fast processes keep freed host memory (as train.py), reference ones glibc's defaults",
                  'both': 'both paths keep freed host memory', 'default': "glibc's defaults for both paths"}
     print(f'fast paths vs reference path (the originals\' computation), {device}; seconds: fastest of '
