@@ -14,6 +14,7 @@ from semsyn.metrics.fid import (
     build_inception,
     compare,
     folder_features,
+    frechet_distance,
     load_reference,
     statistics,
 )
@@ -85,6 +86,25 @@ def test_kid_equals_torch_fidelity():
     assert std == pytest.approx(ref['kernel_inception_distance_std'], rel=1e-9)
     same_distribution = kernel_inception_distance(a, rng.rand(40, 64))
     assert abs(same_distribution[0]) < mean / 3
+
+
+@pytest.mark.parametrize('n_a, n_b', [(400, 300), (5, 7), (2, 2)])  # full-rank covariances, rank-deficient ones
+def test_frechet_distance_equals_pytorch_fids(n_a, n_b):
+    """By eigenvalues, the value of pytorch-fid's sqrtm formula (its eps fallback never needed here)."""
+    from pytorch_fid.fid_score import calculate_frechet_distance
+    rng = np.random.RandomState(n_a)
+    a, b = rng.randn(n_a, 64) @ rng.randn(64, 64), rng.randn(n_b, 64) * 1.3 + 0.2
+    stats = [a.mean(0), np.cov(a, rowvar=False), b.mean(0), np.cov(b, rowvar=False)]
+    ours, theirs = frechet_distance(*stats), calculate_frechet_distance(*stats)
+    assert ours == pytest.approx(theirs, rel=1e-7)  # rank-deficient: the two roundings differ by ~3e-9
+    # a set against itself: 0 to rounding (the sum of square roots of its covariance's rounding-size eigenvalues)
+    assert abs(frechet_distance(stats[0], stats[1], stats[0], stats[1])) < 1e-6 * np.trace(stats[1])
+    with pytest.raises(ValueError, match='different sizes'):
+        frechet_distance(stats[0][:8], stats[1][:8, :8], stats[2], stats[3])
+    broken = stats[3].copy()
+    broken[0, 0] = np.nan
+    with pytest.raises(UserError, match='NaN or infinite'):
+        frechet_distance(stats[0], stats[1], stats[2], broken)
 
 
 def test_small_samples():

