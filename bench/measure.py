@@ -4,6 +4,15 @@ import time
 import torch
 
 
+def set_host_memory(path, allocator='semsyn'):
+    """A benchmark process's host memory, before its allocations: 'semsyn' keeps freed memory on the fast
+    path as train.py does (semsyn/host_memory.py) and leaves glibc's defaults on the reference path,
+    as the originals run; 'both' keeps it on both paths, 'default' on neither."""
+    from semsyn.host_memory import keep_freed_memory
+    if allocator == 'both' or (allocator == 'semsyn' and path == 'fast'):
+        keep_freed_memory()
+
+
 def _sync(device):
     if device == 'cuda':
         torch.cuda.synchronize()

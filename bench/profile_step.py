@@ -31,9 +31,8 @@ def main():
     parser.add_argument('--rows', type=int, default=25)
     args = parser.parse_args()
 
-    from semsyn.host_memory import keep_freed_memory
-    if args.path == 'fast':
-        keep_freed_memory()  # as train.py, and as speed.py's fast processes (their host-memory setting)
+    from measure import set_host_memory
+    set_host_memory(args.path)  # as speed.py's processes of that path
     import torch
     from torch.profiler import ProfilerActivity, profile
 

@@ -93,13 +93,11 @@ def step_function(spec, model, trainer, semantics, real):
 
 
 def measure(spec):
-    from semsyn.host_memory import keep_freed_memory
-    if spec['allocator'] == 'both' or (spec['allocator'] == 'semsyn' and spec['path'] == 'fast'):
-        keep_freed_memory()  # before the model's and the step's allocations
+    from measure import peak_bytes, set_host_memory, timed
+    set_host_memory(spec['path'], spec['allocator'])  # before the model's and the step's allocations
 
     import torch
     from flops import counter
-    from measure import peak_bytes, timed
 
     from semsyn.models.ops import fast_paths, reference_path
 

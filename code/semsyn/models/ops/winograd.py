@@ -300,15 +300,14 @@ def winograd_conv3x3(x, weight, bias=None, max_chunk_bytes=64 * 2**20, tile=4, o
             torch.bmm(uc, v, out=mc)
             if b is not None:
                 mc[a + 1].add_(b[c0:c1, None])                  # (b, a) = (1, 1)
+            y = ybuf[:m * m * (c1 - c0) * pc]
             if m == 2:  # the K = 16 GEMM with 4 columns ran at a fifth of the wide one's speed
-                y = ybuf[:m * m * (c1 - c0) * pc].view(m * m, -1)
-                torch.mm(akt.t(), mc.view(a2, -1), out=y)
+                torch.mm(akt.t(), mc.view(a2, -1), out=y.view(m * m, -1))
                 _scatter_planes(out[n0:n1, c0:c1], y.view(m, m, c1 - c0, n1 - n0, r1 - r0, tw1), r0, r1, h, w, m)
-                continue
-            y = ybuf[:m * m * (c1 - c0) * pc].view((c1 - c0) * pc, m * m)
-            torch.mm(mc.view(a2, -1).t(), akt, out=y)
-            y = y.view(c1 - c0, n1 - n0, r1 - r0, tw1, m, m)[:, :, :, :tw]
-            _scatter(out[n0:n1, c0:c1], y, r0, r1, h, w, m)
+            else:
+                torch.mm(mc.view(a2, -1).t(), akt, out=y.view(-1, m * m))
+                y = y.view(c1 - c0, n1 - n0, r1 - r0, tw1, m, m)[:, :, :, :tw]
+                _scatter(out[n0:n1, c0:c1], y, r0, r1, h, w, m)
     return out
 
 
@@ -455,34 +454,36 @@ def _add_input_grad(grad_x, dv, r0, r1, m, bt):
             grad_x[:, :, y0:y0 + m * (hi - lo - 1) + 1:m].add_(dd[k, :, :, lo - r0:hi - r0, 1:w + 1].transpose(0, 1))
 
 
+def _tile_planes(r0, r1, h, w, m):
+    """For each tile position (i, j) of the tiles in tile rows r0..r1: (i, j, rows, cols, pixels), where
+    the first ``rows`` of those tile rows and the first ``cols`` tiles of a row have the pixel (m*r + i,
+    m*k + j) inside the image, and ``pixels`` indexes those pixels of an [.., H, W] map (rows at stride
+    m from m*r0 + i, columns at stride m from j)."""
+    for i in range(m):
+        rows = max(0, min(r1, (h - i + m - 1) // m) - r0)
+        for j in range(m):
+            cols = (w - j + m - 1) // m
+            y0 = m * r0 + i
+            yield i, j, rows, cols, (slice(y0, y0 + m * (rows - 1) + 1, m), slice(j, j + m * (cols - 1) + 1, m))
+
+
 def _gather_tiles(dy, g, r0, r1, h, w, m):
     """dy [i, j, C, nb, r1 - r0, tw + 1] = g[nb, C, m*r + i, m*k + j] for tile rows r0..r1, zero
     outside the image (the cropped tiles' pixels and the spare tile)."""
-    for i in range(m):
-        hi = min(r1, (h - i + m - 1) // m)                          # end of the tile rows with a row i
-        for j in range(m):
-            kw = (w - j + m - 1) // m                               # tiles with a column j
-            dst = dy[i, j]
-            if hi > r0:
-                y0 = m * r0 + i
-                dst[:, :, :hi - r0, :kw].copy_(
-                    g[:, :, y0:m * (hi - 1) + i + 1:m, j:m * (kw - 1) + j + 1:m].transpose(0, 1))
-            dst[:, :, max(0, hi - r0):].zero_()
-            dst[:, :, :, kw:].zero_()
+    for i, j, rows, cols, (ys, xs) in _tile_planes(r0, r1, h, w, m):
+        dst = dy[i, j]
+        if rows:
+            dst[:, :, :rows, :cols].copy_(g[:, :, ys, xs].transpose(0, 1))
+        dst[:, :, rows:].zero_()
+        dst[:, :, :, cols:].zero_()
 
 
 def _scatter_planes(out, y, r0, r1, h, w, m):
     """The inverse of _gather_tiles: out[nb, C, m*r + i, m*k + j] = y[i, j, C, nb, r - r0, k] for tile
     rows r0..r1, cropped at the bottom/right (the spare tile dropped)."""
-    for i in range(m):
-        hi = min(r1, (h - i + m - 1) // m)                          # end of the tile rows with a row i
-        if hi <= r0:
-            continue
-        y0 = m * r0 + i
-        for j in range(m):
-            kw = (w - j + m - 1) // m                               # tiles with a column j
-            out[:, :, y0:m * (hi - 1) + i + 1:m, j:m * (kw - 1) + j + 1:m].copy_(
-                y[i, j, :, :, :hi - r0, :kw].transpose(0, 1))
+    for i, j, rows, cols, (ys, xs) in _tile_planes(r0, r1, h, w, m):
+        if rows:
+            out[:, :, ys, xs].copy_(y[i, j, :, :, :rows, :cols].transpose(0, 1))
 
 
 def _parts(t0, t1, size, m):
