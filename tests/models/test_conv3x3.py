@@ -44,28 +44,37 @@ def _grads(fn, leaves, grad_out):
     return out.detach(), [t.grad for t in copies]
 
 
+@pytest.fixture(params=[2, 3])
+def training_tile(request, monkeypatch):
+    """Training's F(2x2) or F(3x3) on every map (train_tile's size gate moved out of the way)."""
+    monkeypatch.setattr(conv3x3, 'TRAIN_F3_MIN_PIXELS', 1 if request.param == 3 else 10**9)
+    return request.param
+
+
 @pytest.mark.parametrize('shape', [(1, 6, 5, 9, 7), (2, 4, 8, 5, 6), (3, 7, 4, 1, 1)])
 @pytest.mark.parametrize('bias', [True, False])
-def test_training_winograd_values_and_gradients(small_gates, winograd_calls, shape, bias):
+def test_training_winograd_values_and_gradients(small_gates, winograd_calls, training_tile, shape, bias):
     leaves = _leaves(*shape, torch.float64, bias=bias, seed=sum(shape))
     grad_out = torch.randn((shape[0], shape[2]) + shape[3:], dtype=torch.float64)
     ours, ours_grads = _grads(conv2d_same, leaves, grad_out)
-    # forward, then input gradient (F(2x2)) or both gradients from one transform where C_out >= 2 C_in
-    assert winograd_calls == ([2, ('backward', 2)] if shape[2] >= 2 * shape[1] else [2, 2])
+    # forward, then input gradient or both gradients from one transform where C_out >= 2 C_in
+    m = training_tile
+    assert winograd_calls == ([m, ('backward', m)] if shape[2] >= 2 * shape[1] else [m, m])
     ref, ref_grads = _grads(lambda x, w, b=None: F.conv2d(x, w, b, padding=1), leaves, grad_out)
     torch.testing.assert_close(ours, ref, rtol=0, atol=1e-12)
     for a, r in zip(ours_grads, ref_grads):
         torch.testing.assert_close(a, r, rtol=0, atol=1e-11)
 
 
-@pytest.mark.parametrize('cout, calls', [(96, [2, 2]), (160, [2, ('backward', 2)])])
-def test_training_winograd_float32_gradients_within_1e5(small_gates, winograd_calls, cout, calls):
+@pytest.mark.parametrize('cout, shared', [(96, False), (160, True)])
+def test_training_winograd_float32_gradients_within_1e5(small_gates, winograd_calls, training_tile, cout, shared):
     leaves = _leaves(2, 64, cout, 24, 20, torch.float32, seed=3)
     grad_out = torch.randn(2, cout, 24, 20)
     ours, ours_grads = _grads(conv2d_same, leaves, grad_out)
     exact, exact_grads = _grads(lambda x, w, b: F.conv2d(x, w, b, padding=1),
                                 [t.detach().double() for t in leaves], grad_out.double())
-    assert winograd_calls == calls
+    m = training_tile
+    assert winograd_calls == ([m, ('backward', m)] if shared else [m, m])
     assert ((ours.double() - exact).abs().max() / exact.abs().max()) < 1e-5
     for a, r in zip(ours_grads, exact_grads):
         assert ((a.double() - r).abs().max() / r.abs().max()) < 1e-5
@@ -91,6 +100,8 @@ def test_gate(winograd_calls):
         conv2d_same(x, w, **kw)
         return winograd_calls[:]
     assert runs(1, 64, 256, 32) == [2]
+    assert runs(1, 64, 256, 64) == [3]                  # F(3x3) from 64x64 pixels per image
+    assert runs(4, 64, 256, 32) == [2]
     assert runs(4, 64, 256, 16) == [2]                  # pixels counted over the batch
     assert runs(1, 64, 256, 16) == []
     assert runs(1, 32, 256, 64) == []

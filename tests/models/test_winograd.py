@@ -27,7 +27,7 @@ SHAPES = [(1, 3, 4, 1, 1), (3, 5, 7, 5, 7), (1, 8, 16, 13, 13), (3, 16, 8, 7, 12
           (1, 32, 48, 9, 20), (3, 3, 5, 4, 6), (1, 4, 3, 2, 9)]
 
 
-@pytest.mark.parametrize('tile', [4, 2])
+@pytest.mark.parametrize('tile', [4, 3, 2])
 @pytest.mark.parametrize('shape', SHAPES)
 @pytest.mark.parametrize('bias', [True, False])
 def test_matches_conv2d(shape, bias, tile):
@@ -36,7 +36,7 @@ def test_matches_conv2d(shape, bias, tile):
     assert _rel_err(x, weight, b, torch.float64, tile=tile) < 1e-12
 
 
-@pytest.mark.parametrize('tile', [4, 2])
+@pytest.mark.parametrize('tile', [4, 3, 2])
 @pytest.mark.parametrize('shape', [(3, 6, 10, 13, 11), (2, 5, 9, 8, 8), (1, 4, 7, 17, 5)])
 def test_chunks(shape, tile):
     """Tiny max_chunk_bytes: many channel and tile-row chunks (down to one row of one channel)."""
@@ -50,6 +50,7 @@ def test_chunks(shape, tile):
 def test_default_tile_and_accuracy_at_256_channels():
     x, weight, b = _case(1, 256, 8, 24, 24, bias=True, seed=3)
     assert _rel_err(x, weight, b, torch.float32) < 2e-5
+    assert _rel_err(x, weight, b, torch.float32, tile=3) < 5e-6  # training's F(3x3) on large maps
     assert _rel_err(x, weight, b, torch.float32, tile=2) < 2e-6
 
 
@@ -79,8 +80,8 @@ def test_errors():
         winograd_conv3x3(x, torch.zeros(2, 3, 3, 3))
     with pytest.raises(ValueError, match=r'bias must be \[C_out\]'):
         winograd_conv3x3(x, torch.zeros(2, 4, 3, 3), torch.zeros(3))
-    with pytest.raises(ValueError, match='tile must be 4 or 2'):
-        winograd_conv3x3(x, torch.zeros(2, 4, 3, 3), tile=3)
+    with pytest.raises(ValueError, match=r'tile must be one of \[2, 3, 4\]'):
+        winograd_conv3x3(x, torch.zeros(2, 4, 3, 3), tile=5)
 
 
 def _weight_grad_case(n, cin, cout, h, w, seed):
@@ -97,13 +98,13 @@ def _weight_grad_err(x, grad_out, ref, dtype, **kwargs):
     return ((ours.double() - ref).abs().max() / ref.abs().max()).item()
 
 
-@pytest.mark.parametrize('tile', [2, 4])
+@pytest.mark.parametrize('tile', [2, 3, 4])
 @pytest.mark.parametrize('shape', SHAPES)
 def test_weight_grad_matches_conv2d(shape, tile):
     """Odd and tiny sizes too: the cropped tiles and the spare tile of each row take no gradient."""
     x, grad_out, ref = _weight_grad_case(*shape, seed=sum(shape))
     assert _weight_grad_err(x, grad_out, ref, torch.float64, tile=tile) < 1e-12
-    assert _weight_grad_err(x, grad_out, ref, torch.float32, tile=tile) < (2e-6 if tile == 2 else 2e-5)
+    assert _weight_grad_err(x, grad_out, ref, torch.float32, tile=tile) < {2: 2e-6, 3: 5e-6, 4: 2e-5}[tile]
 
 
 @pytest.mark.parametrize('shape', [(3, 6, 10, 13, 11), (2, 5, 9, 8, 8), (1, 4, 7, 17, 5)])
@@ -127,11 +128,11 @@ def test_weight_grad_empty_and_errors():
     assert winograd_weight_grad3x3(torch.zeros(0, 2, 5, 5), torch.zeros(0, 3, 5, 5)).equal(torch.zeros(2, 3, 3, 3))
     with pytest.raises(ValueError, match=r'grad_out \(1, 2, 5, 4\) does not match input \(1, 3, 5, 5\)'):
         winograd_weight_grad3x3(torch.zeros(1, 2, 5, 4), torch.zeros(1, 3, 5, 5))
-    with pytest.raises(ValueError, match='tile must be 4 or 2'):
-        winograd_weight_grad3x3(torch.zeros(1, 2, 5, 5), torch.zeros(1, 3, 5, 5), tile=3)
+    with pytest.raises(ValueError, match=r'tile must be one of \[2, 3, 4\]'):
+        winograd_weight_grad3x3(torch.zeros(1, 2, 5, 5), torch.zeros(1, 3, 5, 5), tile=5)
 
 
-@pytest.mark.parametrize('tile', [2, 4])
+@pytest.mark.parametrize('tile', [2, 3, 4])
 @pytest.mark.parametrize('shape', [(3, 6, 10, 13, 11), (2, 5, 9, 8, 8), (1, 4, 7, 1, 1)])
 def test_shared_input_tiles(shape, tile):
     """input_tiles(x) once, then convolutions and weight gradients from it: the same results as each
@@ -154,8 +155,8 @@ def test_shared_input_tiles_errors():
         winograd_conv3x3(x, torch.zeros(2, 4, 3, 3), tile=2, tiles=input_tiles(x, 4))
     with pytest.raises(ValueError, match='winograd_weight_grad3x3: tiles must be'):
         winograd_weight_grad3x3(torch.zeros(1, 2, 6, 6), x, tiles=input_tiles(x[:, :3], 2))
-    with pytest.raises(ValueError, match='input_tiles: tile must be 4 or 2'):
-        input_tiles(x, 3)
+    with pytest.raises(ValueError, match=r'input_tiles: tile must be one of \[2, 3, 4\]'):
+        input_tiles(x, 5)
 
 
 def _backward_case(n, cin, cout, h, w, seed):
@@ -167,7 +168,7 @@ def _backward_case(n, cin, cout, h, w, seed):
     return x, weight, grad_out, grads
 
 
-@pytest.mark.parametrize('tile', [2, 4])
+@pytest.mark.parametrize('tile', [2, 3, 4])
 @pytest.mark.parametrize('shape', SHAPES)
 def test_shared_backward_matches_conv2d(shape, tile):
     """Both gradients from one transform of the output gradient (the forward's adjoint), the input
@@ -225,5 +226,5 @@ def test_shared_backward_errors():
         winograd_conv3x3_backward(x, torch.zeros(2, 4, 3, 3), grad_out=g)
     with pytest.raises(ValueError, match='grad_x must be contiguous'):
         winograd_conv3x3_backward(x, w, grad_out=g, grad_x=torch.zeros(1, 3, 5, 4))
-    with pytest.raises(ValueError, match='tile must be 4 or 2'):
-        winograd_conv3x3_backward(x, w, grad_out=g, tile=3)
+    with pytest.raises(ValueError, match=r'tile must be one of \[2, 3, 4\]'):
+        winograd_conv3x3_backward(x, w, grad_out=g, tile=5)

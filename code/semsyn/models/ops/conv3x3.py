@@ -3,13 +3,21 @@
 ``conv2d_same(x, weight, bias)`` is ``F.conv2d(x, weight, bias, padding=k // 2)``, computed
 
 - without a gradient, on the CPU, where ``winograd_pays``: Winograd (ops/winograd.py), F(4x4, 3x3)
-  by default (inference), F(2x2, 3x3) with ``tile=2`` (inside the training code of ops/depthwise.py);
+  by default (inference), the training tile with ``tile=train_tile(x)`` (inside the training code
+  of ops/depthwise.py);
 - with a gradient, on the CPU, where ``winograd_trains`` (wide 3x3 layers): by ``_Conv3x3``, an
-  autograd Function whose forward and input gradient are F(2x2, 3x3) Winograd (as accurate as the
-  direct convolution: the gradients stay within 1e-5 of the reference path's) and whose weight
-  gradient is ``conv3x3_weight_grad``'s (F(2x2) Winograd too where C_in >= 64, else GEMMs); all their
-  work buffers are kept (ops/scratch.py), where aten's convolutions take new ones on every call;
+  autograd Function whose forward and input gradient are Winograd with the training tile and whose
+  weight gradient is ``conv3x3_weight_grad``'s (Winograd too where C_in >= 64, else GEMMs); all
+  their work buffers are kept (ops/scratch.py), where aten's convolutions take new ones on every call;
 - otherwise by ``F.conv2d``.
+
+The training tile (``train_tile``): F(3x3, 3x3) on maps of at least 64x64 pixels, F(2x2, 3x3) on
+smaller ones. F(2x2) is as accurate as the direct convolution; F(3x3) takes 2.8 products per
+output instead of 4 at about 3x F(2x2)'s float32 error (1e-6 of the largest output), and the
+gradients stay within 1e-5 of the reference path's. Measured against F(2x2), forward + backward
+(_Conv3x3, one process, best of 3): 0.71-0.85 on 128 -> 256..1152 and 64 -> 640 at 256x256,
+128x128 and 128x128 x8, 0.76-0.82 on 64x64; 0.92-1.20 on 32x32 and 16x16 (more tiles' transform
+work per product saved, smaller GEMMs), where F(2x2) stays.
 """
 import torch
 import torch.nn.functional as F
@@ -18,7 +26,7 @@ from torch.autograd.function import once_differentiable
 from . import scratch, winograd  # winograd's functions through the module: tests replace them
 
 UNFOLD_BLOCK_BYTES = 16 * 2**20  # one block of image rows of the unfolded input (weight gradient)
-TRAIN_TILE = 2  # Winograd F(2x2, 3x3) under training: about as accurate as the direct convolution
+TRAIN_F3_MIN_PIXELS = 64 * 64  # training's F(3x3, 3x3) from this many pixels per image, else F(2x2)
 TAPS = [(i, j) for i in range(3) for j in range(3)]  # a 3x3 kernel's taps, row-major
 
 
@@ -27,15 +35,22 @@ def conv2d_same(x, weight, bias=None, tile=4, out=None, tiles=None):
     algorithm. ``tile`` (no gradient): 4, F(4x4, 3x3), about half a direct convolution's time, float32
     values within about 1e-5 of the largest output (float32 accumulation over C_in, amplified by the
     output transform): inference; 2, F(2x2, 3x3), about 0.7 of the time, as accurate as the direct
-    convolution. ``out``: where the no-gradient Winograd path writes its result (a kept buffer); the
-    other paths return a new tensor. ``tiles``: ``winograd.input_tiles(x, tile)``, for the no-gradient
-    Winograd path, when the caller convolves x several times."""
+    convolution; 3, F(3x3, 3x3), in between (training on large maps: ``train_tile``). ``out``: where
+    the no-gradient Winograd path writes its result (a kept buffer); the other paths return a new
+    tensor. ``tiles``: ``winograd.input_tiles(x, tile)``, for the no-gradient Winograd path, when
+    the caller convolves x several times."""
     if not _needs_grad(x, weight, bias):
         if winograd.winograd_pays(x, weight):
             return winograd.winograd_conv3x3(x, weight, bias, tile=tile, out=out, tiles=tiles)
     elif winograd.winograd_trains(x, weight):
         return _Conv3x3.apply(x, weight, bias)
     return F.conv2d(x, weight, bias, padding=weight.shape[-1] // 2)
+
+
+def train_tile(x):
+    """The Winograd tile m of F(m x m, 3x3) for the training convolutions of the map ``x`` (see the
+    module's docstring): its size alone decides, so a run's arithmetic does not depend on timings."""
+    return 3 if x.shape[2] * x.shape[3] >= TRAIN_F3_MIN_PIXELS else 2
 
 
 def _needs_grad(*tensors):
@@ -49,17 +64,17 @@ SHARED_BACKWARD_RATIO = 2
 
 
 class _Conv3x3(torch.autograd.Function):
-    """F.conv2d(x, weight, bias, padding=1): F(2x2) Winograd forward. Backward: where C_out >=
-    SHARED_BACKWARD_RATIO x C_in, both gradients by winograd_conv3x3_backward (the adjoint of the
-    forward, one transform of the output gradient); otherwise the input gradient as the F(2x2)
-    convolution of the output gradient with the flipped, transposed weight, and the weight gradient
-    conv3x3_weight_grad's."""
+    """F.conv2d(x, weight, bias, padding=1): Winograd forward with the training tile (train_tile).
+    Backward: where C_out >= SHARED_BACKWARD_RATIO x C_in, both gradients by winograd_conv3x3_backward
+    (the adjoint of the forward, one transform of the output gradient); otherwise the input gradient
+    as the Winograd convolution of the output gradient with the flipped, transposed weight, and the
+    weight gradient conv3x3_weight_grad's."""
 
     @staticmethod
     def forward(ctx, x, weight, bias):
         ctx.save_for_backward(x, weight)
         ctx.with_bias = bias is not None
-        return winograd.winograd_conv3x3(x, weight, bias, tile=TRAIN_TILE)
+        return winograd.winograd_conv3x3(x, weight, bias, tile=train_tile(x))
 
     @staticmethod
     @once_differentiable
@@ -71,11 +86,11 @@ class _Conv3x3(torch.autograd.Function):
             grad_x = x.new_zeros(x.shape) if ctx.needs_input_grad[0] else None  # contiguous, as x may not be
             grad_weight, grad_bias = winograd.winograd_conv3x3_backward(
                 x, weight, grad_out=grad_out, grad_x=grad_x, weight_grad=ctx.needs_input_grad[1],
-                bias_grad=with_bias, tile=TRAIN_TILE)
+                bias_grad=with_bias, tile=train_tile(x))
             return grad_x, grad_weight, grad_bias
         grad_x = grad_weight = grad_bias = None
         if ctx.needs_input_grad[0]:
-            grad_x = winograd.winograd_conv3x3(grad_out, transposed_weight(weight), tile=TRAIN_TILE)
+            grad_x = winograd.winograd_conv3x3(grad_out, transposed_weight(weight), tile=train_tile(x))
         if ctx.needs_input_grad[1] or with_bias:
             grad_weight, grad_bias = conv3x3_weight_grad(grad_out, x, weight, with_bias)
         return grad_x, grad_weight if ctx.needs_input_grad[1] else None, grad_bias
@@ -103,14 +118,14 @@ def conv3x3_weight_grad(grad_out, x, weight, with_bias, x_padded=None, tiles=Non
     """(weight gradient [C_out, C_in, 3, 3], bias gradient [C_out] or None) of
     ``F.conv2d(x, weight, bias, padding=1)`` for ``grad_out`` [N, C_out, H, W]; ``x_padded``: x
     zero-padded by one pixel, when the caller has it already (``weight_grad_padding``); ``tiles``:
-    ``winograd.input_tiles(x, TRAIN_TILE)``, likewise, for the Winograd form.
+    ``winograd.input_tiles(x, train_tile(x))``, likewise, for the Winograd form.
 
-    On the CPU, where ``winograd_weight_grad_pays`` (C_in >= 64 on the fast paths), as F(2x2, 3x3)
-    Winograd (ops/winograd.py: 4 products per pixel instead of 9, about 0.6-0.9 of the GEMMs' time,
-    as accurate); otherwise as GEMMs of grad_out with the unfolded input, block of image rows by
-    block (the block in a kept buffer): aten's weight gradient runs at about 80 GFLOP/s on CC-FPSE's
-    kernel predictors' shapes (C_out 288, 256x256), a GEMM with the pixels as its inner dimension at
-    twice that. Elsewhere aten's."""
+    On the CPU, where ``winograd_weight_grad_pays`` (C_in >= 64 on the fast paths), as Winograd with
+    the training tile (ops/winograd.py; F(2x2): 4 products per pixel instead of 9, about 0.6-0.9 of
+    the GEMMs' time, as accurate; F(3x3): 2.8); otherwise as GEMMs of grad_out with the unfolded
+    input, block of image rows by block (the block in a kept buffer): aten's weight gradient runs
+    at about 80 GFLOP/s on CC-FPSE's kernel predictors' shapes (C_out 288, 256x256), a GEMM with
+    the pixels as its inner dimension at twice that. Elsewhere aten's."""
     n, cin, h, w = x.shape
     cout = grad_out.shape[1]
     if x.device.type != 'cpu':
@@ -120,7 +135,7 @@ def conv3x3_weight_grad(grad_out, x, weight, with_bias, x_padded=None, tiles=Non
         return gw, gb
     bias_grad = grad_out.sum((0, 2, 3)) if with_bias else None
     if winograd.winograd_weight_grad_pays(x):
-        return winograd.winograd_weight_grad3x3(grad_out, x, tile=TRAIN_TILE, tiles=tiles), bias_grad
+        return winograd.winograd_weight_grad3x3(grad_out, x, tile=train_tile(x), tiles=tiles), bias_grad
     xp = padded(x, 'conv3x3.weight_grad_pad') if x_padded is None else x_padded
     rows = max(1, min(h, UNFOLD_BLOCK_BYTES // (cin * 9 * w * x.element_size())))
     buf = scratch.buffer('conv3x3.cols', cin * 9 * rows * w, x)

@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from torch.autograd.function import once_differentiable
 
 from . import scratch, winograd
-from .conv3x3 import TAPS, TRAIN_TILE, conv2d_same, conv3x3_weight_grad, padded, transposed_weight, weight_grad_padding
+from .conv3x3 import TAPS, conv2d_same, conv3x3_weight_grad, padded, train_tile, transposed_weight, weight_grad_padding
 
 CHUNKS = 4  # predicted_depthwise_conv works on this many channel groups
 
@@ -91,7 +91,7 @@ def _chunk_kernels(hidden, weight, bias, tiles=None):
     buffer where the convolution runs as Winograd (from hidden's shared input ``tiles`` if given)."""
     n, _, h, w = hidden.shape
     out = scratch.buffer('depthwise.kernels', (n, weight.shape[0], h, w), hidden)
-    return conv2d_same(hidden, weight, bias, tile=TRAIN_TILE, out=out, tiles=tiles)
+    return conv2d_same(hidden, weight, bias, tile=train_tile(hidden), out=out, tiles=tiles)
 
 
 def _hidden_tiles(hidden, chunk_weight, kernels, weight_grads=False):
@@ -100,7 +100,7 @@ def _hidden_tiles(hidden, chunk_weight, kernels, weight_grads=False):
     instead of once per call; None where none of those runs as Winograd."""
     if ((kernels and winograd.winograd_pays(hidden, chunk_weight))
             or (weight_grads and winograd.winograd_weight_grad_pays(hidden))):
-        return winograd.input_tiles(hidden, TRAIN_TILE)
+        return winograd.input_tiles(hidden, train_tile(hidden))
     return None
 
 
@@ -149,7 +149,7 @@ class _PredictedDepthwiseConv(torch.autograd.Function):
                 gw, gb = winograd.winograd_conv3x3_backward(
                     hidden, wk, fill_grad_out=_kernel_grad_filler(grad_out[:, ch], x[:, ch]), tiles=tiles,
                     grad_x=grad_hidden, weight_grad=grad_weight is not None, bias_grad=grad_bias is not None,
-                    tile=TRAIN_TILE)
+                    tile=train_tile(hidden))
             elif weight_grads or grad_hidden is not None:
                 gw, gb = _unfused_grads(grad_out[:, ch].contiguous(), x[:, ch], hidden, wk, grad_bias is not None,
                                         hidden_pad, weight_grads, grad_hidden)
@@ -169,7 +169,7 @@ def _unfused_grads(grad_out, x, hidden, weight, with_bias, hidden_pad, weight_gr
         gw, gb = conv3x3_weight_grad(grad_k, hidden, weight, with_bias, hidden_pad)
     if grad_hidden is not None:  # the transposed convolution: flipped taps, in/out swapped
         part = scratch.buffer('depthwise.grad_hidden_part', hidden.shape, hidden)
-        grad_hidden += conv2d_same(grad_k, transposed_weight(weight), tile=TRAIN_TILE, out=part)
+        grad_hidden += conv2d_same(grad_k, transposed_weight(weight), tile=train_tile(hidden), out=part)
     return gw, gb
 
 
@@ -180,7 +180,7 @@ def _kernel_grad_filler(grad_out, x):
     n, c, h, w = x.shape
     xp = padded(x, 'depthwise.x_pad')
     sn, sc, sy, sx = xp.stride()
-    m = TRAIN_TILE
+    m = train_tile(x)
 
     def fill(dy, n0, n1, r0, r1):
         dy = dy.view(m, m, c, 3, 3, n1 - n0, r1 - r0, dy.shape[-1])

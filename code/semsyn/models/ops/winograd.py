@@ -3,7 +3,10 @@
 ``winograd_conv3x3(x, weight, bias)`` gives F.conv2d(x, weight, bias, padding=1) (float rounding
 apart) with F(4x4, 3x3): interpolation points 0, 1, -1, 2, -2 and infinity, 6x6 input tiles at
 stride 4 give 4x4 outputs for 36 multiplications instead of 144. ``tile=2`` gives F(2x2, 3x3)
-(4x4 tiles, 16 multiplications for 4 outputs), about as accurate as F.conv2d but slower.
+(4x4 tiles, 16 multiplications for 4 outputs), about as accurate as F.conv2d but slower; ``tile=3``
+F(3x3, 3x3) (5x5 tiles, 25 multiplications for 9 outputs; points 0, 1, -1/2, -2 and infinity:
+among the most accurate sets tried that include 1, which the bias needs, and B^T and A^T exact in
+binary), in between.
 
     U = G g G^T        [36, C_out, C_in]   weight transform (one GEMM, K = 9)
     V = B^T d B        [36, C_in, P]       input transform of the P tiles (three skinny GEMMs)
@@ -24,25 +27,28 @@ Layout and memory:
   counts tw + 1 tiles per tile row; the spare one is computed and never stored.
 - The transforms are indexed (b, a) (column transform first) so that V[(b, a)] comes out of the
   column GEMM as a contiguous [C_in, P] matrix; U and A^T (x) A^T are permuted to match.
-- The bias is added to M's slice (1, 1): column 1 of A^T is all ones, so it reaches all 16 outputs.
+- The bias is added to M's slice (1, 1): column 1 of A^T is all ones (point 1), so it reaches all
+  the tile's outputs.
 - F(4x4): Y is computed as M^T (A^T (x) A^T)^T, [C_out * P, 16], so each tile's output row (4
   values) is adjacent in Y and in the output; the final rearrangement moves them as single 16-byte
-  elements (a complex128 view) instead of 4 scalars. F(2x2): as (A^T (x) A^T) M, [4, C_out * P],
-  one plane per tile position, each copied into the output with stride 2: [C_out * P, 4] came from
-  a GEMM with K = 16 and 4 columns that ran at a fifth of the wide one's speed (0.80-0.95 of the
-  whole convolution's time, SCGAN's and CC-FPSE's training shapes, same values).
+  elements (a complex128 view) instead of 4 scalars. F(2x2) and F(3x3): as (A^T (x) A^T) M,
+  [m*m, C_out * P], one plane per tile position, each copied into the output with stride m: for
+  F(2x2), [C_out * P, 4] came from a GEMM with K = 16 and 4 columns that ran at a fifth of the
+  wide one's speed (0.80-0.95 of the whole convolution's time, SCGAN's and CC-FPSE's training
+  shapes, same values).
 
 Accuracy (float32, random normal input, weight std 1/sqrt(9 C_in), bias, max abs error / max |output|
 against float64): F(4x4) 4e-6 at C_in 64 on 32x32, 6e-6 at 128 and 8e-6 at 256 on 64x64; on the
 large layers (256x256, 128x128, 64x64; C_in 64..256; C_out up to 4608) 0.9e-5 .. 1.5e-5 (worst:
 215 -> 640 at 256x256). Nearly all of it is the float32 accumulation of M over C_in (it grows like
 sqrt(C_in)), amplified by the output transform (A^T has entries up to 8); the transforms themselves
-add <2e-6. F(2x2) 4e-7 .. 7e-7, F.conv2d 2e-7 .. 4e-7. U is computed in the input dtype (its
-rounding is negligible here); all arithmetic stays in that dtype.
+add <2e-6. F(3x3) 1.0e-6 .. 1.3e-6 (its gradients 1.0e-6 .. 1.8e-6), F(2x2) 4e-7 .. 7e-7, F.conv2d
+2e-7 .. 4e-7. U is computed in the input dtype (its rounding is negligible here); all arithmetic
+stays in that dtype.
 
 ``winograd_weight_grad3x3(grad_out, x)`` gives the weight gradient of that convolution from the same
 input tiles V: dU = sum over tiles of (A dY A^T) V^T, dW = G^T dU G (F(2x2) by default: 4 products
-per output pixel instead of the direct gradient's 9, float32 error as the direct sum's).
+per output pixel instead of the direct gradient's 9, float32 error as the direct sum's; F(3x3): 2.8).
 
 No autograd: meant for no-grad code and for the inside of custom autograd Functions.
 """
@@ -60,6 +66,11 @@ _BT = {
         [0, -2, -1, 2, 1, 0],
         [0, 2, -1, -2, 1, 0],
         [0, 4, 0, -5, 0, 1]],
+    3: [[-1, -3 / 2, 3 / 2, 1, 0],
+        [0, 1, 5 / 2, 1, 0],
+        [0, -2, 1, 1, 0],
+        [0, -1 / 2, -1 / 2, 1, 0],
+        [0, -1, -3 / 2, 3 / 2, 1]],
     2: [[1, 0, -1, 0],
         [0, 1, 1, 0],
         [0, -1, 1, 0],
@@ -72,6 +83,11 @@ _G = {
         [1 / 24, 1 / 12, 1 / 6],
         [1 / 24, -1 / 12, 1 / 6],
         [0, 0, 1]],
+    3: [[-1, 0, 0],
+        [2 / 9, 2 / 9, 2 / 9],
+        [8 / 9, -4 / 9, 2 / 9],
+        [-1 / 9, 2 / 9, -4 / 9],
+        [0, 0, 1]],
     2: [[1, 0, 0],
         [1 / 2, 1 / 2, 1 / 2],
         [1 / 2, -1 / 2, 1 / 2],
@@ -82,6 +98,9 @@ _AT = {
         [0, 1, -1, 2, -2, 0],
         [0, 1, 1, 4, 4, 0],
         [0, 1, -1, 8, -8, 1]],
+    3: [[1, 1, 1, 1, 0],
+        [0, 1, -1 / 2, -2, 0],
+        [0, 1, 1 / 4, 4, 1]],
     2: [[1, 1, 1, 0],
         [0, 1, -1, -1]],
 }
@@ -190,8 +209,7 @@ def input_tiles(x, tile=2, max_chunk_bytes=_TARGET_BYTES):
     tiles included), in the kept buffer 'winograd.tiles': for several convolutions of the same input
     (``tiles=`` of winograd_conv3x3 and winograd_weight_grad3x3), which then skip their own
     transform. Computed block of tile rows by block through the usual work buffers."""
-    if tile not in _BT:
-        raise ValueError(f'input_tiles: tile must be 4 or 2, got {tile}')
+    _check_tile(tile, 'input_tiles')
     n, cin = x.shape[:2]
     m = tile
     a = m + 2
@@ -203,6 +221,11 @@ def input_tiles(x, tile=2, max_chunk_bytes=_TARGET_BYTES):
     for n0, n1, r0, r1 in _blocks(n, th, nb, rc):
         _block_of(tiles, x, n0, n1, r0, r1, m).copy_(_input_tiles(x[n0:n1], r0, r1, m, bt, bufs))
     return tiles
+
+
+def _check_tile(tile, fn):
+    if tile not in _BT:
+        raise ValueError(f'{fn}: tile must be one of {sorted(_BT)}, got {tile}')
 
 
 def _block_of(tiles, x, n0, n1, r0, r1, m):
@@ -247,8 +270,7 @@ def winograd_conv3x3(x, weight, bias=None, max_chunk_bytes=64 * 2**20, tile=4, o
                          f' but weight {tuple(weight.shape)} has C_in {weight.shape[1]}')
     if bias is not None and tuple(bias.shape) != (weight.shape[0],):
         raise ValueError(f'winograd_conv3x3: bias must be [C_out] = [{weight.shape[0]}], got {tuple(bias.shape)}')
-    if tile not in _BT:
-        raise ValueError(f'winograd_conv3x3: tile must be 4 or 2, got {tile}')
+    _check_tile(tile, 'winograd_conv3x3')
     if x.dtype not in (torch.float32, torch.float64):
         raise ValueError(f'winograd_conv3x3: float32 or float64 input expected, got {x.dtype}')
     _check_tiles(tiles, x, tile, 'winograd_conv3x3')
@@ -301,7 +323,7 @@ def winograd_conv3x3(x, weight, bias=None, max_chunk_bytes=64 * 2**20, tile=4, o
             if b is not None:
                 mc[a + 1].add_(b[c0:c1, None])                  # (b, a) = (1, 1)
             y = ybuf[:m * m * (c1 - c0) * pc]
-            if m == 2:  # the K = 16 GEMM with 4 columns ran at a fifth of the wide one's speed
+            if m < 4:  # F(2x2)'s K = 16 GEMM with 4 columns ran at a fifth of the wide one's speed
                 torch.mm(akt.t(), mc.view(a2, -1), out=y.view(m * m, -1))
                 _scatter_planes(out[n0:n1, c0:c1], y.view(m, m, c1 - c0, n1 - n0, r1 - r0, tw1), r0, r1, h, w, m)
             else:
@@ -321,7 +343,7 @@ def winograd_weight_grad3x3(grad_out, x, tile=2, max_chunk_bytes=_TARGET_BYTES, 
         dU = sum_P dM V^T    [a*a, C_out, C_in] (a*a GEMMs with the P tiles as inner dimension)
         dW = G^T dU G        [C_out, C_in, 3, 3] (one GEMM, K = a*a)
 
-    so the products are a*a / (m*m) per output pixel instead of 9: 4 instead of 9 with F(2x2). The
+    so the products are a*a / (m*m) per output pixel instead of 9: 4 with F(2x2), 2.8 with F(3x3). The
     spare and cropped tiles get dY = 0. Works by blocks of tile rows (and images) whose dM and V
     stay under ``max_chunk_bytes`` each, in kept buffers. ``tiles``: ``input_tiles(x, tile)`` when
     the caller has it."""
@@ -330,8 +352,7 @@ def winograd_weight_grad3x3(grad_out, x, tile=2, max_chunk_bytes=_TARGET_BYTES, 
     if grad_out.shape != (n, cout, h, w):
         raise ValueError(f'winograd_weight_grad3x3: grad_out {tuple(grad_out.shape)} does not match '
                          f'input {tuple(x.shape)}')
-    if tile not in _BT:
-        raise ValueError(f'winograd_weight_grad3x3: tile must be 4 or 2, got {tile}')
+    _check_tile(tile, 'winograd_weight_grad3x3')
     _check_tiles(tiles, x, tile, 'winograd_weight_grad3x3')
     return _gradients(x, cout, _dense_filler(grad_out, h, w, tile), tiles, tile, max_chunk_bytes)[0]
 
@@ -370,8 +391,7 @@ def winograd_conv3x3_backward(x, weight, grad_out=None, fill_grad_out=None, tile
                          f'{(n, cout, h, w)}')
     if grad_x is not None and (grad_x.shape != x.shape or not grad_x.is_contiguous()):
         raise ValueError(f'winograd_conv3x3_backward: grad_x must be contiguous of shape {tuple(x.shape)}')
-    if tile not in _BT:
-        raise ValueError(f'winograd_conv3x3_backward: tile must be 4 or 2, got {tile}')
+    _check_tile(tile, 'winograd_conv3x3_backward')
     _check_tiles(tiles, x, tile, 'winograd_conv3x3_backward')
     if fill_grad_out is None:
         fill_grad_out = _dense_filler(grad_out, h, w, tile)
@@ -397,9 +417,9 @@ def _gradients(x, cout, fill_grad_out, tiles, m, max_chunk_bytes, weight=None, g
     th, tw1 = _tile_grid(x, m)
     bt = torch.tensor(_BT[m], dtype=dt, device=dev)
     ak = _kron(_AT[m], dt, dev).view(m * m, a, a).transpose(1, 2).reshape(m * m, a2).t()  # [(b, a), (i, j)]
-    gk = _kron(_G[m], dt, dev).view(a, a, 9).transpose(0, 1).reshape(a2, 9)              # [(b, a), (r, s)]
     du = x.new_zeros(a2, cout, cin) if weight_grad else None
     db = x.new_zeros(cout) if bias_grad else None
+    gk = _kron(_G[m], dt, dev).view(a, a, 9).transpose(0, 1).reshape(a2, 9)              # [(b, a), (r, s)]
     u = torch.mm(gk, weight.to(dt).reshape(cout * cin, 9).t()).view(a2, cout, cin) if grad_x is not None else None
     per_row = a2 * max(cin, cout) * tw1 * x.element_size()         # dM's or V's bytes per tile row
     nb, rc = _row_blocks(th, max(1, max_chunk_bytes // per_row))
