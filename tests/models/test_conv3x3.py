@@ -44,13 +44,6 @@ def _grads(fn, leaves, grad_out):
     return out.detach(), [t.grad for t in copies]
 
 
-@pytest.fixture(params=[2, 3])
-def training_tile(request, monkeypatch):
-    """Training's F(2x2) or F(3x3) on every map (train_tile's size gate moved out of the way)."""
-    monkeypatch.setattr(conv3x3, 'TRAIN_F3_MIN_PIXELS', 1 if request.param == 3 else 10**9)
-    return request.param
-
-
 @pytest.mark.parametrize('shape', [(1, 6, 5, 9, 7), (2, 4, 8, 5, 6), (3, 7, 4, 1, 1)])
 @pytest.mark.parametrize('bias', [True, False])
 def test_training_winograd_values_and_gradients(small_gates, winograd_calls, training_tile, shape, bias):

@@ -3,7 +3,7 @@ import pytest
 import torch
 
 import semsyn.models.ops.winograd as winograd
-from semsyn.models.ops import conv3x3, depthwise
+from semsyn.models.ops import depthwise
 from semsyn.models.ops.depthwise import pixel_depthwise_conv, pixel_depthwise_conv_unfold, predicted_depthwise_conv
 
 
@@ -61,9 +61,7 @@ def test_wrong_kernel_shape():
 
 @pytest.mark.parametrize('shape,bias', [((2, 3, 5, 7), True), ((1, 2, 6, 6), False), ((3, 1, 4, 9), True)])
 @pytest.mark.parametrize('hidden_nc', [5, 64])  # 64: the weight and hidden gradients from shared Winograd tiles
-@pytest.mark.parametrize('f3_pixels', [1, 10**9])  # training's F(3x3) or F(2x2) Winograd
-def test_predicted_kernels_recomputed_in_backward_match_unfold(shape, bias, hidden_nc, f3_pixels, monkeypatch):
-    monkeypatch.setattr(conv3x3, 'TRAIN_F3_MIN_PIXELS', f3_pixels)
+def test_predicted_kernels_recomputed_in_backward_match_unfold(shape, bias, hidden_nc, training_tile, monkeypatch):
     shared = []
     real = winograd.winograd_conv3x3_backward
     monkeypatch.setattr(winograd, 'winograd_conv3x3_backward', lambda *a, **k: shared.append(1) or real(*a, **k))

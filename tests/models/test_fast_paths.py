@@ -398,8 +398,7 @@ def test_winograd_in_inference(winograd_everywhere, dtype, tol):
 
 
 @pytest.mark.parametrize('name', FLOAT32_NAMES)
-@pytest.mark.parametrize('tile', [2, 3])
-def test_winograd_in_training_keeps_gradients(winograd_everywhere, name, tile, monkeypatch):
+def test_winograd_in_training_keeps_gradients(winograd_everywhere, training_tile, name):
     """Under training the 3x3 convolutions that conv2d_same runs (CC-FPSE's kernel predictors: forward,
     recomputation, input gradient; the wide layers of all three: ops/conv3x3.py) run as F(2x2, 3x3)
     or, on large maps, F(3x3, 3x3), never the less accurate F(4x4): float32 gradients within 1e-5
@@ -407,13 +406,11 @@ def test_winograd_in_training_keeps_gradients(winograd_everywhere, name, tile, m
     inputs keep clear of zero: one within float32 noise of it (1e-6 of the largest) flips with
     either path's rounding and moves a whole pixel's gradient, 1e-3 .. 1e-2 of some parameters'
     (some other seeds' maps do that with F(2x2) too, or for SPADE with either tile alike)."""
-    import semsyn.models.ops.conv3x3 as conv3x3
-    monkeypatch.setattr(conv3x3, 'TRAIN_F3_MIN_PIXELS', 1 if tile == 3 else 10**9)
     net = small_generator(name, False, torch.float32, size=64)
     nc = net.opt.semantic_nc
     semantics = one_hot(blocky_labels(2, nc, 64, 4, seed=3), nc)
     assert_same(run_both(net, semantics, torch.float32), 1e-5, buffer_tol=1e-4)
-    assert set(winograd_everywhere) == {tile}
+    assert set(winograd_everywhere) == {training_tile}
     assert len(winograd_everywhere) >= {'condconv': 3 * 2 * 7 + 2 * 7, 'spade': 2 * 7, 'scg': 2 * 7}[name]
 
 

@@ -184,19 +184,15 @@ def _kernel_grad_filler(grad_out, x):
 
     def fill(dy, n0, n1, r0, r1):
         dy = dy.view(m, m, c, 3, 3, n1 - n0, r1 - r0, dy.shape[-1])
-        for i in range(m):
-            hi = min(r1, (h - i + m - 1) // m)                      # end of the tile rows with a row i
-            for j in range(m):
-                kw = (w - j + m - 1) // m                           # tiles with a column j
-                dst = dy[i, j]                                      # [c, 3, 3, nb, rows, tw + 1]
-                if hi > r0:
-                    y0, rows = m * r0 + i, hi - r0
-                    g = grad_out[n0:n1, :, y0:y0 + m * (rows - 1) + 1:m, j:m * (kw - 1) + j + 1:m]
-                    taps = xp.as_strided((c, 3, 3, n1 - n0, rows, kw), (sc, sy, sx, sn, m * sy, m * sx),
-                                         xp.storage_offset() + n0 * sn + y0 * sy + j * sx)
-                    torch.mul(g.permute(1, 0, 2, 3)[:, None, None], taps, out=dst[..., :rows, :kw])
-                dst[..., max(0, hi - r0):, :].zero_()
-                dst[..., kw:].zero_()
+        for i, j, rows, cols, (ys, xs) in winograd.tile_planes(r0, r1, h, w, m):
+            dst = dy[i, j]                                          # [c, 3, 3, nb, rows, tw + 1]
+            if rows:
+                taps = xp.as_strided((c, 3, 3, n1 - n0, rows, cols), (sc, sy, sx, sn, m * sy, m * sx),
+                                     xp.storage_offset() + n0 * sn + ys.start * sy + j * sx)
+                torch.mul(grad_out[n0:n1, :, ys, xs].permute(1, 0, 2, 3)[:, None, None], taps,
+                          out=dst[..., :rows, :cols])
+            dst[..., rows:, :].zero_()
+            dst[..., cols:].zero_()
     return fill
 
 

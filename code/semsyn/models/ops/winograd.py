@@ -417,9 +417,9 @@ def _gradients(x, cout, fill_grad_out, tiles, m, max_chunk_bytes, weight=None, g
     th, tw1 = _tile_grid(x, m)
     bt = torch.tensor(_BT[m], dtype=dt, device=dev)
     ak = _kron(_AT[m], dt, dev).view(m * m, a, a).transpose(1, 2).reshape(m * m, a2).t()  # [(b, a), (i, j)]
+    gk = _kron(_G[m], dt, dev).view(a, a, 9).transpose(0, 1).reshape(a2, 9)              # [(b, a), (r, s)]
     du = x.new_zeros(a2, cout, cin) if weight_grad else None
     db = x.new_zeros(cout) if bias_grad else None
-    gk = _kron(_G[m], dt, dev).view(a, a, 9).transpose(0, 1).reshape(a2, 9)              # [(b, a), (r, s)]
     u = torch.mm(gk, weight.to(dt).reshape(cout * cin, 9).t()).view(a2, cout, cin) if grad_x is not None else None
     per_row = a2 * max(cin, cout) * tw1 * x.element_size()         # dM's or V's bytes per tile row
     nb, rc = _row_blocks(th, max(1, max_chunk_bytes // per_row))
@@ -474,11 +474,11 @@ def _add_input_grad(grad_x, dv, r0, r1, m, bt):
             grad_x[:, :, y0:y0 + m * (hi - lo - 1) + 1:m].add_(dd[k, :, :, lo - r0:hi - r0, 1:w + 1].transpose(0, 1))
 
 
-def _tile_planes(r0, r1, h, w, m):
+def tile_planes(r0, r1, h, w, m):
     """For each tile position (i, j) of the tiles in tile rows r0..r1: (i, j, rows, cols, pixels), where
     the first ``rows`` of those tile rows and the first ``cols`` tiles of a row have the pixel (m*r + i,
     m*k + j) inside the image, and ``pixels`` indexes those pixels of an [.., H, W] map (rows at stride
-    m from m*r0 + i, columns at stride m from j)."""
+    m from m*r0 + i, columns at stride m from j). Also for fill_grad_out callers (ops/depthwise.py)."""
     for i in range(m):
         rows = max(0, min(r1, (h - i + m - 1) // m) - r0)
         for j in range(m):
@@ -490,7 +490,7 @@ def _tile_planes(r0, r1, h, w, m):
 def _gather_tiles(dy, g, r0, r1, h, w, m):
     """dy [i, j, C, nb, r1 - r0, tw + 1] = g[nb, C, m*r + i, m*k + j] for tile rows r0..r1, zero
     outside the image (the cropped tiles' pixels and the spare tile)."""
-    for i, j, rows, cols, (ys, xs) in _tile_planes(r0, r1, h, w, m):
+    for i, j, rows, cols, (ys, xs) in tile_planes(r0, r1, h, w, m):
         dst = dy[i, j]
         if rows:
             dst[:, :, :rows, :cols].copy_(g[:, :, ys, xs].transpose(0, 1))
@@ -501,7 +501,7 @@ def _gather_tiles(dy, g, r0, r1, h, w, m):
 def _scatter_planes(out, y, r0, r1, h, w, m):
     """The inverse of _gather_tiles: out[nb, C, m*r + i, m*k + j] = y[i, j, C, nb, r - r0, k] for tile
     rows r0..r1, cropped at the bottom/right (the spare tile dropped)."""
-    for i, j, rows, cols, (ys, xs) in _tile_planes(r0, r1, h, w, m):
+    for i, j, rows, cols, (ys, xs) in tile_planes(r0, r1, h, w, m):
         if rows:
             out[:, :, ys, xs].copy_(y[i, j, :, :, :rows, :cols].transpose(0, 1))
 
