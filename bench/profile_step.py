@@ -2,10 +2,10 @@
 measure and precision (the same step as bench/speed.py's), to find what a fast path should change.
 
     python bench/profile_step.py --generator CC-FPSE --measure 'G step' [--path fast|reference]
-                                 [--size 256] [--batch 1] [--device cuda] [--precision bf16] [--rows 25]
+                                 [--size 256] [--batch 1] [--device cuda] [--precision bf16] [--rows 25] [--shapes]
 
-Sorted by self time on the device (GPU: CUDA kernel time; CPU: operator self time); one warm-up
-step, then ``--steps`` profiled steps.
+Sorted by self time on the device (GPU: CUDA kernel time; CPU: operator self time); ``--warmup``
+steps, then ``--steps`` profiled steps.
 """
 import argparse
 import os
@@ -28,7 +28,10 @@ def main():
     parser.add_argument('--precision', default='fp32', choices=['fp32', 'bf16', 'fp16'])
     parser.add_argument('--channels_last', action='store_true')
     parser.add_argument('--steps', type=int, default=3)
+    parser.add_argument('--warmup', type=int, default=1,
+                        help='steps before profiling (a large step keeps faulting in fresh pages for 2-3)')
     parser.add_argument('--rows', type=int, default=25)
+    parser.add_argument('--shapes', action='store_true', help='one row per operation and input shapes')
     args = parser.parse_args()
 
     from measure import set_host_memory
@@ -44,9 +47,10 @@ def main():
     with reference_path(args.path == 'reference'):
         _, model, trainer, semantics, real = build(spec)
         step = step_function(spec, model, trainer, semantics, real)
-        step()  # warm-up
+        for _ in range(args.warmup):
+            step()
         activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if args.device == 'cuda' else [])
-        with profile(activities=activities) as prof:
+        with profile(activities=activities, record_shapes=args.shapes) as prof:
             for _ in range(args.steps):
                 step()
             if args.device == 'cuda':
@@ -54,7 +58,9 @@ def main():
     sort = 'self_cuda_time_total' if args.device == 'cuda' else 'self_cpu_time_total'
     print(f'{args.generator} {args.measure} {args.path} {args.precision} {args.size}x{args.size} x{args.batch} '
           f'on {args.device}, {args.steps} steps')
-    print(prof.key_averages().table(sort_by=sort, row_limit=args.rows, max_name_column_width=60))
+    averages = prof.key_averages(group_by_input_shape=args.shapes)
+    print(averages.table(sort_by=sort, row_limit=args.rows, max_name_column_width=60,
+                         max_shapes_column_width=120 if args.shapes else 80))
 
 
 if __name__ == '__main__':

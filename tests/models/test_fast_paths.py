@@ -169,6 +169,26 @@ def test_scatter_add_matches_index_add():
     torch.testing.assert_close(scatter(src[:, ::2]), expected[:, ::2])  # another strided layout
 
 
+def test_scatter_of_a_channels_first_map_is_the_scatter_of_its_pixel_rows():
+    """Image by image from each image's [C, H*W] gradient; other layouts and dtypes as the rows are."""
+    torch.manual_seed(1)
+    index = torch.randint(0, 11, (3 * 4 * 5, 2))
+    scatter = ScatterAdd(index, 11, keep=index != 10)
+    grad = torch.randn(3, 6, 4, 5, dtype=F64)
+    expected = scatter(grad.permute(0, 2, 3, 1).reshape(-1, 6))
+    torch.testing.assert_close(scatter.channels_first(grad), expected, rtol=1e-12, atol=1e-12)
+    one = ScatterAdd(index[:20], 11, keep=index[:20] != 10)
+    torch.testing.assert_close(one.channels_first(grad[:1]), one(grad[0].reshape(6, 20).t().contiguous()),
+                               rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(scatter.channels_first(grad.float()), expected.float())
+    as_bf16 = scatter.channels_first(grad.bfloat16())
+    assert as_bf16.dtype == torch.bfloat16
+    torch.testing.assert_close(as_bf16.double(), scatter(grad.bfloat16().double().permute(0, 2, 3, 1).reshape(-1, 6)),
+                               rtol=1e-2, atol=1e-2)
+    channels_last = grad.contiguous(memory_format=torch.channels_last)
+    torch.testing.assert_close(scatter.channels_first(channels_last), expected, rtol=1e-12, atol=1e-12)
+
+
 @pytest.mark.parametrize('train', [True, False])
 def test_spectral_norm_division_matches_torch(train):
     torch.manual_seed(0)

@@ -6,6 +6,7 @@ all label channels (for ADE20K's 151 channels and 3x3 kernels, 151x fewer operat
 gradient is the matching scatter-add (ops/scatter.py). The other input channels (instance edges,
 CC-FPSE's label features) go through an ordinary convolution with the remaining weight columns.
 """
+import torch
 import torch.nn.functional as F
 
 from .conv3x3 import conv2d_same
@@ -20,11 +21,12 @@ def tap_table(weight, num_classes):
     return F.pad(columns, (0, 0, 0, 1)).reshape(k * k * (num_classes + 1), cout)
 
 
-def label_conv_rows(label_map, weight, pixels=None, stride=1, padding=None):
+def label_conv_rows(label_map, weight, pixels=None, stride=1, padding=None, image_shape=None):
     """The one-hot channels' part of the convolution (no bias), [M, C_out], at every output pixel
-    (M = N*H'*W', row-major) or at ``pixels`` (see LabelMap.taps)."""
+    (M = N*H'*W', row-major) or at ``pixels`` (see LabelMap.taps); with ``image_shape`` (N, H', W')
+    the rows as a channels-first map [N, C_out, H', W'] (a view, see scatter.gather_bags)."""
     index, scatter = label_map.taps(weight.shape[-1], pixels, stride, padding)
-    return gather_bags(tap_table(weight, label_map.num_classes), index, scatter)
+    return gather_bags(tap_table(weight, label_map.num_classes), index, scatter, image_shape)
 
 
 def label_conv(label_map, weight, bias=None, rest=None, stride=1, padding=None):
@@ -36,17 +38,16 @@ def label_conv(label_map, weight, bias=None, rest=None, stride=1, padding=None):
     k = weight.shape[-1]
     padding = k // 2 if padding is None else padding
     n, (h, w) = label_map.labels.shape[0], label_map.output_size(k, stride, padding)
-    cout, num_classes = weight.shape[0], label_map.num_classes
+    num_classes = label_map.num_classes
     expected = weight.shape[1] - num_classes
     if (0 if rest is None else rest.shape[1]) != expected:
         raise ValueError(f'the convolution takes {weight.shape[1]} input channels, {num_classes} of them one-hot: '
                          f'expected {expected} other channels, got {None if rest is None else rest.shape[1]}')
-    looked_up = label_conv_rows(label_map, weight, stride=stride, padding=padding).view(n, h, w, cout)
-    looked_up = looked_up.permute(0, 3, 1, 2)
+    looked_up = label_conv_rows(label_map, weight, stride=stride, padding=padding, image_shape=(n, h, w))
     # the sums go in place into one new map (these maps are the largest of CC-FPSE's blocks,
     # and on the CPU every new one costs its pages' faults: ops/scratch.py)
     if rest is None:
-        out = looked_up.contiguous()
+        out = looked_up.clone(memory_format=torch.contiguous_format)  # never the Function's own view: added to in place
         return out if bias is None else out.add_(bias.view(-1, 1, 1))
     if stride == 1 and 2 * padding == k - 1:
         out = conv2d_same(rest, weight[:, num_classes:], bias)
