@@ -61,7 +61,8 @@ def test_wrong_kernel_shape():
 
 @pytest.mark.parametrize('shape,bias', [((2, 3, 5, 7), True), ((1, 2, 6, 6), False), ((3, 1, 4, 9), True)])
 @pytest.mark.parametrize('hidden_nc', [5, 64])  # 64: the weight and hidden gradients from shared Winograd tiles
-def test_predicted_kernels_recomputed_in_backward_match_unfold(shape, bias, hidden_nc, training_tile, monkeypatch):
+@pytest.mark.parametrize('keep', [False, True])   # kernels recomputed in backward / kept from forward
+def test_predicted_kernels_recomputed_or_kept_match_unfold(shape, bias, hidden_nc, keep, training_tile, monkeypatch):
     shared = []
     real = winograd.winograd_conv3x3_backward
     monkeypatch.setattr(winograd, 'winograd_conv3x3_backward', lambda *a, **k: shared.append(1) or real(*a, **k))
@@ -73,7 +74,7 @@ def test_predicted_kernels_recomputed_in_backward_match_unfold(shape, bias, hidd
     b = torch.randn(c * 9, requires_grad=True) if bias else None
     leaves = [x, hidden, weight] + ([b] if bias else [])
     copies = [t.detach().clone().requires_grad_() for t in leaves]
-    ours = predicted_depthwise_conv(x, hidden, weight, b)
+    ours = predicted_depthwise_conv(x, hidden, weight, b, keep=keep)
     kernels = torch.nn.functional.conv2d(copies[1], copies[2], copies[3] if bias else None, padding=1)
     ref = pixel_depthwise_conv_unfold(copies[0], kernels)
     assert torch.allclose(ours, ref, atol=1e-5, rtol=0)
@@ -83,6 +84,30 @@ def test_predicted_kernels_recomputed_in_backward_match_unfold(shape, bias, hidd
     for a, r in zip(leaves, copies):
         assert torch.allclose(a.grad, r.grad, atol=1e-5, rtol=1e-5)
     assert len(shared) == (0 if hidden_nc < winograd.WEIGHT_GRAD_MIN_IN else len(depthwise._channel_chunks(c)))
+
+
+def test_kept_kernels_are_not_recomputed_and_a_second_backward_recomputes_them(monkeypatch):
+    computed = []
+    real = depthwise._chunk_kernels
+    monkeypatch.setattr(depthwise, '_chunk_kernels',
+                        lambda *a, **k: computed.append(k.get('new', False)) or real(*a, **k))
+    torch.manual_seed(3)
+    x = torch.randn(2, 6, 7, 5, dtype=torch.float64, requires_grad=True)
+    hidden = torch.randn(2, 4, 7, 5, dtype=torch.float64, requires_grad=True)
+    weight = torch.randn(54, 4, 3, 3, dtype=torch.float64, requires_grad=True)
+    out = predicted_depthwise_conv(x, hidden, weight, None, keep=True)
+    chunks = len(depthwise._channel_chunks(6))
+    assert computed == [True] * chunks                 # each chunk's kernels in a tensor of their own
+    g = torch.randn_like(out)
+    first = torch.autograd.grad(out, [x, hidden, weight], g, retain_graph=True)
+    assert len(computed) == chunks                     # backward used the kept kernels
+    second = torch.autograd.grad(out, [x, hidden, weight], g)
+    assert computed[chunks:] == [False] * chunks       # freed by the first backward: recomputed
+    for a, b in zip(first, second):
+        torch.testing.assert_close(a, b, rtol=0, atol=1e-12)
+    computed.clear()
+    predicted_depthwise_conv(x.detach(), hidden, weight, None, keep=True)
+    assert computed == [False] * chunks                # no input gradient wanted: nothing kept
 
 
 def test_predicted_saves_input_and_hidden_only():

@@ -12,7 +12,8 @@ input, so no unfolded copy is ever stored:
 - ``pixel_depthwise_conv(x, kernels)`` keeps x and the kernels for backward;
 - ``predicted_depthwise_conv(x, hidden, weight, bias)`` also takes the last layer of the kernel
   predictor (kernels = conv2d_same(hidden)) and keeps only x and ``hidden``, recomputing the kernels in
-  backward: it trades one convolution for not storing the C*9-channel kernel tensor.
+  backward: it trades one convolution for not storing the C*9-channel kernel tensor; with
+  ``keep=True`` it stores them instead (the kernels' convolution still by Winograd where that pays).
 """
 import torch
 import torch.nn.functional as F
@@ -86,11 +87,13 @@ def _channel_chunks(c):
     return [(slice(c0, c0 + step), slice(9 * c0, 9 * (c0 + step))) for c0 in range(0, c, step)]
 
 
-def _chunk_kernels(hidden, weight, bias, tiles=None):
+def _chunk_kernels(hidden, weight, bias, tiles=None, new=False):
     """The predicted kernels of one channel chunk (``weight`` and ``bias`` its rows), in a kept
-    buffer where the convolution runs as Winograd (from hidden's shared input ``tiles`` if given)."""
+    buffer where the convolution runs as Winograd (from hidden's shared input ``tiles`` if given),
+    or with ``new`` in a tensor of their own (to be stored for backward)."""
     n, _, h, w = hidden.shape
-    out = scratch.buffer('depthwise.kernels', (n, weight.shape[0], h, w), hidden)
+    shape = (n, weight.shape[0], h, w)
+    out = hidden.new_empty(shape) if new else scratch.buffer('depthwise.kernels', shape, hidden)
     return conv2d_same(hidden, weight, bias, tile=train_tile(hidden), out=out, tiles=tiles)
 
 
@@ -113,17 +116,25 @@ class _PredictedDepthwiseConv(torch.autograd.Function):
     time with separate gradients at 64-512 channels on 256x256-64x64, 0.75 at 1024 on 16x16, medians
     of three alternating processes); otherwise the kernels' gradient map, ``conv3x3_weight_grad``
     and the transposed convolution. Forward and backward go by channel chunks, so the kernels and
-    their gradient never exist whole; the chunks' temporaries live in kept buffers (ops/scratch.py)."""
+    their gradient never exist whole; the chunks' temporaries live in kept buffers (ops/scratch.py).
+
+    ``keep``: the chunks' kernels are stored for x's gradient instead of recomputed (the memory of
+    the whole kernel tensor for one convolution less). They are held on ``ctx``, not saved through
+    save_for_backward, so that backward frees each chunk's kernels as soon as it has used them."""
 
     @staticmethod
-    def forward(ctx, x, hidden, weight, bias):
+    def forward(ctx, x, hidden, weight, bias, keep=False):
         ctx.save_for_backward(x, hidden, weight, bias)
+        keep = keep and ctx.needs_input_grad[0]
         out = torch.empty_like(x)
         chunks = _channel_chunks(x.shape[1])
         tiles = _hidden_tiles(hidden, weight[chunks[0][1]], kernels=len(chunks) > 1)
+        ctx.kept = []
         for ch, k in chunks:
-            kernels = _chunk_kernels(hidden, weight[k], None if bias is None else bias[k], tiles)
+            kernels = _chunk_kernels(hidden, weight[k], None if bias is None else bias[k], tiles, new=keep)
             _apply(x[:, ch], kernels, out[:, ch])
+            if keep:
+                ctx.kept.append(kernels)
         return out
 
     @staticmethod
@@ -140,11 +151,16 @@ class _PredictedDepthwiseConv(torch.autograd.Function):
         fused = (weight_grads or grad_hidden is not None) and winograd.winograd_weight_grad_pays(hidden)
         hidden_pad = weight_grad_padding(hidden) if weight_grads and not fused else None
         chunks = _channel_chunks(x.shape[1])
-        tiles = _hidden_tiles(hidden, weight[chunks[0][1]], kernels=grad_x is not None, weight_grads=fused)
-        for ch, k in chunks:
+        kept, ctx.kept = ctx.kept, None  # a second backward (retain_graph) recomputes them
+        recompute = grad_x is not None and not kept
+        tiles = _hidden_tiles(hidden, weight[chunks[0][1]], kernels=recompute, weight_grads=fused)
+        for index, (ch, k) in enumerate(chunks):
             wk, bk = weight[k], bias[k] if bias is not None else None
             if grad_x is not None:
-                grad_x[:, ch] = _grad_input(grad_out[:, ch], _chunk_kernels(hidden, wk, bk, tiles), kept=True)
+                kernels = _chunk_kernels(hidden, wk, bk, tiles) if recompute else kept[index]
+                grad_x[:, ch] = _grad_input(grad_out[:, ch], kernels, kept=True)
+                if kept:
+                    kept[index] = kernels = None
             if fused:
                 gw, gb = winograd.winograd_conv3x3_backward(
                     hidden, wk, fill_grad_out=_kernel_grad_filler(grad_out[:, ch], x[:, ch]), tiles=tiles,
@@ -157,7 +173,7 @@ class _PredictedDepthwiseConv(torch.autograd.Function):
                 grad_weight[k] = gw
             if grad_bias is not None:
                 grad_bias[k] = gb
-        return grad_x, grad_hidden, grad_weight, grad_bias
+        return grad_x, grad_hidden, grad_weight, grad_bias, None
 
 
 def _unfused_grads(grad_out, x, hidden, weight, with_bias, hidden_pad, weight_grads, grad_hidden):
@@ -225,8 +241,9 @@ def pixel_depthwise_conv(x, kernels):
         return _PixelDepthwiseConv.apply(x.to(dtype).contiguous(), kernels.to(dtype).contiguous())
 
 
-def predicted_depthwise_conv(x, hidden, weight, bias=None):
-    """pixel_depthwise_conv(x, conv2d(hidden, weight, bias, padding=1)) without storing the kernels."""
+def predicted_depthwise_conv(x, hidden, weight, bias=None, keep=False):
+    """pixel_depthwise_conv(x, conv2d(hidden, weight, bias, padding=1)), without storing the kernels
+    unless ``keep`` (then backward does not recompute them)."""
     _check(x, weight.shape[0])
     if weight.shape[2:] != (3, 3):
         raise ValueError(f'the kernel predictor layer must be a 3x3 convolution, got {tuple(weight.shape)}')
@@ -234,4 +251,4 @@ def predicted_depthwise_conv(x, hidden, weight, bias=None):
     with torch.autocast(device_type=x.device.type, enabled=False):
         # channels-first, as its kernels read them (--channels_last gives NHWC maps)
         return _PredictedDepthwiseConv.apply(x.to(dtype).contiguous(), hidden.to(dtype).contiguous(),
-                                             weight.to(dtype), None if bias is None else bias.to(dtype))
+                                             weight.to(dtype), None if bias is None else bias.to(dtype), keep)
