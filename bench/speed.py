@@ -164,6 +164,10 @@ def gflops(value):
     return f'{value / 1e9:.1f}' if value is not None else '-'
 
 
+def fraction(part, whole):
+    return f'{part / whole:.2f}' if part and whole else '-'
+
+
 def cpu_name():
     """The CPU's model name (the ratios depend on it: the fast paths' GEMMs run in MKL, the reference's
     convolutions in oneDNN, and their speeds differ by CPU vendor)."""
@@ -200,8 +204,7 @@ def print_table(rows, args):
         print(f'| {spec["generator"]} | {spec["size"]}x{spec["size"]} x{spec["batch"]} | {spec["measure"]} '
               f'| {spec["precision"]} | {ref["seconds"]:.3f} | {fast["seconds"]:.3f} | {ratio:.2f} '
               f'| {1 / ratio:.2f}x | <= {target} {met} | {mib(peak_r)} | {mib(peak_f)} '
-              f'| {peak_f / peak_r if peak_r and peak_f else float("nan"):.2f} | {gflops(flop_r)} | {gflops(flop_f)} '
-              f'| {flop_f / flop_r if flop_r and flop_f else float("nan"):.2f} |')
+              f'| {fraction(peak_f, peak_r)} | {gflops(flop_r)} | {gflops(flop_f)} | {fraction(flop_f, flop_r)} |')
     if args.device == 'cuda':
         print()
         print('| generator | input | precision | path | G+D steps/s | images/s |')
