@@ -12,8 +12,10 @@ path and for the reference path (ops/paths.py), in a fresh process each:
 - G+D iteration: the trainer's G step and D step with the configuration's losses, minus VGG;
 
 and prints seconds (the fastest of the rounds; the processes of both paths alternate), the ratio
-fast/reference, the peak memory of a step (what it allocates on top of the model and inputs; CPU:
-the PyTorch profiler's allocation events, GPU: max_memory_allocated) and its FLOPs (bench/flops.py).
+fast/reference, the ratio of each round's pair of processes and their median (on a machine whose
+speed drifts, the fastest processes of the two paths may come from different phases of it), the
+peak memory of a step (what it allocates on top of the model and inputs; CPU: the PyTorch
+profiler's allocation events, GPU: max_memory_allocated) and its FLOPs (bench/flops.py).
 On a GPU it reports steps/s and images/s per precision (fp32, bf16/fp16 autocast through --amp);
 there the fast path is the reference computation plus fused Adam unless ``--fast_devices cpu,cuda``
 runs the fast operations on the GPU too (ops/paths.py: they lose there).
@@ -28,6 +30,7 @@ neither.
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -147,12 +150,13 @@ def collect(args):
             for path in ('reference', 'fast'):
                 run = run_child({**spec, 'path': path, 'stats': round_ == 0 and not args.no_stats})
                 prev = results.setdefault(key, {'spec': spec}).get(path)
+                rounds = (prev['rounds'] if prev else []) + [run['seconds']]
                 if prev is not None:
                     run = {**prev, **{k: run[k] for k in ('seconds', 'cpu_seconds') if run[k] < prev[k]}}
-                results[key][path] = run
+                results[key][path] = {**run, 'rounds': rounds}
                 print(f'  [{time.strftime("%H:%M:%S")}] round {round_ + 1} {spec["generator"]:<7} '
                       f'{spec["size"]}x{spec["batch"]} {spec["measure"]:<13} {spec["precision"]:<4} {path:<9} '
-                      f'{run["seconds"]:.3f} s', file=sys.stderr, flush=True)
+                      f'{rounds[-1]:.3f} s (fastest {run["seconds"]:.3f})', file=sys.stderr, flush=True)
     return list(results.values())
 
 
@@ -166,6 +170,14 @@ def gflops(value):
 
 def fraction(part, whole):
     return f'{part / whole:.2f}' if part and whole else '-'
+
+
+def round_ratios(ref, fast):
+    """fast/ref of each round's pair of processes (the two run one after the other, so a machine whose
+    speed drifts over minutes slows both alike), and their median: the ratio the pairs agree on where
+    the fastest-of-rounds of each path may come from different phases of the machine."""
+    pairs = [f / r for r, f in zip(ref.get('rounds', []), fast.get('rounds', []))]
+    return pairs, statistics.median(pairs) if pairs else None
 
 
 def cpu_name():
@@ -189,11 +201,12 @@ def print_table(rows, args):
     allocator = {'semsyn': "fast processes keep freed host memory (as train.py), reference ones glibc's defaults",
                  'both': 'both paths keep freed host memory', 'default': "glibc's defaults for both paths"}
     print(f'fast paths vs reference path (the originals\' computation), {device}; seconds: fastest of '
-          f'{args.rounds} alternating processes per path; {allocator[args.allocator]}')
+          f'{args.rounds} alternating processes per path; per round: fast/ref of each round\'s pair of '
+          f'processes (median); {allocator[args.allocator]}')
     print()
     print('| generator | input | measure | precision | reference (s) | fast (s) | fast/ref | speed-up | target '
-          '| peak MiB ref | peak MiB fast | peak ratio | GFLOP ref | GFLOP fast | FLOP ratio |')
-    print('|---|---|---|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|')
+          '| per round (median) | peak MiB ref | peak MiB fast | peak ratio | GFLOP ref | GFLOP fast | FLOP ratio |')
+    print('|---|---|---|---|---:|---:|---:|---:|---|---|---:|---:|---:|---:|---:|---:|')
     for row in rows:
         spec, ref, fast = row['spec'], row['reference'], row['fast']
         ratio = fast['seconds'] / ref['seconds']
@@ -201,9 +214,11 @@ def print_table(rows, args):
         met = 'met' if ratio <= target else 'MISSED'
         peak_r, peak_f = ref.get('peak_bytes'), fast.get('peak_bytes')
         flop_r, flop_f = ref.get('flops'), fast.get('flops')
+        pairs, median = round_ratios(ref, fast)
+        per_round = f'{" / ".join(f"{p:.2f}" for p in pairs)} ({median:.2f})' if pairs else '-'
         print(f'| {spec["generator"]} | {spec["size"]}x{spec["size"]} x{spec["batch"]} | {spec["measure"]} '
               f'| {spec["precision"]} | {ref["seconds"]:.3f} | {fast["seconds"]:.3f} | {ratio:.2f} '
-              f'| {1 / ratio:.2f}x | <= {target} {met} | {mib(peak_r)} | {mib(peak_f)} '
+              f'| {1 / ratio:.2f}x | <= {target} {met} | {per_round} | {mib(peak_r)} | {mib(peak_f)} '
               f'| {fraction(peak_f, peak_r)} | {gflops(flop_r)} | {gflops(flop_f)} | {fraction(flop_f, flop_r)} |')
     if args.device == 'cuda':
         print()
