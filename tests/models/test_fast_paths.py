@@ -130,6 +130,33 @@ def test_label_conv_is_the_convolution_of_the_one_hot_map(k, stride, padding, re
         label_conv(LabelMap.of(sem, 6), weight, bias, None if rest is not None else torch.zeros(n, 1, 11, 12))
 
 
+@pytest.mark.parametrize('rest_channels', [0, 3])
+@pytest.mark.parametrize('n', [1, 2])
+def test_label_conv_blocks_of_pixels_cover_the_map(monkeypatch, rest_channels, n):
+    """The lookups' rows go into the channels-first map block by block of pixels (copied, or added
+    to the other channels' convolution); blocks of 7 pixels end inside a row and the map's last one
+    is partial: values and gradients still the convolution's."""
+    monkeypatch.setattr(label_conv_module, '_MIN_BLOCK_PIXELS', 7)
+    monkeypatch.setattr(label_conv_module, '_BLOCK_FLOATS', 1)
+    monkeypatch.setattr(label_conv_module, '_MIN_CHANNELS', 1)
+    torch.manual_seed(n + rest_channels)
+    labels = blocky_labels(2, 6, 12, 3)[:n, :, :11, :]
+    sem = one_hot(labels, 6, dtype=F64)
+    rest = torch.randn(n, rest_channels, 11, 12, dtype=F64, requires_grad=True) if rest_channels else None
+    weight = torch.randn(5, 6 + rest_channels, 3, 3, dtype=F64, requires_grad=True)
+    bias = torch.randn(5, dtype=F64, requires_grad=True)
+    rows = label_conv_module.label_conv_rows(LabelMap.of(sem, 6), weight, image_shape=(n, 11, 12))
+    assert rows.permute(0, 2, 3, 1).is_contiguous()  # the blocked copy's layout
+    ref = F.conv2d(sem if rest is None else torch.cat([sem, rest], 1), weight, bias, padding=1)
+    out = label_conv(LabelMap.of(sem, 6), weight, bias, rest)
+    assert out.is_contiguous()
+    torch.testing.assert_close(out, ref, rtol=1e-12, atol=1e-12)
+    leaves = [weight, bias] + ([rest] if rest is not None else [])
+    g = torch.randn_like(ref)
+    for a, b in zip(torch.autograd.grad(out, leaves, g), torch.autograd.grad(ref, leaves, g)):
+        torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
+
+
 def test_patch_conv_is_the_convolution_at_the_pixels():
     torch.manual_seed(0)
     x = torch.randn(1, 4, 5, 6, dtype=F64, requires_grad=True)
