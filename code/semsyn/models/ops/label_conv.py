@@ -56,14 +56,14 @@ def label_conv(label_map, weight, bias=None, rest=None, stride=1, padding=None):
     # the sums go in place into one new map (these maps are the largest of CC-FPSE's blocks,
     # and on the CPU every new one costs its pages' faults: ops/scratch.py)
     if rest is None:
-        out = _RowsToMap.apply(looked_up)  # never the Function's own view: added to in place
+        out = _RowsIntoMap.apply(looked_up, None)  # never the Function's own view: added to in place
         return out if bias is None else out.add_(bias.view(-1, 1, 1))
     if stride == 1 and 2 * padding == k - 1:
         out = conv2d_same(rest, weight[:, num_classes:], bias)
     else:
         out = F.conv2d(rest, weight[:, num_classes:], bias, stride=stride, padding=padding)
     out = out.contiguous()  # aten's convolution answers channels_last inputs (--channels_last) in kind
-    return _AddRowsToMap.apply(out, looked_up)
+    return _RowsIntoMap.apply(looked_up, out)
 
 
 def _rows_into(out, rows_map, add):
@@ -86,28 +86,19 @@ def _rows_into(out, rows_map, add):
     return out
 
 
-class _RowsToMap(torch.autograd.Function):
-    """rows_map.clone(memory_format=torch.contiguous_format), copied block by block (_rows_into)."""
+class _RowsIntoMap(torch.autograd.Function):
+    """``out.add_(rows_map)`` in place, or with ``out`` None ``rows_map.clone(memory_format=
+    torch.contiguous_format)``, block by block (_rows_into). The gradient passes through to both."""
 
     @staticmethod
-    def forward(ctx, rows_map):
-        return _rows_into(torch.empty(rows_map.shape, dtype=rows_map.dtype, device=rows_map.device), rows_map, False)
-
-    @staticmethod
-    @once_differentiable
-    def backward(ctx, grad):
-        return grad
-
-
-class _AddRowsToMap(torch.autograd.Function):
-    """out.add_(rows_map) in place, added block by block (_rows_into)."""
-
-    @staticmethod
-    def forward(ctx, out, rows_map):
+    def forward(ctx, rows_map, out):
+        ctx.has_out = out is not None
+        if out is None:
+            return _rows_into(rows_map.new_empty(rows_map.shape), rows_map, False)
         ctx.mark_dirty(out)
         return _rows_into(out, rows_map, True)
 
     @staticmethod
     @once_differentiable
     def backward(ctx, grad):
-        return grad, grad
+        return grad, grad if ctx.has_out else None
