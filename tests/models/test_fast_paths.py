@@ -216,6 +216,30 @@ def test_scatter_of_a_channels_first_map_is_the_scatter_of_its_pixel_rows():
     torch.testing.assert_close(scatter.channels_first(channels_last), expected, rtol=1e-12, atol=1e-12)
 
 
+def test_tap_table_scatter_takes_one_label_windows_once():
+    """A tap table's scatter (blocks=k*k) puts a pixel whose window holds one label into its matrix
+    once and folds that sum into every tap's block: the same sums as one entry per tap."""
+    torch.manual_seed(2)
+    labels = torch.randint(0, 3, (2, 3, 2)).repeat_interleave(5, 1).repeat_interleave(6, 2)  # 15x12, 5x6 regions
+    labels[0, 7, 8] = 3  # a lone pixel
+    label_map = LabelMap(labels, None, num_classes=4)
+    index, scatter = label_map.taps(3)
+    assert scatter.blocks == 9
+    plain = ScatterAdd(index, scatter.num_rows, keep=scatter.keep)
+    one_label = int(label_map.uniform(1).sum())
+    assert one_label > 40
+    assert scatter._matrix(F64)._nnz() == plain._matrix(F64)._nnz() - 8 * one_label  # 9 entries -> 1
+    src = torch.randn(index.shape[0], 5, dtype=F64)
+    expected = plain(src)
+    torch.testing.assert_close(scatter(src), expected, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(scatter(src.t().contiguous().t()), expected, rtol=1e-12, atol=1e-12)
+    grad = src.view(2, 15, 12, 5).permute(0, 3, 1, 2).contiguous()
+    torch.testing.assert_close(scatter.channels_first(grad), expected, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(scatter(src.float()), expected.float())
+    with pytest.raises(ValueError, match='blocks=9'):
+        ScatterAdd(index, 100, blocks=9)
+
+
 @pytest.mark.parametrize('train', [True, False])
 def test_spectral_norm_division_matches_torch(train):
     torch.manual_seed(0)

@@ -105,7 +105,8 @@ class LabelMap:
             return torch.stack(taps, dim=-1).reshape(-1, k * k)
 
         def with_scatter(index):
-            return index, ScatterAdd(index, k * k * stride_rows, keep=index % stride_rows != self.num_classes)
+            return index, ScatterAdd(index, k * k * stride_rows, keep=index % stride_rows != self.num_classes,
+                                     blocks=k * k)
 
         if pixels is None:
             return self.cached(('taps', geometry), lambda: with_scatter(build_all()))
