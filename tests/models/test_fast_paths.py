@@ -15,6 +15,7 @@ from semsyn.models.ops import SPADE, LabelMap, fast_paths, fast_paths_enabled, r
 from semsyn.models.ops.label_conv import label_conv
 from semsyn.models.ops.label_map import generator_labels
 from semsyn.models.ops.patch_conv import patch_conv
+from semsyn.models.ops.relu_split import relu_split
 from semsyn.models.ops.scatter import ScatterAdd
 
 F64 = torch.float64
@@ -238,6 +239,28 @@ def test_tap_table_scatter_takes_one_label_windows_once():
     torch.testing.assert_close(scatter(src.float()), expected.float())
     with pytest.raises(ValueError, match='blocks=9'):
         ScatterAdd(index, 100, blocks=9)
+
+
+@pytest.mark.parametrize('batch', [1, 2])
+def test_relu_split_matches_relu_then_split(batch):
+    """Values, contiguous parts, and one gradient map with the parts' gradients masked in place; a
+    part that nothing uses gets a zero gradient."""
+    torch.manual_seed(3)
+    x = torch.randn(batch, 9, 4, 5, dtype=F64, requires_grad=True)
+    sizes = [2, 4, 3]
+    parts = relu_split(x * 1, sizes)
+    expected = F.relu(x * 1).split(sizes, dim=1)
+    for part, ref in zip(parts, expected):
+        assert part.is_contiguous()
+        torch.testing.assert_close(part, ref, rtol=0, atol=0)
+    weights = [torch.randn_like(p) for p in parts]
+    used = (0, 2)  # the middle part unused: its gradient is None in the backward
+    grad, = torch.autograd.grad(sum((parts[i] * weights[i]).sum() for i in used), x)
+    ref, = torch.autograd.grad(sum((expected[i] * weights[i]).sum() for i in used), x)
+    torch.testing.assert_close(grad, ref, rtol=0, atol=0)
+    assert (grad[:, 2:6] == 0).all() and (grad[:, :2] != 0).any()
+    with pytest.raises(ValueError, match='add up'):
+        relu_split(x, [2, 4])
 
 
 @pytest.mark.parametrize('train', [True, False])

@@ -21,6 +21,7 @@ from ..ops.label_conv import label_conv
 from ..ops.label_map import generator_labels
 from ..ops.latent import latent_input
 from ..ops.paths import fast_paths_enabled
+from ..ops.relu_split import relu_split
 from ..ops.resize import nearest_resize
 from ..ops.spectral import current_weight, spectral_norm
 from ..ops.winograd import winograd_pays
@@ -133,7 +134,8 @@ def _conv(x, conv):
 def fused_first_layers(convs, semantics, label_feature, labels):
     """relu(conv(cond)) of every conv in ``convs`` (3x3, 128 outputs each, all reading cond =
     cat([semantics resized to label_feature's size, label_feature])) as one convolution, split
-    per conv; with ``labels`` (a LabelMap) the one-hot channels by lookups."""
+    per conv (ops/relu_split.py: one gradient map in backward); with ``labels`` (a LabelMap) the
+    one-hot channels by lookups."""
     weight = torch.cat([c.weight for c in convs])
     bias = torch.cat([c.bias for c in convs])
     size = label_feature.shape[2:]
@@ -144,7 +146,7 @@ def fused_first_layers(convs, semantics, label_feature, labels):
     else:
         cond = torch.cat([nearest_resize(semantics, size), label_feature], dim=1)
         out = conv2d_same(cond, weight, bias)
-    return F.relu(out, inplace=True).split([c.weight.shape[0] for c in convs], dim=1)
+    return relu_split(out, [c.weight.shape[0] for c in convs])
 
 
 class CondConvGenerator(Generator):
