@@ -6,12 +6,12 @@ training under torchrun (converted to ``nn.SyncBatchNorm``), not across DataPara
 """
 import re
 
-import torch
 import torch.nn as nn
 
+from .modulation import modulate
 from .paths import fast_paths_enabled
 from .resize import nearest_resize
-from .spade_fast import label_scale_shift, scale_shift_from_hidden
+from .spade_fast import label_modulation, modulation_from_hidden
 from .spectral import spectral_norm
 
 
@@ -89,15 +89,14 @@ class SPADE(nn.Module):
             actv = self.mlp_shared(nearest_resize(semantics, x.size()[2:]))
             return normalized * (1 + self.mlp_gamma(actv)) + self.mlp_beta(actv)
         if labels is not None:
-            scale, shift = label_scale_shift(self, labels.at(x.shape[2:]))
+            params = label_modulation(self, labels.at(x.shape[2:]))
         else:
-            scale, shift = scale_shift_from_hidden(self, self.mlp_shared(nearest_resize(semantics, x.size()[2:])))
-        return torch.addcmul(shift, normalized, scale)
+            params = modulation_from_hidden(self, self.mlp_shared(nearest_resize(semantics, x.size()[2:])))
+        return modulate(normalized, params)
 
     def modulate(self, x, actv):
         """The norm with ``actv`` (the output of ``mlp_shared``) computed by the caller."""
         normalized = self.param_free_norm(x)
         if not fast_paths_enabled(x):
             return normalized * (1 + self.mlp_gamma(actv)) + self.mlp_beta(actv)
-        scale, shift = scale_shift_from_hidden(self, actv)
-        return torch.addcmul(shift, normalized, scale)
+        return modulate(normalized, modulation_from_hidden(self, actv))

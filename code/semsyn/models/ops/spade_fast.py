@@ -2,20 +2,20 @@
 
 Reference: ``actv = relu(conv_k(one_hot, W_s))``, ``[gamma; beta] = conv_k(actv, [W_g; W_b])``.
 
-- ``gamma_beta_dense``: the shared convolution as lookups (ops/label_conv.py), gamma and beta as one
+- ``modulation_dense``: the shared convolution as lookups (ops/label_conv.py), gamma and beta as one
   convolution with the two weights concatenated (one pass over ``actv`` instead of two).
-- ``gamma_beta_uniform``: gamma and beta at a pixel depend only on the labels in its
+- ``modulation_uniform``: gamma and beta at a pixel depend only on the labels in its
   (2k-1)x(2k-1) window. Where that window lies inside the map and holds one label l (most pixels
   of a real label map at the high resolutions: 85-90% at 256x256 for ADE20K maps), they are
   ``G[l] = b + sum_taps(W_gb) @ relu(b_s + sum_taps(W_s[:, l]))``, one table row per class.
   Only the pixels near a label border (or the map's edge) are convolved, from ``actv`` computed at
   their neighbours only (ops/patch_conv.py). It needs the border pixels' count (one host sync per
-  resolution), so it runs on the CPU; ``label_gamma_beta`` picks it when few enough pixels are near a
+  resolution), so it runs on the CPU; ``label_modulation`` picks it when few enough pixels are near a
   border, the dense form otherwise.
 
 Both are the reference's arithmetic regrouped: equal to float rounding, gradients included. They
-return (1 + gamma, beta): the 1 is folded into gamma's bias, so the norm is one addcmul. Their
-outputs are contiguous (channels-first), as the reference's.
+return one map [1 + gamma; beta] [N, 2C, H, W]: the 1 is folded into gamma's bias, so the norm is
+one addcmul (ops/modulation.py). Their outputs are contiguous (channels-first), as the reference's.
 """
 import torch
 import torch.nn.functional as F
@@ -36,16 +36,16 @@ def fused_weight(spade):
     return torch.cat([gamma.weight, beta.weight]), torch.cat([gamma.bias + 1, beta.bias])
 
 
-def scale_shift_from_hidden(spade, actv):
-    """(1 + gamma, beta) from ``actv`` (the output of mlp_shared), one convolution."""
+def modulation_from_hidden(spade, actv):
+    """[1 + gamma; beta] from ``actv`` (the output of mlp_shared), one convolution."""
     weight, bias = fused_weight(spade)
-    return conv2d_same(actv, weight, bias).chunk(2, dim=1)
+    return conv2d_same(actv, weight, bias)
 
 
-def scale_shift_dense(spade, label_map):
+def modulation_dense(spade, label_map):
     shared = spade.mlp_shared[0]
     actv = F.relu(label_conv(label_map, shared.weight, shared.bias, label_map.extra))
-    return scale_shift_from_hidden(spade, actv)
+    return modulation_from_hidden(spade, actv)
 
 
 def border_geometry(label_map, k):
@@ -106,7 +106,7 @@ class _RegionValues(torch.autograd.Function):
         return grad_table, None, None, None, grad[image, :, pixel]
 
 
-def scale_shift_uniform(spade, label_map, geometry):
+def modulation_uniform(spade, label_map, geometry):
     shared = spade.mlp_shared[0]
     weight, bias = fused_weight(spade)
     k, nh, num_classes = weight.shape[-1], shared.weight.shape[0], label_map.num_classes
@@ -124,19 +124,18 @@ def scale_shift_uniform(spade, label_map, geometry):
     table = torch.addmm(bias, uniform_actv, weight.sum((2, 3)).t())  # [classes, 2C]
     values = _RegionValues.apply(table, label_map.labels.view(n, 1, h * w), geometry['region_labels'],
                                  geometry['border_at'], border_values)
-    return values.view(n, -1, h, w).chunk(2, dim=1)
+    return values.view(n, -1, h, w)
 
 
-def label_scale_shift(spade, label_map):
-    """(1 + gamma, beta) of SPADE module ``spade`` for the label map at the normalised input's size."""
+def label_modulation(spade, label_map):
+    """[1 + gamma; beta] of SPADE module ``spade`` for the label map at the normalised input's size."""
     device = label_map.labels.device.type
     geometry = border_geometry(label_map, spade.mlp_gamma.weight.shape[-1]) if device == 'cpu' else None
     if geometry is None:
-        return scale_shift_dense(spade, label_map)
+        return modulation_dense(spade, label_map)
     autocast = torch.is_autocast_enabled(device)
     with torch.autocast(device, enabled=False):
-        scale, shift = scale_shift_uniform(spade, label_map, geometry)
+        params = modulation_uniform(spade, label_map, geometry)
     if autocast:  # the dtype the reference's convolutions give under autocast
-        dtype = torch.get_autocast_dtype(device)
-        scale, shift = scale.to(dtype), shift.to(dtype)
-    return scale, shift
+        params = params.to(torch.get_autocast_dtype(device))
+    return params
