@@ -55,4 +55,3 @@ def modulate(normalized, params):
         scale, shift = params.split(c, dim=1)
         return torch.addcmul(shift, normalized, scale)
     return _ModulateOverShift.apply(params, normalized)[:, c:]
-
