@@ -56,7 +56,7 @@ class DepthConv(nn.Module):
         not store the kernels for backward but recomputes them from ``hidden`` (one more convolution,
         C*9 channels less memory), else keeps them. On smaller maps ``recompute`` keeps them too,
         through predicted_depthwise_conv: there they are small (at most 1/16 of a 256x256 map's per
-        image) and their direct convolution costs 2.2-3.2x the Winograd one (DepthsepCCBlock)."""
+        image) and their direct convolution takes 2.25-3.2x the Winograd one's products (DepthsepCCBlock)."""
         if torch.is_grad_enabled():
             winograd = winograd_pays(hidden, last.weight)
             if recompute or winograd:

@@ -92,7 +92,6 @@ class _RowsIntoMap(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, rows_map, out):
-        ctx.has_out = out is not None
         if out is None:
             return _rows_into(rows_map.new_empty(rows_map.shape), rows_map, False)
         ctx.mark_dirty(out)
@@ -101,4 +100,4 @@ class _RowsIntoMap(torch.autograd.Function):
     @staticmethod
     @once_differentiable
     def backward(ctx, grad):
-        return grad, grad if ctx.has_out else None
+        return grad, grad if ctx.needs_input_grad[1] else None

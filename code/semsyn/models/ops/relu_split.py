@@ -14,7 +14,6 @@ class _ReluSplit(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, sizes):
         parts = [F.relu(p).contiguous() for p in x.split(sizes, dim=1)]
-        ctx.sizes = sizes
         ctx.save_for_backward(*parts)
         return tuple(parts)
 
@@ -22,9 +21,10 @@ class _ReluSplit(torch.autograd.Function):
     @once_differentiable
     def backward(ctx, *grads):
         parts = ctx.saved_tensors
+        sizes = [part.shape[1] for part in parts]
         n, _, h, w = parts[0].shape
-        grad = parts[0].new_empty(n, sum(ctx.sizes), h, w)
-        for g, part, into in zip(grads, parts, grad.split(ctx.sizes, dim=1)):
+        grad = parts[0].new_empty(n, sum(sizes), h, w)
+        for g, part, into in zip(grads, parts, grad.split(sizes, dim=1)):
             if g is None:
                 into.zero_()
             else:
