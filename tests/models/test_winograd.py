@@ -4,6 +4,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from semsyn.models.ops import winograd
 from semsyn.models.ops.winograd import input_tiles, winograd_conv3x3, winograd_conv3x3_backward, winograd_weight_grad3x3
 
 
@@ -193,16 +194,42 @@ def test_shared_backward_only_what_is_asked_and_filled_tiles():
     assert (grad_x - gx).abs().max() < 1e-12
     filled = []
 
-    def fill(dy, n0, n1, r0, r1):  # the output gradient's tiles, as a caller computing them would write
+    def fill(dy, n0, n1, r0, r1, c0, c1):  # the output gradient's tiles, as a caller computing them would write
         dy.zero_()
         for i in range(2):
             for j in range(2):
-                part = grad_out[n0:n1, :, 2 * r0 + i::2, j::2][:, :, :r1 - r0].transpose(0, 1)
+                part = grad_out[n0:n1, c0:c1, 2 * r0 + i::2, j::2][:, :, :r1 - r0].transpose(0, 1)
                 dy[i, j, :, :, :part.shape[2], :part.shape[3]] = part
-        filled.append((n0, n1, r0, r1))
+        filled.append((n0, n1, r0, r1, c0, c1))
     ours_w, ours_b = winograd_conv3x3_backward(x, weight, fill_grad_out=fill, bias_grad=True, max_chunk_bytes=1)
     assert (ours_w - gw).abs().max() < 1e-12 and (ours_b - gb).abs().max() < 1e-11
     assert len(filled) == 2 * 5  # one tile row of one image per block at this budget
+    assert {f[4:] for f in filled} == {(0, 11)}
+
+
+@pytest.mark.parametrize('group', [1, 4, 11, 50])
+def test_shared_backward_by_output_channel_groups(group):
+    """``group``: each block fills and transforms the output channels group by group (dM one group's
+    at a time) and sums the groups' dV before the input gradient's one transform: the same
+    gradients as all channels at once."""
+    x, weight, grad_out, (gx, gw, gb) = _backward_case(2, 5, 11, 9, 7, seed=4)
+    calls = []
+    dense = winograd._dense_filler(grad_out, 9, 7, 2)
+
+    def fill(dy, n0, n1, r0, r1, c0, c1):
+        calls.append((n0, r0, c0, c1))
+        dense(dy, n0, n1, r0, r1, c0, c1)
+    grad_x = torch.zeros_like(x)
+    ours_w, ours_b = winograd_conv3x3_backward(x, weight, fill_grad_out=fill, grad_x=grad_x, bias_grad=True,
+                                               group=group)
+    assert (grad_x - gx).abs().max() < 1e-12
+    assert (ours_w - gw).abs().max() < 1e-12 and (ours_b - gb).abs().max() < 1e-11
+    groups = sorted({c for *_, c0, c1 in calls for c in [(c0, c1)]})
+    assert groups == [(c0, min(11, c0 + group)) for c0 in range(0, 11, group)]  # groups of ``group``, the rest last
+    blocks = {(n0, r0) for n0, r0, *_ in calls}
+    assert len(calls) == len(blocks) * len(groups)  # every group once per block
+    with pytest.raises(ValueError, match='group must be a positive channel count'):
+        winograd_conv3x3_backward(x, weight, grad_out=grad_out, group=0)
 
 
 def test_shared_backward_float32_accuracy():

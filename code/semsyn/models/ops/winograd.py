@@ -359,7 +359,7 @@ def winograd_weight_grad3x3(grad_out, x, tile=2, max_chunk_bytes=_TARGET_BYTES, 
 
 @torch.no_grad()
 def winograd_conv3x3_backward(x, weight, grad_out=None, fill_grad_out=None, tiles=None, grad_x=None,
-                              weight_grad=True, bias_grad=False, tile=2, max_chunk_bytes=_TARGET_BYTES):
+                              weight_grad=True, bias_grad=False, tile=2, max_chunk_bytes=_TARGET_BYTES, group=None):
     """The gradients of Y = F.conv2d(x, weight, padding=1) from one Winograd transform of the output
     gradient per tile (F(m x m, 3x3), ``tile`` m, 2 by default: as accurate as the direct sums):
 
@@ -373,11 +373,19 @@ def winograd_conv3x3_backward(x, weight, grad_out=None, fill_grad_out=None, tile
     (CC-FPSE's kernel predictors: 9 x C outputs from 128 hidden channels).
 
     The output gradient is ``grad_out`` [N, C_out, H, W], or written by ``fill_grad_out(dy, n0, n1,
-    r0, r1)`` straight into the tile layout dy [m, m, C_out, n1 - n0, r1 - r0, tw + 1] (the tiles of
-    images n0..n1, tile rows r0..r1; dy[i, j, .., r, k] the pixel (m r + i, m k + j), zero outside
-    the image) for callers that compute it (the predicted kernels' gradient of ops/depthwise.py)
-    and need it in no other layout. ``tiles``: ``input_tiles(x, tile)`` when the caller has it.
-    ``grad_x``: [N, C_in, H, W] contiguous, the input gradient is added into it (None: not computed).
+    r0, r1, c0, c1)`` straight into the tile layout dy [m, m, c1 - c0, n1 - n0, r1 - r0, tw + 1] (the
+    tiles of images n0..n1, tile rows r0..r1, output channels c0..c1; dy[i, j, .., r, k] the pixel
+    (m r + i, m k + j), zero outside the image) for callers that compute it (the predicted kernels'
+    gradient of ops/depthwise.py) and need it in no other layout. ``tiles``: ``input_tiles(x,
+    tile)`` when the caller has it. ``grad_x``: [N, C_in, H, W] contiguous, the input gradient is
+    added into it (None: not computed).
+
+    ``group``: output channels per group (default: all), consecutive groups of that many (the last
+    one the rest). Each block of tile rows takes the groups one after the other, dM one group's at
+    a time (its size, and the blocks', set by the group's width), dV summed over the groups before
+    its one transform back into ``grad_x``: the same as calling this per group of weight rows, with
+    the input gradient's transform done once instead of once per group.
+
     Returns (weight gradient [C_out, C_in, 3, 3] or None, bias gradient [C_out] or None)."""
     n, cin, h, w = x.shape
     cout = weight.shape[0]
@@ -395,19 +403,21 @@ def winograd_conv3x3_backward(x, weight, grad_out=None, fill_grad_out=None, tile
     _check_tiles(tiles, x, tile, 'winograd_conv3x3_backward')
     if fill_grad_out is None:
         fill_grad_out = _dense_filler(grad_out, h, w, tile)
+    if group is not None and group < 1:
+        raise ValueError(f'winograd_conv3x3_backward: group must be a positive channel count, got {group}')
     return _gradients(x, cout, fill_grad_out, tiles, tile, max_chunk_bytes, weight=weight, grad_x=grad_x,
-                      weight_grad=weight_grad, bias_grad=bias_grad)
+                      weight_grad=weight_grad, bias_grad=bias_grad, group=group)
 
 
 def _dense_filler(grad_out, h, w, m):
     """A ``fill_grad_out`` that gathers the tiles' output gradient from ``grad_out`` [N, C_out, H, W]."""
-    def fill(dy, n0, n1, r0, r1):
-        _gather_tiles(dy, grad_out[n0:n1], r0, r1, h, w, m)
+    def fill(dy, n0, n1, r0, r1, c0, c1):
+        _gather_tiles(dy, grad_out[n0:n1, c0:c1], r0, r1, h, w, m)
     return fill
 
 
 def _gradients(x, cout, fill_grad_out, tiles, m, max_chunk_bytes, weight=None, grad_x=None, weight_grad=True,
-               bias_grad=False):
+               bias_grad=False, group=None):
     """The block loop of winograd_conv3x3_backward (see there; arguments checked by the callers):
     (weight gradient or None, bias gradient or None), the input gradient added into ``grad_x``."""
     n, cin, h, w = x.shape
@@ -421,25 +431,34 @@ def _gradients(x, cout, fill_grad_out, tiles, m, max_chunk_bytes, weight=None, g
     du = x.new_zeros(a2, cout, cin) if weight_grad else None
     db = x.new_zeros(cout) if bias_grad else None
     u = torch.mm(gk, weight.to(dt).reshape(cout * cin, 9).t()).view(a2, cout, cin) if grad_x is not None else None
-    per_row = a2 * max(cin, cout) * tw1 * x.element_size()         # dM's or V's bytes per tile row
+    step = min(cout, group or cout)
+    groups = [(c0, min(cout, c0 + step)) for c0 in range(0, cout, step)]
+    gmax = max(c1 - c0 for c0, c1 in groups)
+    per_row = a2 * max(cin, gmax) * tw1 * x.element_size()         # dM's or V's bytes per tile row
     nb, rc = _row_blocks(th, max(1, max_chunk_bytes // per_row))
     pmax = nb * rc * tw1
     bufs = _transform_buffers(x, m, pmax) if tiles is None and du is not None else None
-    dybuf = scratch.buffer('winograd.y', m * m * cout * pmax, x)
-    mbuf = scratch.buffer('winograd.m', a2 * cout * pmax, x)
+    dybuf = scratch.buffer('winograd.y', m * m * gmax * pmax, x)
+    mbuf = scratch.buffer('winograd.m', a2 * gmax * pmax, x)
     for n0, n1, r0, r1 in _blocks(n, th, nb, rc) if n * h * w else ():
         pc = (n1 - n0) * (r1 - r0) * tw1
-        dy = dybuf[:m * m * cout * pc].view(m, m, cout, n1 - n0, r1 - r0, tw1)
-        fill_grad_out(dy, n0, n1, r0, r1)
-        dm = mbuf[:a2 * cout * pc].view(a2, cout, pc)
-        torch.mm(ak, dy.view(m * m, -1), out=dm.view(a2, -1))
-        if db is not None:
-            db += dm[a + 1].sum(1)                                  # (b, a) = (1, 1)
-        if du is not None:
-            du.baddbmm_(dm, _tiles_of(tiles, x, n0, n1, r0, r1, m, bt, bufs).transpose(1, 2))
-        if grad_x is not None:
-            dv = scratch.buffer('winograd.dv', (a2, cin, pc), x)
-            torch.bmm(u.transpose(1, 2), dm, out=dv)
+        v = _tiles_of(tiles, x, n0, n1, r0, r1, m, bt, bufs) if du is not None else None
+        dv = scratch.buffer('winograd.dv', (a2, cin, pc), x) if grad_x is not None else None
+        for index, (c0, c1) in enumerate(groups):
+            dy = dybuf[:m * m * (c1 - c0) * pc].view(m, m, c1 - c0, n1 - n0, r1 - r0, tw1)
+            fill_grad_out(dy, n0, n1, r0, r1, c0, c1)
+            dm = mbuf[:a2 * (c1 - c0) * pc].view(a2, c1 - c0, pc)
+            torch.mm(ak, dy.view(m * m, -1), out=dm.view(a2, -1))
+            if db is not None:
+                db[c0:c1] += dm[a + 1].sum(1)                       # (b, a) = (1, 1)
+            if du is not None:
+                du[:, c0:c1].baddbmm_(dm, v.transpose(1, 2))
+            if dv is not None:
+                if index:
+                    dv.baddbmm_(u[:, c0:c1].transpose(1, 2), dm)
+                else:
+                    torch.bmm(u[:, c0:c1].transpose(1, 2), dm, out=dv)
+        if dv is not None:
             _add_input_grad(grad_x[n0:n1], dv, r0, r1, m, bt)
     gw = None
     if du is not None:
