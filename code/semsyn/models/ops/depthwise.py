@@ -148,11 +148,12 @@ class _PredictedDepthwiseConv(torch.autograd.Function):
         grad_out = grad_out.contiguous()
         grad_x = torch.empty_like(x) if ctx.needs_input_grad[0] else None
         grad_hidden = torch.zeros_like(hidden) if ctx.needs_input_grad[1] else None
-        grad_weight = torch.empty_like(weight) if ctx.needs_input_grad[2] else None
-        grad_bias = torch.empty_like(bias) if bias is not None and ctx.needs_input_grad[3] else None
-        weight_grads = grad_weight is not None or grad_bias is not None
+        want_weight, want_bias = ctx.needs_input_grad[2], bias is not None and ctx.needs_input_grad[3]
+        weight_grads = want_weight or want_bias
         # the kernels' gradient straight into Winograd tiles, shared by the weight and hidden gradients
         fused = (weight_grads or grad_hidden is not None) and winograd.winograd_weight_grad_pays(hidden)
+        grad_weight = torch.empty_like(weight) if want_weight and not fused else None  # filled chunk by chunk
+        grad_bias = torch.empty_like(bias) if want_bias and not fused else None
         hidden_pad = weight_grad_padding(hidden) if weight_grads and not fused else None
         chunks = _channel_chunks(x.shape[1])
         kept, ctx.kept = ctx.kept, None  # a second backward (retain_graph) recomputes them
@@ -173,12 +174,10 @@ class _PredictedDepthwiseConv(torch.autograd.Function):
                 if grad_bias is not None:
                     grad_bias[k] = gb
         if fused:  # all chunks in one call: hidden's gradient transformed back once, not once per chunk
-            gw, gb = winograd.winograd_conv3x3_backward(
+            grad_weight, grad_bias = winograd.winograd_conv3x3_backward(
                 hidden, weight, fill_grad_out=_kernel_grad_filler(grad_out, x), tiles=tiles, grad_x=grad_hidden,
-                weight_grad=grad_weight is not None, bias_grad=grad_bias is not None, tile=train_tile(hidden),
+                weight_grad=want_weight, bias_grad=want_bias, tile=train_tile(hidden),
                 group=chunks[0][1].stop - chunks[0][1].start)
-            grad_weight = gw if grad_weight is not None else None
-            grad_bias = gb if grad_bias is not None else None
         return grad_x, grad_hidden, grad_weight, grad_bias, None
 
 
