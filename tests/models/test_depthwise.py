@@ -62,11 +62,14 @@ def test_wrong_kernel_shape():
 @pytest.mark.parametrize('shape,bias', [((2, 3, 5, 7), True), ((1, 2, 6, 6), False), ((3, 1, 4, 9), True)])
 @pytest.mark.parametrize('hidden_nc', [5, 64])  # 64: the weight and hidden gradients from shared Winograd tiles
 @pytest.mark.parametrize('keep', [False, True])   # kernels recomputed in backward / kept from forward
-def test_predicted_kernels_recomputed_or_kept_match_unfold(shape, bias, hidden_nc, keep, training_tile, monkeypatch):
+@pytest.mark.parametrize('row_blocks', [False, True])  # the shared gradients by blocks of one tile row
+def test_predicted_kernels_recomputed_or_kept_match_unfold(shape, bias, hidden_nc, keep, row_blocks, training_tile,
+                                                           monkeypatch):
     shared = []
     real = winograd.winograd_conv3x3_backward
+    budget = {'max_chunk_bytes': 1} if row_blocks else {}
     monkeypatch.setattr(winograd, 'winograd_conv3x3_backward',
-                        lambda *a, **k: shared.append(k['group']) or real(*a, **k))
+                        lambda *a, **k: shared.append(k['group']) or real(*a, **k, **budget))
     torch.manual_seed(7)
     n, c, h, w = shape
     x = torch.randn(shape, requires_grad=True)
@@ -82,8 +85,8 @@ def test_predicted_kernels_recomputed_or_kept_match_unfold(shape, bias, hidden_n
     g = torch.randn_like(ours)
     ours.backward(g)
     ref.backward(g)
-    for a, r in zip(leaves, copies):
-        assert torch.allclose(a.grad, r.grad, atol=1e-5, rtol=1e-5)
+    for a, r in zip(leaves, copies):  # within 1e-5 of each gradient's largest entry (F(3x3): about 1e-6)
+        assert (a.grad - r.grad).abs().max() <= 1e-5 * r.grad.abs().max()
     # one call for all channel chunks, grouped by chunk (hidden's gradient transformed back once)
     chunk = depthwise._channel_chunks(c)[0][1]
     assert shared == ([] if hidden_nc < winograd.WEIGHT_GRAD_MIN_IN else [chunk.stop - chunk.start])
