@@ -102,15 +102,19 @@ def transposed_weight(weight):
     return weight.flip(2, 3).transpose(0, 1)
 
 
-def padded(x, name):
-    """``x`` zero-padded by one pixel on each side, in the kept buffer ``name`` (ops/scratch.py)."""
+def padded(x, name, rows=None):
+    """``x`` zero-padded by one pixel on each side, in the kept buffer ``name`` (ops/scratch.py);
+    with ``rows`` = (p0, p1) only the padded map's rows p0..p1 (padded row p is x's row p - 1)."""
     n, c, h, w = x.shape
-    xp = scratch.buffer(name, (n, c, h + 2, w + 2), x)
-    xp[:, :, 0].zero_()
-    xp[:, :, h + 1].zero_()
-    xp[:, :, 1:h + 1, 0].zero_()
-    xp[:, :, 1:h + 1, w + 1].zero_()
-    xp[:, :, 1:h + 1, 1:w + 1].copy_(x)
+    p0, p1 = rows or (0, h + 2)
+    xp = scratch.buffer(name, (n, c, p1 - p0, w + 2), x)
+    lo, hi = max(p0, 1), min(p1, h + 1)                             # padded rows holding x's rows
+    xp[:, :, :lo - p0].zero_()
+    xp[:, :, hi - p0:].zero_()
+    inside = xp[:, :, lo - p0:hi - p0]
+    inside[..., 0].zero_()
+    inside[..., w + 1].zero_()
+    inside[..., 1:w + 1].copy_(x[:, :, lo - 1:hi - 1])
     return xp
 
 

@@ -206,7 +206,7 @@ def _kernel_grad_filler(grad_out, x):
     def fill(dy, n0, n1, r0, r1, c0, c1):
         x0, cc = c0 // 9, (c1 - c0) // 9
         y0 = m * r0                                                 # the window's first row, padded x's rows
-        xw = _padded_rows(x[n0:n1, x0:x0 + cc], y0, min(h + 2, m * r1 + 2))
+        xw = padded(x[n0:n1, x0:x0 + cc], 'depthwise.x_rows', rows=(y0, min(h + 2, m * r1 + 2)))
         sn, sc, sy, sx = xw.stride()
         dy = dy.view(m, m, cc, 3, 3, n1 - n0, r1 - r0, dy.shape[-1])
         for i, j, rows, cols, (ys, xs) in winograd.tile_planes(r0, r1, h, w, m):
@@ -219,20 +219,6 @@ def _kernel_grad_filler(grad_out, x):
             dst[..., rows:, :].zero_()
             dst[..., cols:].zero_()
     return fill
-
-
-def _padded_rows(x, p0, p1):
-    """Rows p0..p1 of ``x`` [N, C, H, W] zero-padded by one pixel on each side (padded row p is x's row
-    p - 1), in the kept buffer 'depthwise.x_rows'."""
-    n, c, h, w = x.shape
-    out = scratch.buffer('depthwise.x_rows', (n, c, p1 - p0, w + 2), x)
-    out[..., 0].zero_()
-    out[..., w + 1].zero_()
-    lo, hi = max(p0, 1), min(p1, h + 1)                             # padded rows holding x's rows
-    out[:, :, :lo - p0].zero_()
-    out[:, :, hi - p0:].zero_()
-    out[:, :, lo - p0:hi - p0, 1:w + 1].copy_(x[:, :, lo - 1:hi - 1])
-    return out
 
 
 def _compute_dtype(*tensors):
