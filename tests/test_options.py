@@ -75,7 +75,7 @@ def test_loader_workers_by_default(monkeypatch, cores, workers):
     monkeypatch.setattr('os.cpu_count', lambda: cores)
     assert resolve(['--gpu_ids', '-1']).nThreads == workers
     assert resolve(['--gpu_ids', '-1', '--nThreads', '0']).nThreads == 0
-    with pytest.raises(UserError, match='--nThreads must be -1'):
+    with pytest.raises(UserError, match='--nThreads -3: out of range; allowed: >= 0, or -1'):
         resolve(['--gpu_ids', '-1', '--nThreads', '-3'])
 
 
@@ -130,3 +130,85 @@ def test_one_config_serves_train_and_test(tmp_path):
     cfg.write_text('niter: 3\nresults_dir: out\nngf: 8\n')
     assert resolve(['--config', str(cfg), '--gpu_ids', '-1'], is_train=False).ngf == 8
     assert resolve(['--config', str(cfg), '--gpu_ids', '-1'], is_train=True).niter == 3
+
+
+@pytest.mark.parametrize('argv,line', [
+    (['--lr', '-1'], '--lr -1.0: out of range; allowed: > 0'),
+    (['--lr', '0'], '--lr 0.0: out of range; allowed: > 0'),
+    (['--beta1', '1'], '--beta1 1.0: out of range; allowed: in [0, 1)'),
+    (['--beta2', '-0.1'], '--beta2 -0.1: out of range; allowed: in [0, 1)'),
+    (['--niter', '0', '--niter_decay', '0'], '--niter 0 --niter_decay 0: train at least one epoch'),
+    (['--niter', '-2', '--niter_decay', '5'], '--niter -2: out of range; allowed: >= 0'),
+    (['--print_freq', '0'], '--print_freq 0: out of range; allowed: >= 1'),
+    (['--save_epoch_freq', '0'], '--save_epoch_freq 0: out of range; allowed: >= 1'),
+    (['--lambda_vgg', '-1'], '--lambda_vgg -1.0: out of range; allowed: >= 0'),
+    (['--lambda_feat', '-0.5'], '--lambda_feat -0.5: out of range; allowed: >= 0'),
+    (['--crop_size', '0'], '--crop_size 0: out of range; allowed: >= 1'),
+    (['--batchSize', '0'], '--batchSize 0: out of range; allowed: >= 1'),
+    (['--ema_decay', '1.5'], '--ema_decay 1.5: out of range; allowed: in [0, 1)'),
+    (['--aspect_ratio', '0'], '--aspect_ratio 0.0: out of range; allowed: > 0'),
+    (['--D_steps_per_G', '0'], '--D_steps_per_G 0: out of range; allowed: >= 1'),
+    (['--name', 'a/b'], "--name 'a/b': must be a single name"),
+    (['--name', '..'], "--name '..': must be a single name"),
+    (['--name', ''], "--name '': must be a single name"),
+    (['--which_epoch', '../../x'], "--which_epoch '../../x': must be a single name"),
+    (['--vgg_weights', '/no/such/vgg19.pth'], '--vgg_weights /no/such/vgg19.pth: file not found'),
+    (['--no_vgg_loss', 'maybe'], "argument --no_vgg_loss: expected true or false, got 'maybe'"),
+])
+def test_option_values_checked_before_any_work(argv, line):
+    with pytest.raises(UserError) as exc:
+        resolve(argv + ['--gpu_ids', '-1'])
+    assert str(exc.value).startswith(line) or line in str(exc.value), str(exc.value)
+    assert '\n' not in str(exc.value)
+
+
+def test_range_of_a_config_value_is_checked(tmp_path):
+    cfg = tmp_path / 'c.yml'
+    cfg.write_text('lr: -0.001\n')
+    with pytest.raises(UserError, match=r'--lr -0.001: out of range; allowed: > 0'):
+        resolve(['--config', str(cfg), '--gpu_ids', '-1'])
+    with pytest.raises(UserError, match=r'--n_samples 0: out of range'):
+        resolve(['--n_samples', '0', '--gpu_ids', '-1'], is_train=False)
+
+
+def test_names_that_are_names_pass():
+    opt = resolve(['--name', 'demo_20260101-1.2', '--which_epoch', '200', '--gpu_ids', '-1'])
+    assert (opt.name, opt.which_epoch) == ('demo_20260101-1.2', '200')
+
+
+@pytest.mark.parametrize('argv,value', [
+    (['--no_vgg_loss'], True), (['--no_vgg_loss', 'true'], True), (['--no_vgg_loss', 'false'], False),
+    (['--no_vgg_loss=false'], False), (['--no_vgg_loss=False'], False), (['--no_vgg_loss', 'no'], False),
+    (['--no_vgg_loss', '--ngf', '8'], True), ([], True),  # [] : the config's value
+])
+def test_booleans_both_ways_over_a_config(tmp_path, argv, value):
+    cfg = tmp_path / 'c.yml'
+    cfg.write_text('no_vgg_loss: true\n')
+    assert resolve(['--config', str(cfg), '--gpu_ids', '-1'] + argv).no_vgg_loss is value
+
+
+def test_an_existing_vgg_weights_file_is_accepted(tmp_path):
+    weights = tmp_path / 'vgg19.pth'
+    weights.write_bytes(b'')
+    assert resolve(['--vgg_weights', str(weights), '--gpu_ids', '-1']).vgg_weights == str(weights)
+
+
+@pytest.mark.parametrize('is_train', [True, False])
+def test_help_shows_defaults_and_no_empty_group(is_train, capsys):
+    with pytest.raises(SystemExit):
+        resolve(['--help'], is_train=is_train)
+    text = capsys.readouterr().out
+    blocks = text.split('\n\n')
+    # every option's help ends with its default: the defaults of the default --netG and dataset
+    assert 'norm of the generator' not in text
+    assert '(default: spectralspadesyncbatch3x3)' in ' '.join(text.split())
+    assert ('(default: 0.0002; > 0)' in ' '.join(text.split())) is is_train
+    flat = ' '.join(text.split())
+    assert flat.count('(default') == len(option_table(is_train))
+    for key in option_table(is_train):
+        assert f'--{key} ' in text, key
+    headings = [b.split('\n')[0] for b in blocks if b.split('\n')[0].endswith(':')]
+    assert len(headings) == len(set(headings)) and 'other:' not in headings
+    own = [b for b in blocks if b.startswith('your own label maps:')]
+    assert own and '--label_dir' in text.split('your own label maps:')[1].split('\n\n')[1]
+    assert 'true|false' in text and '--no_vgg_loss=false' in ' '.join(text.split())

@@ -9,6 +9,7 @@ so a YAML that sets ``no_instance`` gives a consistent ``semantic_nc``.
 import argparse
 import math
 import os
+import re
 import sys
 
 import torch
@@ -20,14 +21,35 @@ from .fileio import atomic_write_text
 
 INF = float('inf')
 
-# Option table: name -> (type, default, help[, choices]).  type is one of int, float, str, bool.
-# bool options are flags on the command line (store_true) and true/false in YAML.
+
+class Range:
+    """The values a numeric option allows: low <= value (low < value when low_open), value < high."""
+
+    def __init__(self, low, high=None, low_open=False, text=None):
+        self.low, self.high, self.low_open = low, high, low_open
+        self.text = text or (f"{'>' if low_open else '>='} {low}" if high is None else
+                             f"in [{low}, {high})")
+
+    def __contains__(self, value):
+        above = value > self.low if self.low_open else value >= self.low
+        return above and (self.high is None or value < self.high)
+
+
+AT_LEAST_0 = Range(0)
+AT_LEAST_1 = Range(1)
+POSITIVE = Range(0, low_open=True)
+UNIT = Range(0, 1)  # Adam's betas, an EMA decay
+WORKERS = Range(-1, text='>= 0, or -1 (automatic)')
+ALL_OR_COUNT = Range(-1, text='>= 0, or -1 (all)')
+
+# Option table: name -> (type, default, help[, choices or Range]).  type is one of int, float, str, bool.
+# bool options are flags on the command line (--flag, --flag true, --flag=false) and true/false in YAML.
 BASE_OPTIONS = {
     # experiment
     'name': (str, 'label2coco', 'name of the experiment; checkpoints go to checkpoints_dir/name'),
     'gpu_ids': (str, None, 'GPU ids, e.g. 0 or 0,1,2; -1 for CPU (default: 0 when CUDA is available, else -1)'),
     'checkpoints_dir': (str, './checkpoints', 'models are saved here'),
-    'seed': (int, 0, 'random seed for weights, data order, augmentation and VAE noise'),
+    'seed': (int, 0, 'random seed for weights, data order, augmentation and VAE noise', AT_LEAST_0),
     'config': (str, None, 'YAML file with option values (same keys as the flags)'),
     'load_from_opt_file': (bool, False, 'take the model/data options from checkpoints_dir/name/opt.yml'),
     # networks
@@ -35,58 +57,59 @@ BASE_OPTIONS = {
     'norm_D': (str, 'spectralinstance', 'normalisation of the discriminator'),
     'norm_E': (str, 'spectralinstance', 'normalisation of the encoder'),
     'netG': (str, 'spade', 'generator architecture', ['spade', 'pix2pixhd', 'condconv', 'scg']),
-    'ngf': (int, 64, 'number of generator filters in the first conv layer'),
+    'ngf': (int, 64, 'number of generator filters in the first conv layer', AT_LEAST_1),
     'init_type': (str, 'xavier', 'network initialisation', ['normal', 'xavier', 'xavier_uniform', 'kaiming',
                                                            'orthogonal', 'none']),
-    'init_variance': (float, 0.02, 'variance (gain) of the initialisation'),
-    'z_dim': (int, 256, 'dimension of the latent z vector'),
+    'init_variance': (float, 0.02, 'variance (gain) of the initialisation', AT_LEAST_0),
+    'z_dim': (int, 256, 'dimension of the latent z vector', AT_LEAST_1),
     'use_vae': (bool, False, 'enable training with an image encoder (style VAE)'),
     'nef': (int, 16, 'number of encoder filters in the first conv layer'),
     'num_upsampling_layers': (str, 'normal', 'normal: 5 upsamplings, more: 6, most: 7 (SPADE generator)',
                               ['normal', 'more', 'most']),
-    'resnet_n_downsample': (int, 4, 'pix2pixhd: number of downsamplings'),
-    'resnet_n_blocks': (int, 9, 'pix2pixhd: number of residual blocks'),
-    'resnet_kernel_size': (int, 3, 'pix2pixhd: kernel size of the residual blocks'),
-    'resnet_initial_kernel_size': (int, 7, 'pix2pixhd: kernel size of the first conv'),
+    'resnet_n_downsample': (int, 4, 'pix2pixhd: number of downsamplings', AT_LEAST_0),
+    'resnet_n_blocks': (int, 9, 'pix2pixhd: number of residual blocks', AT_LEAST_0),
+    'resnet_kernel_size': (int, 3, 'pix2pixhd: kernel size of the residual blocks', AT_LEAST_1),
+    'resnet_initial_kernel_size': (int, 7, 'pix2pixhd: kernel size of the first conv', AT_LEAST_1),
     # SCGAN's names (used by its generator; kept here so its configs parse with one parser)
-    'num_experts_conv': (int, 1, 'SCGAN: number of expert kernels of the conditional convolution'),
-    'num_experts_norm': (int, 1, 'SCGAN: number of expert affine parameters of the conditional normalisation'),
+    'num_experts_conv': (int, 1, 'SCGAN: number of expert kernels of the conditional convolution', AT_LEAST_1),
+    'num_experts_norm': (int, 1, 'SCGAN: number of expert affine parameters of the conditional normalisation',
+                         AT_LEAST_1),
     'weight_type': (str, 'softmax', 'SCGAN: activation of the routing weights', ['softmax', 'sigmoid']),
-    'temperature': (float, 1.0, 'SCGAN: routing weights are multiplied by this before the activation'),
-    'nrf': (int, 64, 'SCGAN: width of the routing (semantic-vector) network'),
-    'nff': (int, 32, 'SCGAN: width of the first feature map'),
+    'temperature': (float, 1.0, 'SCGAN: routing weights are multiplied by this before the activation', POSITIVE),
+    'nrf': (int, 64, 'SCGAN: width of the routing (semantic-vector) network', AT_LEAST_1),
+    'nff': (int, 32, 'SCGAN: width of the first feature map', AT_LEAST_1),
     'position': (bool, False, 'SCGAN: position prior (iterative Gaussian propagation of the label map)'),
     'pyr_pos': (bool, False, 'SCGAN: apply the position prior on the label pyramid'),
-    'pyr_rng': (int, 5, 'SCGAN: number of pyramid levels blurred by the position prior'),
-    'ig_sz': (int, 7, 'SCGAN: window size of the position prior'),
-    'ig_sigma': (float, 1.5, 'SCGAN: sigma of the position prior'),
-    'ig_iter': (int, 1, 'SCGAN: iterations of the position prior'),
-    'ig_relative': (bool, False, 'SCGAN: relative update in the position prior (SCGAN\'s own defaults, 5 iterations '
-                                 'relative, are used by none of its configs; these are its configs\' values)'),
+    'pyr_rng': (int, 5, 'SCGAN: number of pyramid levels blurred by the position prior', AT_LEAST_0),
+    'ig_sz': (int, 7, 'SCGAN: window size of the position prior', AT_LEAST_1),
+    'ig_sigma': (float, 1.5, 'SCGAN: sigma of the position prior', POSITIVE),
+    'ig_iter': (int, 1, 'SCGAN: iterations of the position prior', AT_LEAST_0),
+    'ig_relative': (bool, False, "SCGAN: relative update in the position prior; false as in all of SCGAN's configs "
+                                 "(SCGAN's own parser defaults it to true, which none of its released models use)"),
     'no_spectral_on_routing': (bool, False, 'SCGAN: no spectral norm in the routing network'),
     # data
     'phase': (str, 'train', 'train, val, test, etc'),
-    'batchSize': (int, 1, 'input batch size (per process)'),
+    'batchSize': (int, 1, 'input batch size (per process)', AT_LEAST_1),
     'preprocess_mode': (str, 'scale_width_and_crop', 'scaling and cropping of images at load time',
                         ['resize_and_crop', 'crop', 'scale_width', 'scale_width_and_crop', 'scale_shortside',
                          'scale_shortside_and_crop', 'fixed', 'none']),
-    'load_size': (int, 1024, 'scale images to this size; the final image is cropped to crop_size'),
-    'crop_size': (int, 512, 'crop to this size'),
-    'aspect_ratio': (float, 1.0, 'width / height of the generated image'),
-    'label_nc': (int, 182, 'number of input label classes without the dontcare label'),
+    'load_size': (int, 1024, 'scale images to this size; the final image is cropped to crop_size', AT_LEAST_1),
+    'crop_size': (int, 512, 'crop to this size', AT_LEAST_1),
+    'aspect_ratio': (float, 1.0, 'width / height of the generated image', POSITIVE),
+    'label_nc': (int, 182, 'number of input label classes without the dontcare label', AT_LEAST_1),
     'contain_dontcare_label': (bool, False, 'the label maps contain a dontcare label (255)'),
-    'output_nc': (int, 3, 'number of output image channels'),
+    'output_nc': (int, 3, 'number of output image channels', AT_LEAST_1),
     'dataroot': (str, None, 'root folder of the dataset (not needed by --dataset_mode synthetic and custom)'),
     'dataset_mode': (str, 'coco', 'dataset format', ['coco', 'ade20k', 'cityscapes', 'celeba', 'custom',
                                                      'synthetic']),
     'serial_batches': (bool, False, 'take images in order, not shuffled'),
     'no_flip': (bool, False, 'no random horizontal flip'),
     'nThreads': (int, -1, 'data loading worker processes (-1: half the cores, at most 4; 0: load in the main '
-                          'process)'),
-    'max_dataset_size': (int, sys.maxsize, 'maximum number of samples taken from the dataset'),
+                          'process)', WORKERS),
+    'max_dataset_size': (int, sys.maxsize, 'maximum number of samples taken from the dataset', AT_LEAST_1),
     'cache_filelist_write': (bool, False, 'write the file list to a cache in the dataroot'),
     'cache_filelist_read': (bool, False, 'read the file list from the cache in the dataroot'),
-    'display_winsize': (int, 400, 'display window size'),
+    'display_winsize': (int, 400, 'display window size', AT_LEAST_1),
     'no_instance': (bool, False, 'do not add the instance edge map as input'),
     'no_pairing_check': (bool, False, 'do not check that label and image file names match'),
     'coco_no_portraits': (bool, False, 'coco: skip portrait images'),
@@ -94,7 +117,7 @@ BASE_OPTIONS = {
                              "alone (values as the dataset's label files hold them, or colours with --label_palette)"),
     'image_dir': (str, None, 'custom: folder of images'),
     'instance_dir': (str, None, 'folder of instance maps named as the label maps (optional)'),
-    'synthetic_size': (int, 64, 'synthetic: number of samples'),
+    'synthetic_size': (int, 64, 'synthetic: number of samples', AT_LEAST_1),
     'ade20k_raw_labels': (bool, False, "ade20k: annotation value k is channel k (SCGAN's loader) instead of SPADE's "
                                        "k-1 with 0 as dontcare; needed for SCGAN's ADE20K checkpoints"),
     # speed
@@ -105,7 +128,7 @@ BASE_OPTIONS = {
     'gt': (str, None, 'FID reference: a folder of real images or a .npz with mu/sigma (default: the real images '
                       'of the test set at the generated resolution)'),
     'fid_weights': (str, None, 'pt_inception-2015-12-05-6726825d.pth (default: the torch hub cache)'),
-    'fid_batch_size': (int, 50, 'batch size of the Inception forward'),
+    'fid_batch_size': (int, 50, 'batch size of the Inception forward', AT_LEAST_1),
     'fid_cache_dir': (str, None, 'where statistics of --gt folders are cached (default ~/.cache/semsyn/fid_stats)'),
     # label fidelity
     'segmenter': (str, None, 'segmenter of the mIoU evaluation: synthetic (built in) or deeplabv3 (default: the '
@@ -116,58 +139,60 @@ BASE_OPTIONS = {
 TRAIN_OPTIONS = {
     'compile': (bool, False, 'torch.compile G, D and E in place (GPU only: 1.35-1.66x faster fp32 and 1.8-2x '
                              'faster bf16 training steps after 2-4.5 minutes of compiling; bench/RESULTS.md)'),
-    'display_freq': (int, 100, 'frequency (in samples) of showing results on the web page'),
-    'print_freq': (int, 100, 'frequency (in samples) of printing losses'),
-    'save_latest_freq': (int, 5000, 'frequency (in samples) of saving the latest checkpoint'),
-    'save_epoch_freq': (int, 10, 'frequency (in epochs) of saving epoch checkpoints'),
-    'keep_last': (int, 0, 'keep only the newest N epoch checkpoints (latest and best are always kept; 0: all)'),
+    'display_freq': (int, 100, 'frequency (in samples) of showing results on the web page', AT_LEAST_1),
+    'print_freq': (int, 100, 'frequency (in samples) of printing losses', AT_LEAST_1),
+    'save_latest_freq': (int, 5000, 'frequency (in samples) of saving the latest checkpoint', AT_LEAST_1),
+    'save_epoch_freq': (int, 10, 'frequency (in epochs) of saving epoch checkpoints', AT_LEAST_1),
+    'keep_last': (int, 0, 'keep only the newest N epoch checkpoints (latest and best are always kept; 0: all)',
+                  AT_LEAST_0),
     'no_html': (bool, False, 'do not write the training web page'),
     'tf_log': (bool, False, 'log to TensorBoard (torch.utils.tensorboard) in checkpoints_dir/name/logs'),
     'continue_train': (bool, False, 'resume from which_epoch (with its training state when present)'),
     'which_epoch': (str, 'latest', 'which checkpoint to load'),
-    'niter': (int, 50, 'number of epochs at the starting learning rate'),
-    'niter_decay': (int, 0, 'number of epochs to decay the learning rate linearly to zero'),
-    'beta1': (float, 0.0, 'Adam beta1 (default 0.0 with TTUR, 0.5 with --no_TTUR)'),
-    'beta2': (float, 0.9, 'Adam beta2 (default 0.9 with TTUR, 0.999 with --no_TTUR)'),
+    'niter': (int, 50, 'number of epochs at the starting learning rate', AT_LEAST_0),
+    'niter_decay': (int, 0, 'number of epochs to decay the learning rate linearly to zero', AT_LEAST_0),
+    'beta1': (float, 0.0, 'Adam beta1 (default 0.0 with TTUR, 0.5 with --no_TTUR)', UNIT),
+    'beta2': (float, 0.9, 'Adam beta2 (default 0.9 with TTUR, 0.999 with --no_TTUR)', UNIT),
     'no_TTUR': (bool, False, 'do not use the TTUR scheme (G lr/2, D lr*2)'),
-    'lr': (float, 0.0002, 'initial learning rate'),
-    'D_steps_per_G': (int, 1, 'number of discriminator iterations per generator iteration'),
-    'ndf': (int, 64, 'number of discriminator filters in the first conv layer'),
-    'lambda_feat': (float, 10.0, 'weight of the feature matching loss'),
-    'lambda_vgg': (float, 10.0, 'weight of the VGG loss'),
-    'lambda_kld': (float, 0.05, 'weight of the KL divergence loss'),
+    'lr': (float, 0.0002, 'initial learning rate', POSITIVE),
+    'D_steps_per_G': (int, 1, 'number of discriminator iterations per generator iteration', AT_LEAST_1),
+    'ndf': (int, 64, 'number of discriminator filters in the first conv layer', AT_LEAST_1),
+    'lambda_feat': (float, 10.0, 'weight of the feature matching loss', AT_LEAST_0),
+    'lambda_vgg': (float, 10.0, 'weight of the VGG loss', AT_LEAST_0),
+    'lambda_kld': (float, 0.05, 'weight of the KL divergence loss', AT_LEAST_0),
     'no_ganFeat_loss': (bool, False, 'no discriminator feature matching loss'),
     'no_vgg_loss': (bool, False, 'no VGG perceptual loss'),
     'vgg_weights': (str, None, 'path to torchvision VGG19 ImageNet weights (default: the torch hub cache)'),
     'gan_mode': (str, 'hinge', 'GAN loss', ['ls', 'original', 'hinge', 'w']),
     'netD': (str, 'multiscale', 'discriminator architecture', ['multiscale', 'n_layer', 'fpse']),
-    'num_D': (int, 2, 'number of discriminators at different scales'),
-    'n_layers_D': (int, 4, 'number of layers of each PatchGAN discriminator'),
-    'lambda_w_recon': (float, 2.0, 'SCGAN: weight of the routing-image reconstruction loss'),
+    'num_D': (int, 2, 'number of discriminators at different scales', AT_LEAST_1),
+    'n_layers_D': (int, 4, 'number of layers of each PatchGAN discriminator', AT_LEAST_1),
+    'lambda_w_recon': (float, 2.0, 'SCGAN: weight of the routing-image reconstruction loss', AT_LEAST_0),
     'rw_loss': (str, 'l1', 'SCGAN: loss of the routing-image reconstruction', ['l1', 'l2', 'vgg']),
     'rw_vgg': (bool, False, "SCGAN: accepted for SCGAN's configs and ignored, as in SCGAN, where nothing reads it "
                             "(use --rw_loss vgg for a VGG routing loss)"),
     'ema': (bool, False, "keep an exponential moving average of the generator (saved as <epoch>_net_A.pth); semsyn's "
                          'addition, no original trains with one'),
-    'ema_decay': (float, 0.999, 'decay of the generator EMA'),
+    'ema_decay': (float, 0.999, 'decay of the generator EMA', UNIT),
     'ema_bn_batches': (int, 0, 'with --ema: before the EMA generator is saved or evaluated, re-estimate its batch-norm '
-                               'statistics on this many training batches (OASIS, imaginaire); 0: use G\'s statistics'),
+                               'statistics on this many training batches (OASIS, imaginaire); 0: use G\'s statistics',
+                       AT_LEAST_0),
     'fid_epoch': (int, 0, 'every this many epochs, synthesize the validation set, compute FID and keep the best '
-                          'checkpoints (0: never)'),
-    'miou_epoch': (int, 0, 'every this many epochs, the mIoU of the synthesized validation set (0: never)'),
+                          'checkpoints (0: never)', AT_LEAST_0),
+    'miou_epoch': (int, 0, 'every this many epochs, the mIoU of the synthesized validation set (0: never)', AT_LEAST_0),
 }
 
 TEST_OPTIONS = {
     'results_dir': (str, './results/', 'results are saved here'),
     'which_epoch': (str, 'latest', 'which checkpoint to load'),
-    'how_many': (float, INF, 'how many test images to run'),
-    'visual_n': (int, -1, 'how many samples of each batch go to the result page (-1: all)'),
+    'how_many': (float, INF, 'how many test images to run', POSITIVE),
+    'visual_n': (int, -1, 'how many samples of each batch go to the result page (-1: all)', ALL_OR_COUNT),
     'fid': (bool, False, 'compute FID (and KID) of the synthesized images against --gt'),
     'no_ema': (bool, False, 'use <epoch>_net_G.pth even when the EMA generator <epoch>_net_A.pth exists'),
     'miou': (bool, False, "label fidelity: mIoU and pixel accuracy of a segmenter's prediction on the synthesized "
                           'images against their label maps (and on the real images: the ceiling)'),
     'n_samples': (int, 1, 'samples per label map (--use_vae models: from the prior, each seeded); the page shows '
-                          'them side by side'),
+                          'them side by side', AT_LEAST_1),
     'lpips': (bool, False, 'LPIPS diversity: mean pairwise LPIPS of the --n_samples samples of each label map'),
     'lpips_weights': (str, None, 'alexnet-owt-7be5be79.pth for --lpips (default: the torch hub cache)'),
     'label_palette': (str, None, 'the --label_dir maps are colour images: cityscapes, ade20k, cocostuff, semsyn '
@@ -201,11 +226,13 @@ def check_original_fixed(key, value, source):
 OPTION_GROUPS = [
     ('experiment', 'where a run lives and what it starts from',
      'name checkpoints_dir seed config load_from_opt_file continue_train which_epoch results_dir'),
-    ('data', 'dataset, sizes, augmentation, loading',
-     'dataset_mode dataroot phase label_nc contain_dontcare_label no_instance batchSize preprocess_mode load_size '
-     'crop_size aspect_ratio output_nc serial_batches no_flip nThreads max_dataset_size cache_filelist_write '
-     'cache_filelist_read display_winsize no_pairing_check coco_no_portraits label_dir image_dir instance_dir '
-     'synthetic_size ade20k_raw_labels how_many'),
+    ('data', 'the dataset', 'dataset_mode dataroot phase label_nc contain_dontcare_label no_instance '
+     'no_pairing_check coco_no_portraits synthetic_size ade20k_raw_labels how_many'),
+    ('sizes and augmentation', None, 'batchSize preprocess_mode load_size crop_size aspect_ratio output_nc '
+     'serial_batches no_flip display_winsize'),
+    ('loading', None, 'nThreads max_dataset_size cache_filelist_write cache_filelist_read'),
+    ('your own label maps', '--dataset_mode custom, or test.py --label_dir DIR without --image_dir',
+     'label_dir image_dir instance_dir label_palette style_image n_samples'),
     ('model', 'generator, encoder and their norms (CC-FPSE: --netG condconv --netD fpse; SCGAN: --netG scg)',
      'netG ngf norm_G norm_E init_type init_variance z_dim use_vae nef num_upsampling_layers resnet_n_downsample '
      'resnet_n_blocks resnet_kernel_size resnet_initial_kernel_size no_ema'),
@@ -219,7 +246,6 @@ OPTION_GROUPS = [
      'tf_log visual_n'),
     ('evaluation', 'FID/KID, label fidelity (mIoU), LPIPS diversity', 'fid fid_epoch gt fid_weights fid_batch_size '
      'fid_cache_dir miou miou_epoch segmenter segmenter_weights lpips lpips_weights'),
-    ('your own label maps', 'test.py --label_dir DIR without --image_dir', 'label_palette style_image n_samples'),
     ('devices and distributed', 'CPU, GPUs, DataParallel; torchrun runs DistributedDataParallel (README)',
      'gpu_ids amp channels_last compile'),
 ]
@@ -297,9 +323,17 @@ def _type_name(tp):
     return {int: 'an integer', float: 'a number', str: 'a string', bool: 'true or false'}[tp]
 
 
+def choices_of(spec):
+    return spec[3] if len(spec) > 3 and not isinstance(spec[3], Range) else None
+
+
+def range_of(spec):
+    return spec[3] if len(spec) > 3 and isinstance(spec[3], Range) else None
+
+
 def check_value(key, value, table, source):
     """Validate and normalise one value from a YAML file or dict; one-line UserError if wrong."""
-    tp, choices = table[key][0], (table[key][3] if len(table[key]) > 3 else None)
+    tp, choices = table[key][0], choices_of(table[key])
     if value is None and table[key][1] is None:
         return None
     ok = False
@@ -364,29 +398,74 @@ class _OneLineParser(argparse.ArgumentParser):
         raise UserError(f'command line: {message}')
 
 
-def build_argparser(table, explicit_only):
+TRUE_WORDS, FALSE_WORDS = ('true', 'yes', 'on', '1'), ('false', 'no', 'off', '0')
+
+
+def parse_bool(text):
+    """A boolean option's value on the command line: true/false (also yes/no, on/off, 1/0)."""
+    word = text.strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, got '{text}'")
+
+
+HELP_EPILOG = ('A boolean option alone sets it (--no_vgg_loss); with a value it takes that value (--no_vgg_loss '
+               'false, --no_vgg_loss=false), e.g. to undo a --config file\'s true. Defaults shown are those of '
+               'the default --netG and --dataset_mode; other choices bring their own (SPADE\'s '
+               'modify_commandline_options).')
+
+
+def help_defaults(table, is_train):
+    """The defaults --help shows: the table's, with what the default network and dataset bring."""
+    values = {key: spec[1] for key, spec in table.items()}
+    values.update(phase_defaults(is_train))
+    values.update(generator_defaults(values['netG']))
+    values.update(dataset_defaults(values['dataset_mode'], is_train))
+    return values
+
+
+def _shown(value):
+    if isinstance(value, bool):
+        return str(value).lower()
+    if value == sys.maxsize:
+        return 'no limit'
+    return 'none' if value is None else str(value)
+
+
+def build_argparser(table, explicit_only, is_train=True):
     """argparse parser over the option table; with explicit_only, unset options are absent."""
     kwargs = {'argument_default': argparse.SUPPRESS} if explicit_only else {}
-    parser = _OneLineParser(formatter_class=argparse.ArgumentDefaultsHelpFormatter, allow_abbrev=False,
-                            usage='%(prog)s [--config FILE.yml] [--OPTION VALUE ...]', **kwargs)
+    parser = _OneLineParser(formatter_class=argparse.RawDescriptionHelpFormatter, allow_abbrev=False,
+                            usage='%(prog)s [--config FILE.yml] [--OPTION VALUE ...]', epilog=HELP_EPILOG, **kwargs)
     aliases = {}
     for alias, target in ALIASES.items():
         aliases.setdefault(target, []).append(alias)
+    shown = help_defaults(table, is_train)
     groups, group_of = {}, {}
     for title, description, names in OPTION_GROUPS:
-        groups[title] = parser.add_argument_group(title, description)
-        group_of.update({n: groups[title] for n in names.split()})
+        names = [n for n in names.split() if n in table]
+        if names:  # a group none of whose options this phase has is left out
+            groups[title] = parser.add_argument_group(title, description)
+            group_of.update({n: groups[title] for n in names})
     other = parser.add_argument_group('other')
     for key, spec in table.items():
         tp, default, help_text = spec[:3]
         flags = ['--' + key] + ['--' + a for a in aliases.get(key, [])]
         extra = {} if explicit_only else {'default': default}
+        allowed = range_of(spec)
+        if '(default' in help_text:  # the help says what the default depends on
+            help_text += f' ({allowed.text})' if allowed else ''
+        else:
+            help_text = f'{help_text} (default: {_shown(shown[key])}' + (f'; {allowed.text})' if allowed else ')')
         group = group_of.get(key, other)
         if tp is bool:
-            group.add_argument(*flags, dest=key, action='store_true', help=help_text, **extra)
+            group.add_argument(*flags, dest=key, nargs='?', const=True, type=parse_bool, metavar='true|false',
+                               help=help_text, **extra)
         else:
-            if len(spec) > 3:
-                extra['choices'] = spec[3]
+            if choices_of(spec) is not None:
+                extra['choices'] = choices_of(spec)
             group.add_argument(*flags, dest=key, type=tp, help=help_text, **extra)
     for key, value in ORIGINAL_FIXED.items():  # the originals' command lines may carry them
         if isinstance(value, bool):
@@ -407,7 +486,7 @@ def resolve(cli=None, is_train=True, overrides=None):
     table = option_table(is_train)
     if cli is None:
         cli = sys.argv[1:]
-    explicit = vars(build_argparser(table, explicit_only=True).parse_args(cli))
+    explicit = vars(build_argparser(table, explicit_only=True, is_train=is_train).parse_args(cli))
     for key in ORIGINAL_FIXED.keys() & explicit.keys():
         check_original_fixed(key, explicit.pop(key), 'command line')
     explicit.update(check_mapping(overrides or {}, table, 'options'))
@@ -462,16 +541,13 @@ def finalize(opt):
     opt.gpu_id_list = parse_gpu_ids(opt.gpu_ids)
     if opt.gpu_ids is None:
         opt.gpu_ids = ','.join(str(i) for i in opt.gpu_id_list) if opt.gpu_id_list else '-1'
-    for key in ('batchSize', 'crop_size', 'load_size', 'label_nc', 'ngf', 'output_nc'):
-        if getattr(opt, key) < 1:
-            raise UserError(f'--{key} must be a positive integer, got {getattr(opt, key)}')
-    if opt.aspect_ratio <= 0:
-        raise UserError(f'--aspect_ratio must be positive, got {opt.aspect_ratio}')
+    check_ranges(opt)
+    check_names(opt)
+    check_weight_files(opt)
+    if opt.isTrain and opt.niter + opt.niter_decay < 1:
+        raise UserError(f'--niter {opt.niter} --niter_decay {opt.niter_decay}: train at least one epoch '
+                        '(--niter + --niter_decay >= 1)')
     if opt.isTrain:
-        if opt.D_steps_per_G < 1:
-            raise UserError(f'--D_steps_per_G must be at least 1, got {opt.D_steps_per_G}')
-        if opt.niter < 0 or opt.niter_decay < 0:
-            raise UserError('--niter and --niter_decay must not be negative')
         if opt.compile and not opt.gpu_id_list:
             # measured on the GPU only; on the CPU the fast paths' operations recompile per shape and
             # a 32x32 four-iteration run spent four minutes compiling
@@ -482,6 +558,40 @@ def finalize(opt):
     check_sizes(opt)
     cap_workers(opt)
     return opt
+
+
+def check_ranges(opt):
+    """Every numeric option inside the range its table entry allows (a config's values included)."""
+    for key, spec in option_table(opt.isTrain).items():
+        allowed, value = range_of(spec), getattr(opt, key)
+        if allowed is not None and value is not None and value not in allowed:
+            raise UserError(f'--{key} {value}: out of range; allowed: {allowed.text}')
+
+
+# A run's name and a checkpoint's epoch become one path component each (checkpoints_dir/name,
+# results_dir/name/test_<which_epoch>): nothing that climbs out of those folders or nests them.
+NAME_OPTIONS = ('name', 'which_epoch')
+NAME_CHARACTERS = re.compile(r'[A-Za-z0-9._-]+')
+
+
+def check_names(opt):
+    for key in NAME_OPTIONS:
+        value = getattr(opt, key, None)
+        if value is not None and (not NAME_CHARACTERS.fullmatch(value) or set(value) == {'.'}):
+            raise UserError(f"--{key} {value!r}: must be a single name of letters, digits and '.', '_', '-' "
+                            '(no path)')
+
+
+WEIGHT_FILE_OPTIONS = ('vgg_weights', 'fid_weights', 'segmenter_weights', 'lpips_weights')
+
+
+def check_weight_files(opt):
+    """A weights file named on the command line or in a config exists (else the hub cache would be
+    used in its place, or the run would fail after its first epoch)."""
+    for key in WEIGHT_FILE_OPTIONS:
+        path = getattr(opt, key, None)
+        if path and not os.path.isfile(path):
+            raise UserError(f'--{key} {path}: file not found')
 
 
 def batch_norm_batch(opt):
@@ -504,8 +614,6 @@ def cap_workers(opt):
     cores this one has."""
     if opt.nThreads == -1:
         opt.nThreads = default_workers()
-    if opt.nThreads < 0:
-        raise UserError(f'--nThreads must be -1 (automatic), 0 or a positive number of workers, got {opt.nThreads}')
     cores = os.cpu_count() or 1
     if opt.nThreads > cores:
         if int(os.environ.get('RANK', '0')) == 0:
@@ -623,6 +731,13 @@ def write_options_main(argv=None):
     """python -m semsyn.options FOLDER [test.py options]: write FOLDER/opt.yml with those options, for a
     released checkpoint that came without one (the Python API and the painting page read it)."""
     argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] in (['-h'], ['--help']):
+        parser = build_argparser(option_table(False), explicit_only=True, is_train=False)
+        parser.prog, parser.usage = 'python -m semsyn.options', '%(prog)s FOLDER [test.py options]'
+        parser.description = ('Write FOLDER/opt.yml with these options, for a released checkpoint that came '
+                              'without one (the Python API and the painting page read it).')
+        parser.print_help()
+        return 0
     if not argv or argv[0].startswith('-'):
         raise UserError('usage: python -m semsyn.options FOLDER [--dataset_mode ... and the other options the '
                         'checkpoint was trained with]')

@@ -17,7 +17,8 @@ def parse_args(argv):
                                      description='Serve a web page to paint label maps and synthesize their pictures.')
     parser.add_argument('folder', nargs='?', help='run folder with opt.yml (checkpoints/<name>); or use --name')
     parser.add_argument('--name', help='run name under --checkpoints_dir')
-    parser.add_argument('--checkpoints_dir', default='./checkpoints')
+    parser.add_argument('--checkpoints_dir', default='./checkpoints',
+                        help='folder of the runs (default: ./checkpoints)')
     parser.add_argument('--which_epoch', default='latest', help='epoch of the checkpoint to load')
     parser.add_argument('--no_ema', action='store_true', help='the trained generator, not its EMA (net_A)')
     parser.add_argument('--host', default='127.0.0.1',

@@ -14,8 +14,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog='python -m semsyn.data.palette',
                                      description='Turn a colour label map into the single-channel id map a '
                                                  'dataset stores (or back, with --to_colour).')
-    parser.add_argument('input')
-    parser.add_argument('output')
+    parser.add_argument('input', help='the colour label map (with --to_colour: the id map)')
+    parser.add_argument('output', help='where the id map (with --to_colour: the colour map) is written')
     parser.add_argument('--palette', required=True, help=f"{', '.join(BUILTIN)} or a palette file")
     parser.add_argument('--label_nc', type=int, help='number of classes (for --palette semsyn)')
     parser.add_argument('--to_colour', action='store_true', help='ids in, colours out')

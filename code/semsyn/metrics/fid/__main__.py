@@ -29,9 +29,11 @@ def main(argv=None):
     parser.add_argument('--save-stats', metavar='OUT.npz', help='save the statistics (and features) of the first path')
     parser.add_argument('--fid_weights', metavar='PATH',
                         help='pt_inception-2015-12-05-6726825d.pth (default: the torch hub cache)')
-    parser.add_argument('--batch-size', type=int, default=50)
-    parser.add_argument('--num-workers', type=int, default=min(4, os.cpu_count() or 1))
-    parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
+    parser.add_argument('--batch-size', type=int, default=50, help='images per Inception forward (default: 50)')
+    parser.add_argument('--num-workers', type=int, default=min(4, os.cpu_count() or 1),
+                        help='image loading worker processes (default: the cores, at most 4)')
+    parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu',
+                        help='cpu, cuda or cuda:N (default: cuda when available)')
     args = parser.parse_args(argv)
     if len(args.paths) > 2 or (len(args.paths) == 1 and not args.save_stats):
         parser.error('give two paths to compare, or one path with --save-stats')
