@@ -12,10 +12,15 @@ import torch
 
 from ...errors import UserError
 from .deeplab import DeepLabSegmenter
+from .deeplabv2 import DeepLabV2Segmenter
+from .drn import DRNSegmenter
 from .synthetic import SyntheticSegmenter
+from .upernet import UperNetSegmenter
 
 SEGMENTERS = {'synthetic': SyntheticSegmenter, 'deeplabv3': DeepLabSegmenter}
 DEFAULT_BY_DATASET = {'synthetic': 'synthetic'}
+# the papers' segmenters: uint8 [B, H, W, 3] -> class ids [B, H, W]; load_released(path), predict(images)
+RELEASED_SEGMENTERS = {cls.name: cls for cls in (DRNSegmenter, UperNetSegmenter, DeepLabV2Segmenter)}
 
 
 def default_segmenter(opt: Namespace) -> Optional[str]:
@@ -33,4 +38,4 @@ def build_segmenter(opt: Namespace, device: torch.device, name: Optional[str] = 
     return SEGMENTERS[name](opt, device)
 
 
-__all__ = ['DEFAULT_BY_DATASET', 'SEGMENTERS', 'build_segmenter', 'default_segmenter']
+__all__ = ['DEFAULT_BY_DATASET', 'RELEASED_SEGMENTERS', 'SEGMENTERS', 'build_segmenter', 'default_segmenter']
