@@ -1,0 +1,86 @@
+"""OASIS's U-Net segmentation discriminator (boschresearch/OASIS models/discriminator.py): the
+image alone in, N+1 logits per pixel out (channel 0 = fake, channel k+1 = class k). Widths are
+the original's fixed ones; every conv but the last carries spectral norm."""
+import torch
+import torch.nn as nn
+
+from ...errors import UserError
+from ..base import BaseNetwork
+from ..norms_oasis import get_spectral_norm
+
+
+class residual_block_D(nn.Module):  # noqa: N801 (the original's name)
+    def __init__(self, fin, fout, opt, up_or_down, first=False):
+        super().__init__()
+        self.up_or_down = up_or_down
+        self.first = first
+        self.learned_shortcut = fin != fout
+        fmiddle = fout
+        norm_layer = get_spectral_norm(opt)
+        if first:
+            self.conv1 = nn.Sequential(norm_layer(nn.Conv2d(fin, fmiddle, 3, 1, 1)))
+        elif up_or_down > 0:
+            self.conv1 = nn.Sequential(nn.LeakyReLU(0.2, False), nn.Upsample(scale_factor=2),
+                                       norm_layer(nn.Conv2d(fin, fmiddle, 3, 1, 1)))
+        else:
+            self.conv1 = nn.Sequential(nn.LeakyReLU(0.2, False), norm_layer(nn.Conv2d(fin, fmiddle, 3, 1, 1)))
+        self.conv2 = nn.Sequential(nn.LeakyReLU(0.2, False), norm_layer(nn.Conv2d(fmiddle, fout, 3, 1, 1)))
+        if self.learned_shortcut:
+            self.conv_s = norm_layer(nn.Conv2d(fin, fout, 1, 1, 0))
+        if up_or_down > 0:
+            self.sampling = nn.Upsample(scale_factor=2)
+        elif up_or_down < 0:
+            self.sampling = nn.AvgPool2d(2)
+        else:
+            self.sampling = nn.Sequential()
+
+    def forward(self, x):
+        x_s = self.shortcut(x)
+        dx = self.conv2(self.conv1(x))
+        if self.up_or_down < 0:
+            dx = self.sampling(dx)
+        return x_s + dx
+
+    def shortcut(self, x):
+        if self.first:  # the first block pools before its 1x1 conv, the others after it
+            if self.up_or_down < 0:
+                x = self.sampling(x)
+            if self.learned_shortcut:
+                x = self.conv_s(x)
+            return x
+        if self.up_or_down > 0:
+            x = self.sampling(x)
+        if self.learned_shortcut:
+            x = self.conv_s(x)
+        if self.up_or_down < 0:
+            x = self.sampling(x)
+        return x
+
+
+class OASISDiscriminator(BaseNetwork):
+    def __init__(self, opt):
+        super().__init__()
+        if opt.num_res_blocks != 6:
+            raise UserError(f'--num_res_blocks {opt.num_res_blocks}: OASIS has 6 residual blocks')
+        output_channel = opt.semantic_nc + 1
+        self.channels = [3, 128, 128, 256, 256, 512, 512]
+        self.body_up = nn.ModuleList()
+        self.body_down = nn.ModuleList()
+        for i in range(opt.num_res_blocks):
+            self.body_down.append(residual_block_D(self.channels[i], self.channels[i + 1], opt, -1, first=(i == 0)))
+        self.body_up.append(residual_block_D(self.channels[-1], self.channels[-2], opt, 1))
+        for i in range(1, opt.num_res_blocks - 1):
+            self.body_up.append(residual_block_D(2 * self.channels[-1 - i], self.channels[-2 - i], opt, 1))
+        self.body_up.append(residual_block_D(2 * self.channels[1], 64, opt, 1))
+        self.layer_up_last = nn.Conv2d(64, output_channel, 1, 1, 0)
+
+    def forward(self, input):  # noqa: A002 (the original's name)
+        x = input
+        encoder_res = []
+        for block in self.body_down:
+            x = block(x)
+            encoder_res.append(x)
+        x = self.body_up[0](x)
+        for i in range(1, len(self.body_down)):
+            x = self.body_up[i](torch.cat((encoder_res[-i - 1], x), dim=1))
+        return self.layer_up_last(x)
