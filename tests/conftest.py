@@ -4,6 +4,7 @@ from pathlib import Path
 import pytest
 import torch
 
+import semsyn.kernels  # noqa: F401  (the CPU kernels, as the entry points register them)
 from tests.fid_material import FID_FILE, random_fid_inception_state_dict
 
 REPO = Path(__file__).resolve().parents[1]

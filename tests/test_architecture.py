@@ -18,6 +18,7 @@ LAYERS = [
     {'visual'},
     {'data'},
     {'models'},
+    {'kernels'},
     {'metrics'},
     {'inference'},
     {'training', 'testing'},

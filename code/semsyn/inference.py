@@ -14,6 +14,7 @@ from .data.io import read_image
 from .data.transforms import image_to_tensor
 from .devices import unwrap
 from .errors import UserError
+from .kernels import activate  # noqa: F401  (the CPU kernels, registered)
 from .models.synthesis import SynthesisModel, prepare_batch
 from .visual import colorize_label, tensor2im
 

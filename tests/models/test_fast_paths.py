@@ -11,6 +11,7 @@ import semsyn.models.ops.label_conv as label_conv_module
 import semsyn.models.ops.spade_fast as spade_fast
 import semsyn.models.ops.spatial_conditional as spatial_conditional
 from semsyn.models import create_network
+from semsyn.models.dispatch import forward_context
 from semsyn.models.ops import SPADE, LabelMap, fast_paths, fast_paths_enabled, reference_path, spectral_norm
 from semsyn.models.ops.label_conv import label_conv
 from semsyn.models.ops.label_map import generator_labels
@@ -323,8 +324,8 @@ def test_spade_norm_fast_equals_reference(form, edges, monkeypatch):
     runs = []
     for ref in (True, False):
         n, xi = copy.deepcopy(norm), x.clone().requires_grad_()
-        with reference_path(ref):
-            out = n(xi, sem, None if ref else LabelMap.of(sem, 6))
+        with reference_path(ref), forward_context(sem, 6):
+            out = n(xi, sem)
         out.backward(torch.linspace(-1, 1, out.numel(), dtype=F64).view_as(out))
         runs.append([out, xi.grad] + [p.grad for p in n.parameters()])
     for a, b in zip(*runs):

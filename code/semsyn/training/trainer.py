@@ -2,6 +2,7 @@
 import torch
 
 from ..devices import unwrap
+from ..kernels import activate  # noqa: F401  (the CPU kernels, registered)
 from ..models.ops.paths import fast_paths_enabled
 
 

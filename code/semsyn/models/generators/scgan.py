@@ -18,10 +18,11 @@ import re
 import torch.nn as nn
 import torch.nn.functional as F
 
+from ..dispatch import forward_context
 from ..encoder import SCGANConvEncoder
 from ..losses import image_reconstruction_loss
 from ..ops import SPADE
-from ..ops.label_map import generator_labels
+from ..ops.label_map import generator_labels, label_channels
 from ..ops.latent import latent_input
 from ..ops.routing import ROUTING_LEVELS, SemanticVectorGenerator
 from ..ops.spatial_conditional import SpatialCondConv2d, SpatialCondNorm, channel_pool, routing_activation
@@ -58,7 +59,7 @@ class SCCResnetBlock(nn.Module):
 
     def forward(self, x, semantics, conv_weights, norm_weights, labels=None):
         """``labels``: the semantics as a LabelMap (fast paths), for the shortcut's SPADE."""
-        x_s = self.conv_s(self.norm_s(x, semantics, labels)) if self.learned_shortcut else x
+        x_s = self.conv_s(self.norm_s(x, semantics)) if self.learned_shortcut else x
         dx = self.conv_0(F.leaky_relu(self.norm_0(x, norm_weights), 2e-1), conv_weights)
         dx = self.conv_1(F.leaky_relu(self.norm_1(dx, norm_weights), 2e-1), conv_weights)
         return x_s + dx
@@ -108,6 +109,10 @@ class SCGGenerator(Generator):
         return raw, conv_w, norm_w, image
 
     def forward(self, semantics, z=None):
+        with forward_context(semantics, label_channels(self.opt)):
+            return self.synthesize(semantics, z)
+
+    def synthesize(self, semantics, z=None):
         labels = generator_labels(semantics, self.opt)
         x = self.fc(semantics, z)
         raw, conv_w, norm_w, routing_image = self.routing(semantics, labels)

@@ -3,8 +3,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from ..dispatch import forward_context
 from ..ops import SPADE
-from ..ops.label_map import generator_labels
+from ..ops.label_map import label_channels
 from ..ops.latent import latent_input
 from ..ops.spectral import spectral_norm
 from .base import Generator
@@ -32,11 +33,10 @@ class SPADEResnetBlock(nn.Module):
         if self.learned_shortcut:
             self.norm_s = SPADE(spade_config, fin, opt.semantic_nc)
 
-    def forward(self, x, semantics, labels=None):
-        """``labels``: the semantics as a LabelMap (fast paths), shared by the three norms."""
-        x_s = self.conv_s(self.norm_s(x, semantics, labels)) if self.learned_shortcut else x
-        dx = self.conv_0(F.leaky_relu(self.norm_0(x, semantics, labels), 2e-1))
-        dx = self.conv_1(F.leaky_relu(self.norm_1(dx, semantics, labels), 2e-1))
+    def forward(self, x, semantics):
+        x_s = self.conv_s(self.norm_s(x, semantics)) if self.learned_shortcut else x
+        dx = self.conv_0(F.leaky_relu(self.norm_0(x, semantics), 2e-1))
+        dx = self.conv_1(F.leaky_relu(self.norm_1(dx, semantics), 2e-1))
         return x_s + dx
 
 
@@ -63,19 +63,22 @@ class SPADEGenerator(Generator):
         self.up = nn.Upsample(scale_factor=2)
 
     def forward(self, semantics, z=None):
-        labels = generator_labels(semantics, self.opt)
+        with forward_context(semantics, label_channels(self.opt)):
+            return self.synthesize(semantics, z)
+
+    def synthesize(self, semantics, z=None):
         x = self.fc(semantics, z)
-        x = self.head_0(x, semantics, labels)
+        x = self.head_0(x, semantics)
         x = self.up(x)
-        x = self.G_middle_0(x, semantics, labels)
+        x = self.G_middle_0(x, semantics)
         if self.opt.num_upsampling_layers in ('more', 'most'):
             x = self.up(x)
-        x = self.G_middle_1(x, semantics, labels)
+        x = self.G_middle_1(x, semantics)
         for block in (self.up_0, self.up_1, self.up_2, self.up_3):
             x = self.up(x)
-            x = block(x, semantics, labels)
+            x = block(x, semantics)
         if self.opt.num_upsampling_layers == 'most':
             x = self.up(x)
-            x = self.up_4(x, semantics, labels)
+            x = self.up_4(x, semantics)
         x = self.conv_img(F.leaky_relu(x, 2e-1))
         return torch.tanh(x)

@@ -15,6 +15,7 @@ a gradient.
 import torch
 import torch.nn.functional as F
 
+from ..dispatch import current_context
 from .paths import fast_paths_enabled
 from .resize import nearest_select
 from .scatter import ScatterAdd
@@ -163,9 +164,26 @@ class LabelMap:
         return self.cached(('uniform', radius), build)
 
 
+def context_labels(context, semantics):
+    """The LabelMap of ``semantics`` when it is the input of the open forward context (checked once
+    per forward and shared), else None."""
+    if context is None or context.semantics is not semantics or not fast_paths_enabled(semantics):
+        return None
+    return context.cached('labels', lambda: LabelMap.of(semantics, context.label_channels))
+
+
+def label_channels(opt):
+    """How many of a generator's input channels are the one-hot label map (all but the instance edges)."""
+    return opt.semantic_nc - (0 if opt.no_instance else 1)
+
+
 def generator_labels(semantics, opt):
     """The LabelMap of a generator's input on the fast paths (None on the reference path, or when the
-    label channels, all but the instance-edge channel, are not one-hot)."""
+    label channels, all but the instance-edge channel, are not one-hot); shared with the open
+    forward context when ``semantics`` is its input."""
     if not fast_paths_enabled(semantics):
         return None
-    return LabelMap.of(semantics, opt.semantic_nc - (0 if opt.no_instance else 1))
+    context = current_context()
+    if context is not None and context.semantics is semantics and context.label_channels == label_channels(opt):
+        return context_labels(context, semantics)
+    return LabelMap.of(semantics, label_channels(opt))

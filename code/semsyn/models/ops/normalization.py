@@ -8,10 +8,11 @@ import re
 
 import torch.nn as nn
 
+from ..dispatch import Dispatched
 from .modulation import modulate
 from .paths import fast_paths_enabled
 from .resize import nearest_resize
-from .spade_fast import label_modulation, modulation_from_hidden
+from .spade_fast import modulation_from_hidden
 from .spectral import spectral_norm
 
 
@@ -66,13 +67,8 @@ def parse_spade_config(config_text):
     return parsed.group(1), int(parsed.group(2))
 
 
-class SPADE(nn.Module):
-    """Spatially-adaptive normalisation: param-free norm, then (1 + gamma(seg)) * x + beta(seg).
-
-    ``forward(x, semantics, labels=None)``: ``labels``, the semantics as a LabelMap (ops/label_map.py)
-    when they are one-hot, selects the label-lookup computation (ops/spade_fast.py); without it
-    the convolutions run on the map, gamma's and beta's fused into one. The reference path
-    (ops/paths.py) runs the original's three convolutions."""
+class SPADE(Dispatched):
+    """Spatially-adaptive normalisation: param-free norm, then (1 + gamma(seg)) * x + beta(seg)."""
 
     def __init__(self, config_text, norm_nc, label_nc, nhidden=128):
         super().__init__()
@@ -83,16 +79,10 @@ class SPADE(nn.Module):
         self.mlp_gamma = nn.Conv2d(nhidden, norm_nc, kernel_size=ks, padding=pw)
         self.mlp_beta = nn.Conv2d(nhidden, norm_nc, kernel_size=ks, padding=pw)
 
-    def forward(self, x, semantics, labels=None):
+    def forward(self, x, semantics):
         normalized = self.param_free_norm(x)
-        if not fast_paths_enabled(x):
-            actv = self.mlp_shared(nearest_resize(semantics, x.size()[2:]))
-            return normalized * (1 + self.mlp_gamma(actv)) + self.mlp_beta(actv)
-        if labels is not None:
-            params = label_modulation(self, labels.at(x.shape[2:]))
-        else:
-            params = modulation_from_hidden(self, self.mlp_shared(nearest_resize(semantics, x.size()[2:])))
-        return modulate(normalized, params)
+        actv = self.mlp_shared(nearest_resize(semantics, x.size()[2:]))
+        return normalized * (1 + self.mlp_gamma(actv)) + self.mlp_beta(actv)
 
     def modulate(self, x, actv):
         """The norm with ``actv`` (the output of ``mlp_shared``) computed by the caller."""

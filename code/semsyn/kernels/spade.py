@@ -1,0 +1,26 @@
+"""SPADE's norm (models/ops/normalization.py) on the CPU: gamma and beta as one convolution, and on a
+one-hot map the shared convolution as label lookups (models/ops/spade_fast.py)."""
+from ..models.dispatch import register
+from ..models.ops import SPADE
+from ..models.ops.label_map import context_labels
+from ..models.ops.modulation import modulate
+from ..models.ops.paths import fast_paths_enabled
+from ..models.ops.resize import nearest_resize
+from ..models.ops.spade_fast import label_modulation, modulation_from_hidden
+
+
+def applies(spade, context, x, semantics):
+    return fast_paths_enabled(x)
+
+
+def run(spade, context, x, semantics):
+    normalized = spade.param_free_norm(x)
+    labels = context_labels(context, semantics)
+    if labels is not None:
+        params = label_modulation(spade, labels.at(x.shape[2:]))
+    else:
+        params = modulation_from_hidden(spade, spade.mlp_shared(nearest_resize(semantics, x.size()[2:])))
+    return modulate(normalized, params)
+
+
+register(SPADE, applies, run)
