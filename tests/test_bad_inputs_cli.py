@@ -15,6 +15,7 @@ from PIL import Image
 from semsyn import cli
 from semsyn.errors import run_main
 from semsyn.metrics.fid.__main__ import main as fid_main
+from semsyn.training.lock import RunLock
 from tests.conftest import DATASETS, REPO
 
 TINY = ['--gpu_ids', '-1', '--dataset_mode', 'synthetic', '--synthetic_size', '2', '--crop_size', '32', '--ngf', '4',
@@ -58,9 +59,12 @@ def world(tmp_path_factory):
     Image.fromarray(np.full((16, 16, 3), 7, np.uint8)).save(data / 'painted' / 'a.png')  # not a page colour
     (data / 'not_an_image.jpg').write_text('hello')
     (root / 'empty').mkdir()
+    (ck / 'locked').mkdir()
+    world_lock = RunLock(str(ck / 'locked')).acquire()  # a run folder being trained (by this process)
     (root / 'bad.yml').write_text('batchSize: many\n')
     (root / 'unknown.yml').write_text('batch_size: 4\n')
-    return root
+    yield root
+    world_lock.release()
 
 
 def custom(world, labels='labels', images='images'):
@@ -110,6 +114,10 @@ CASES = [
     ('unreadable_image', 'train', lambda w: custom(w, 'labels', 'broken_images'), ['broken_images']),
     ('fresh_run_over_an_earlier_one', 'train', lambda w: TINY + ['--checkpoints_dir', str(w / 'ck'), '--name', 'ok'],
      ['--continue_train']),
+    ('run_folder_in_use', 'train', lambda w: TINY + ['--checkpoints_dir', str(w / 'ck'), '--name', 'locked'],
+     ['locked is in use by another training run', f'pid {os.getpid()} on ', '--name']),
+    ('run_folder_not_writable', 'train', lambda w: TINY + ['--checkpoints_dir', str(w / 'bad.yml'), '--name', 'x'],
+     ['cannot write the run folder', 'bad.yml', 'Not a directory']),
     ('gpu_without_cuda', 'train', lambda w: TINY[2:] + ['--gpu_ids', '0'], ['--gpu_ids 0', 'CUDA']),
     ('compile_on_the_cpu', 'train', lambda w: TINY + ['--compile'], ['--compile', 'GPU']),
     ('compile_with_data_parallel', 'train', lambda w: TINY[2:] + ['--gpu_ids', '0,1', '--compile'],

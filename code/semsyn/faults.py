@@ -26,9 +26,14 @@ class KillingWriter:
 
     def __init__(self, f, point):
         self.f, self.point, self.written, self.passed = f, point, 0, False
+        self.error = None  # the OSError of a failed write, for the caller to report
 
     def write(self, data):
-        n = self.f.write(data)
+        try:
+            n = self.f.write(data)
+        except OSError as exc:
+            self.error = exc
+            raise
         self.written += len(data)
         if self.written > 1024 and not self.passed:  # once per file
             self.passed = True

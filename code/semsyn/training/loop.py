@@ -87,8 +87,9 @@ def train(opt):
     distributed = dist.launched_by_torchrun()
     with Interruption() as interruption:
         device = dist.setup(opt) if distributed else resolve_device(opt)
+        run = RunCheckpoints(opt)
         try:
-            return _train(opt, device, interruption)
+            return _train(opt, device, interruption, run)
         except (Stop, Exception):
             if interruption.signum is None:  # not a signal's doing
                 raise
@@ -97,13 +98,13 @@ def train(opt):
                 recover(run_dir)  # the save a second signal cut: finished or dropped, as after a kill
             raise interrupted(interruption.signum, interruption.progress, run_dir) from None
         finally:
+            run.release()
             if distributed:
                 dist.cleanup()
 
 
-def _train(opt, device, interruption):
+def _train(opt, device, interruption, run):
     main = dist.is_main()
-    run = RunCheckpoints(opt)
     run.prepare()
     seed_everything(opt.seed + dist.rank())  # DDP makes the initial weights equal; data noise differs per rank
     dataset = create_dataset(opt)
