@@ -158,6 +158,14 @@ CASES = [
     ('fid_command_without_weights', 'fid', lambda w: [str(w / 'data' / 'images'), str(w / 'data' / 'unpaired'),
                                                         '--num-workers', '0', '--device', 'cpu'],
      ['pt_inception-2015-12-05-6726825d.pth', '--fid_weights']),
+    ('fid_command_underscore_flags', 'fid', lambda w: [str(w / 'data' / 'images'), str(w / 'data' / 'unpaired'),
+                                                         '--num_workers', '0', '--batch_size', '2', '--device', 'cpu',
+                                                         '--fid_weights', str(w / 'no_inception.pth')],
+     ['no_inception.pth']),
+    ('fid_command_old_spellings', 'fid', lambda w: [str(w / 'data' / 'images'), str(w / 'data' / 'unpaired'),
+                                                      '--num-workers', '0', '--batch-size', '2', '--device', 'cpu',
+                                                      '--weights', str(w / 'no_inception.pth')],
+     ['no_inception.pth']),
 ]
 NOT_WEIGHTS_ONLY = {'checkpoint_random_bytes', 'checkpoint_truncated', 'checkpoint_pickle', 'checkpoint_executable'}
 # found while the data is read, after the run has started (its opt.yml and log are written then)
