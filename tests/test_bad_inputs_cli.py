@@ -13,6 +13,7 @@ import torch
 from PIL import Image
 
 from semsyn import cli
+from semsyn.data.palette import builtin
 from semsyn.errors import run_main
 from semsyn.metrics.fid.__main__ import main as fid_main
 from semsyn.training.lock import RunLock
@@ -58,6 +59,14 @@ def world(tmp_path_factory):
     Image.fromarray(np.full((16, 16), 9, np.uint8)).save(data / 'big_ids' / 'a.png')  # --label_nc 6 here
     Image.fromarray(np.full((16, 16, 3), 7, np.uint8)).save(data / 'painted' / 'a.png')  # not a page colour
     (data / 'not_an_image.jpg').write_text('hello')
+    for sub in ('jpeg_ids', 'jpeg_colours'):
+        (data / sub).mkdir()
+    ids = np.zeros((32, 32), np.uint8)
+    ids[:, 16:] = 5
+    ids[8:24, 4:10] = 5  # JPEG's ringing at these edges makes 6: outside --label_nc 6
+    Image.fromarray(ids).save(data / 'jpeg_ids' / 'a.jpg', quality=75)
+    Image.fromarray(builtin('semsyn', 6, 'synthetic').to_rgb(ids.astype(np.int64))).save(
+        data / 'jpeg_colours' / 'a.jpg', quality=75)
     (root / 'empty').mkdir()
     (ck / 'locked').mkdir()
     world_lock = RunLock(str(ck / 'locked')).acquire()  # a run folder being trained (by this process)
@@ -149,6 +158,12 @@ CASES = [
     ('label_colour_not_in_palette', 'test', lambda w: synthesized(w, 'ok', '--label_dir', str(w / 'data' / 'painted'),
                                                                   '--label_palette', 'semsyn'),
      ['painted', 'a.png', 'colour (7, 7, 7)', 'x=0, y=0']),
+    ('label_ids_saved_as_jpeg', 'test', lambda w: synthesized(w, 'ok', '--label_dir', str(w / 'data' / 'jpeg_ids')),
+     ['a.jpg', 'values outside the expected range', 'JPEG', 'lossy compression changed the labels', 'PNG']),
+    ('label_colours_saved_as_jpeg', 'test', lambda w: synthesized(w, 'ok', '--label_dir', str(w / 'data' /
+                                                                                             'jpeg_colours'),
+                                                                  '--label_palette', 'semsyn'),
+     ['a.jpg', 'not in the semsyn palette', 'lossy compression changed the labels', 'save label maps as PNG']),
     ('style_image_not_an_image', 'test', lambda w: synthesized(w, 'vae', '--use_vae', '--style_image',
                                                                str(w / 'data' / 'not_an_image.jpg')),
      ['style image', 'not_an_image.jpg']),

@@ -35,6 +35,18 @@ LabelMap = Union[str, os.PathLike, Image.Image, np.ndarray]
 
 
 class Synthesizer:
+    """A trained generator as a function: label map in, PIL picture out.
+
+    Build it from a run folder with ``from_checkpoint`` (or from resolved options ``opt``)::
+
+        s = Synthesizer.from_checkpoint('checkpoints/demo', device='cpu')
+        s('maps/street.png').save('street_picture.png')
+        ids = s.class_ids('maps/street.png')   # what the model sees, at the map's own size
+
+    Label maps are PNG files (JPEG's lossy compression changes the labels) holding the model's
+    dataset values, or colour maps with ``palette=``.
+    """
+
     def __init__(self, opt, device: Union[str, torch.device] = 'cpu'):
         self.opt = opt
         self.device = torch.device(device)
@@ -101,6 +113,15 @@ class Synthesizer:
 
     def __call__(self, label: LabelMap, style: Optional[LabelMap] = None, seed: Optional[int] = None,
                  palette: Optional[str] = None) -> Image.Image:
+        """The picture of one label map (a path, a PIL image or an HxW integer array).
+
+        style: a photo whose style the picture takes (models trained with --use_vae); seed: the sample
+        of the prior a --use_vae model draws (the same seed, the same picture); palette: the label map
+        is a colour image in that palette (e.g. ``'semsyn'``, ``'ade20k'`` or a palette file)::
+
+            picture = s(np.array([[0, 0, 3], [0, 3, 3]]), seed=7)
+            picture = s('painted.png', palette='semsyn')
+        """
         semantics = self.semantics(self.class_ids(label, palette))
         z = None
         if self.opt.use_vae:
