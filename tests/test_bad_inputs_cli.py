@@ -14,7 +14,7 @@ from PIL import Image
 
 from semsyn import cli
 from semsyn.data.palette import builtin
-from semsyn.errors import run_main
+from semsyn.errors import UserError, run_main
 from semsyn.metrics.fid.__main__ import main as fid_main
 from semsyn.training.lock import RunLock
 from tests.conftest import DATASETS, REPO
@@ -164,6 +164,11 @@ CASES = [
                                                                                              'jpeg_colours'),
                                                                   '--label_palette', 'semsyn'),
      ['a.jpg', 'not in the semsyn palette', 'lossy compression changed the labels', 'save label maps as PNG']),
+    ('n_samples_without_style_code', 'test', lambda w: synthesized(w, 'ok', '--n_samples', '3'),
+     ['--n_samples 3', 'no style code', '--use_vae', 'always the same']),
+    ('n_samples_with_style_image', 'test', lambda w: synthesized(w, 'vae', '--use_vae', '--n_samples', '3',
+                                                                 '--style_image', str(w / 'data' / 'images' / '0.jpg')),
+     ['--n_samples 3 with --style_image', 'fixes the style code']),
     ('style_image_not_an_image', 'test', lambda w: synthesized(w, 'vae', '--use_vae', '--style_image',
                                                                str(w / 'data' / 'not_an_image.jpg')),
      ['style image', 'not_an_image.jpg']),
@@ -232,3 +237,15 @@ def test_bad_input_is_one_line_exit_2_and_changes_nothing(case, entry, argv, fra
     assert not new or (case in DURING_THE_RUN and not [p for p in new if p.endswith(('.html', '.pth'))]), new
     if datasets_before is not None:
         assert snapshot(DATASETS) == datasets_before
+
+
+def test_the_python_api_names_what_is_wrong(world):
+    """Synthesizer: a missing run folder is named; seed= on a model without a style code is refused."""
+    from semsyn import Synthesizer
+    with pytest.raises(UserError) as missing:
+        Synthesizer.from_checkpoint(world / 'ck' / 'no_such_run')
+    assert str(missing.value).startswith(f'{world / "ck" / "no_such_run"}: no such run folder')
+    s = Synthesizer.from_checkpoint(world / 'ck' / 'ok')
+    s(np.zeros((8, 8), np.int64))
+    with pytest.raises(UserError, match='seed: this model has no style code'):
+        s(np.zeros((8, 8), np.int64), seed=7)

@@ -60,6 +60,9 @@ class Synthesizer:
         """The model of a run folder (checkpoints/<name>): its opt.yml and <epoch>_net_G.pth (the EMA
         generator <epoch>_net_A.pth when there is one, unless use_ema is false)."""
         folder = Path(folder)
+        if not folder.is_dir():
+            raise UserError(f'{folder}: no such run folder (a training run writes checkpoints/<--name>; '
+                            f'ls {folder.parent} shows the runs there)')
         if not (folder / 'opt.yml').is_file():
             raise UserError(f'{folder}: no opt.yml; a semsyn run folder has one (for a released checkpoint, '
                             f'write one with the options it was trained with, README: Checkpoints)')
@@ -131,4 +134,7 @@ class Synthesizer:
                 z = prior_codes(self.opt.seed if seed is None else seed, self.opt.z_dim, 0, 1, 0, self.device)
         elif style is not None:
             raise UserError('style: this model has no style encoder (trained without --use_vae)')
+        elif seed is not None:
+            raise UserError('seed: this model has no style code (trained without --use_vae): its picture of a label '
+                            'map is always the same; leave seed out')
         return Image.fromarray(tensor2im(self.synthesize(semantics, z)[0]))

@@ -59,6 +59,12 @@ class Evaluations:
     def __init__(self, opt, device):
         if opt.n_samples < 1:
             raise UserError(f'--n_samples must be at least 1, got {opt.n_samples}')
+        if opt.n_samples > 1 and not opt.use_vae:
+            raise UserError(f'--n_samples {opt.n_samples}: this model has no style code (trained without --use_vae), '
+                            f'its picture of a label map is always the same; use --n_samples 1')
+        if opt.n_samples > 1 and opt.style_image:
+            raise UserError(f'--n_samples {opt.n_samples} with --style_image: the style image fixes the style code, '
+                            f'so every sample would be the same picture; leave out one of the two')
         self.fid = FIDEvaluator(opt, device) if opt.fid else None
         self.miou = segmentation.SegmentationEvaluator(opt, device) if opt.miou else None
         self.lpips = LPIPSDiversity(opt, device) if opt.lpips else None
