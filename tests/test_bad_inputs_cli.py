@@ -13,8 +13,10 @@ import torch
 from PIL import Image
 
 from semsyn import cli
-from semsyn.errors import run_main
+from semsyn.data.palette import builtin
+from semsyn.errors import UserError, run_main
 from semsyn.metrics.fid.__main__ import main as fid_main
+from semsyn.training.lock import RunLock
 from tests.conftest import DATASETS, REPO
 
 TINY = ['--gpu_ids', '-1', '--dataset_mode', 'synthetic', '--synthetic_size', '2', '--crop_size', '32', '--ngf', '4',
@@ -57,10 +59,21 @@ def world(tmp_path_factory):
     Image.fromarray(np.full((16, 16), 9, np.uint8)).save(data / 'big_ids' / 'a.png')  # --label_nc 6 here
     Image.fromarray(np.full((16, 16, 3), 7, np.uint8)).save(data / 'painted' / 'a.png')  # not a page colour
     (data / 'not_an_image.jpg').write_text('hello')
+    for sub in ('jpeg_ids', 'jpeg_colours'):
+        (data / sub).mkdir()
+    ids = np.zeros((32, 32), np.uint8)
+    ids[:, 16:] = 5
+    ids[8:24, 4:10] = 5  # JPEG's ringing at these edges makes 6: outside --label_nc 6
+    Image.fromarray(ids).save(data / 'jpeg_ids' / 'a.jpg', quality=75)
+    Image.fromarray(builtin('semsyn', 6, 'synthetic').to_rgb(ids.astype(np.int64))).save(
+        data / 'jpeg_colours' / 'a.jpg', quality=75)
     (root / 'empty').mkdir()
+    (ck / 'locked').mkdir()
+    world_lock = RunLock(str(ck / 'locked')).acquire()  # a run folder being trained (by this process)
     (root / 'bad.yml').write_text('batchSize: many\n')
     (root / 'unknown.yml').write_text('batch_size: 4\n')
-    return root
+    yield root
+    world_lock.release()
 
 
 def custom(world, labels='labels', images='images'):
@@ -110,6 +123,10 @@ CASES = [
     ('unreadable_image', 'train', lambda w: custom(w, 'labels', 'broken_images'), ['broken_images']),
     ('fresh_run_over_an_earlier_one', 'train', lambda w: TINY + ['--checkpoints_dir', str(w / 'ck'), '--name', 'ok'],
      ['--continue_train']),
+    ('run_folder_in_use', 'train', lambda w: TINY + ['--checkpoints_dir', str(w / 'ck'), '--name', 'locked'],
+     ['locked is in use by another training run', f'pid {os.getpid()} on ', '--name']),
+    ('run_folder_not_writable', 'train', lambda w: TINY + ['--checkpoints_dir', str(w / 'bad.yml'), '--name', 'x'],
+     ['cannot write the run folder', 'bad.yml', 'Not a directory']),
     ('gpu_without_cuda', 'train', lambda w: TINY[2:] + ['--gpu_ids', '0'], ['--gpu_ids 0', 'CUDA']),
     ('compile_on_the_cpu', 'train', lambda w: TINY + ['--compile'], ['--compile', 'GPU']),
     ('compile_with_data_parallel', 'train', lambda w: TINY[2:] + ['--gpu_ids', '0,1', '--compile'],
@@ -156,6 +173,17 @@ CASES = [
     ('label_colour_not_in_palette', 'test', lambda w: synthesized(w, 'ok', '--label_dir', str(w / 'data' / 'painted'),
                                                                   '--label_palette', 'semsyn'),
      ['painted', 'a.png', 'colour (7, 7, 7)', 'x=0, y=0']),
+    ('label_ids_saved_as_jpeg', 'test', lambda w: synthesized(w, 'ok', '--label_dir', str(w / 'data' / 'jpeg_ids')),
+     ['a.jpg', 'values outside the expected range', 'JPEG', 'lossy compression changed the labels', 'PNG']),
+    ('label_colours_saved_as_jpeg', 'test', lambda w: synthesized(w, 'ok', '--label_dir', str(w / 'data' /
+                                                                                             'jpeg_colours'),
+                                                                  '--label_palette', 'semsyn'),
+     ['a.jpg', 'not in the semsyn palette', 'lossy compression changed the labels', 'save label maps as PNG']),
+    ('n_samples_without_style_code', 'test', lambda w: synthesized(w, 'ok', '--n_samples', '3'),
+     ['--n_samples 3', 'no style code', '--use_vae', 'always the same']),
+    ('n_samples_with_style_image', 'test', lambda w: synthesized(w, 'vae', '--use_vae', '--n_samples', '3',
+                                                                 '--style_image', str(w / 'data' / 'images' / '0.jpg')),
+     ['--n_samples 3 with --style_image', 'fixes the style code']),
     ('style_image_not_an_image', 'test', lambda w: synthesized(w, 'vae', '--use_vae', '--style_image',
                                                                str(w / 'data' / 'not_an_image.jpg')),
      ['style image', 'not_an_image.jpg']),
@@ -165,6 +193,14 @@ CASES = [
     ('fid_command_without_weights', 'fid', lambda w: [str(w / 'data' / 'images'), str(w / 'data' / 'unpaired'),
                                                         '--num-workers', '0', '--device', 'cpu'],
      ['pt_inception-2015-12-05-6726825d.pth', '--fid_weights']),
+    ('fid_command_underscore_flags', 'fid', lambda w: [str(w / 'data' / 'images'), str(w / 'data' / 'unpaired'),
+                                                         '--num_workers', '0', '--batch_size', '2', '--device', 'cpu',
+                                                         '--fid_weights', str(w / 'no_inception.pth')],
+     ['no_inception.pth']),
+    ('fid_command_old_spellings', 'fid', lambda w: [str(w / 'data' / 'images'), str(w / 'data' / 'unpaired'),
+                                                      '--num-workers', '0', '--batch-size', '2', '--device', 'cpu',
+                                                      '--weights', str(w / 'no_inception.pth')],
+     ['no_inception.pth']),
 ]
 NOT_WEIGHTS_ONLY = {'checkpoint_random_bytes', 'checkpoint_truncated', 'checkpoint_pickle', 'checkpoint_executable'}
 # found while the data is read, after the run has started (its opt.yml and log are written then)
@@ -216,3 +252,15 @@ def test_bad_input_is_one_line_exit_2_and_changes_nothing(case, entry, argv, fra
     assert not new or (case in DURING_THE_RUN and not [p for p in new if p.endswith(('.html', '.pth'))]), new
     if datasets_before is not None:
         assert snapshot(DATASETS) == datasets_before
+
+
+def test_the_python_api_names_what_is_wrong(world):
+    """Synthesizer: a missing run folder is named; seed= on a model without a style code is refused."""
+    from semsyn import Synthesizer
+    with pytest.raises(UserError) as missing:
+        Synthesizer.from_checkpoint(world / 'ck' / 'no_such_run')
+    assert str(missing.value).startswith(f'{world / "ck" / "no_such_run"}: no such run folder')
+    s = Synthesizer.from_checkpoint(world / 'ck' / 'ok')
+    s(np.zeros((8, 8), np.int64))
+    with pytest.raises(UserError, match='seed: this model has no style code'):
+        s(np.zeros((8, 8), np.int64), seed=7)

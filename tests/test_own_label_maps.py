@@ -93,7 +93,7 @@ def test_label_maps_alone_with_ids_colours_style_and_samples(vae_run, tmp_path):
     labels = write_labels(tmp_path / 'labels')
     _, page = synthesize_run(vae_run, 'tiny', *VAE, '--label_dir', str(labels), '--results_dir', str(tmp_path / 'r'),
                              '--n_samples', '2')
-    folder = tmp_path / 'r' / 'tiny' / 'test_latest' / 'images'
+    folder = tmp_path / 'r' / 'tiny' / 'label_labels_latest' / 'images'
     assert sorted(p.name for p in folder.iterdir()) == ['input_label', 'synthesized_image', 'synthesized_image_2']
     assert sorted(p.name for p in (folder / 'synthesized_image').iterdir()) == ['map0.png', 'map1.png']
     assert Image.open(folder / 'synthesized_image' / 'map1.png').size == (64, 64)
@@ -106,14 +106,15 @@ def test_label_maps_alone_with_ids_colours_style_and_samples(vae_run, tmp_path):
     synthesize_run(vae_run, 'tiny', *VAE, '--label_dir', str(colours), '--label_palette', 'semsyn', '--results_dir',
                    str(tmp_path / 'c'))
     a = np.asarray(Image.open(folder / 'synthesized_image' / 'map0.png'))
-    b = np.asarray(Image.open(tmp_path / 'c' / 'tiny' / 'test_latest' / 'images' / 'synthesized_image' / 'map0.png'))
+    b = np.asarray(Image.open(tmp_path / 'c' / 'tiny' / 'label_colours_latest' / 'images' / 'synthesized_image' /
+                              'map0.png'))
     assert np.array_equal(a, b)  # same label map, same seed: the same picture
 
     photo = tmp_path / 'style.jpg'
     Image.fromarray((np.random.default_rng(0).random((90, 90, 3)) * 255).astype(np.uint8)).save(photo)
     synthesize_run(vae_run, 'tiny', *VAE, '--label_dir', str(labels), '--style_image', str(photo), '--results_dir',
                    str(tmp_path / 's'))
-    styled = np.asarray(Image.open(tmp_path / 's' / 'tiny' / 'test_latest' / 'images' / 'synthesized_image' /
+    styled = np.asarray(Image.open(tmp_path / 's' / 'tiny' / 'label_labels_latest' / 'images' / 'synthesized_image' /
                                    'map0.png'))
     assert not np.array_equal(styled, a)
 

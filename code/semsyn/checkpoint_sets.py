@@ -60,7 +60,7 @@ def write_set(run_dir: str, label: str, entries: Dict[str, object], info: dict) 
                 shutil.copyfile(payload.source, path)
             digest = payload.sha256
         else:
-            write_new_file(path, lambda f, obj=payload, n=name: torch.save(obj, KillingWriter(f, f'write:{n}')))
+            write_new_file(path, lambda f, obj=payload, n=name: _save(obj, KillingWriter(f, f'write:{n}')))
             digest = sha256_file(path)
         files[name] = {'part': part, 'sha256': digest, 'size': os.path.getsize(path)}
         kill_point(f'written:{name}')
@@ -70,6 +70,17 @@ def write_set(run_dir: str, label: str, entries: Dict[str, object], info: dict) 
     fsync_dir(run_dir)
     kill_point(f'commit:{label}')
     return _apply(run_dir, journal)
+
+
+def _save(obj, writer):
+    """torch.save into writer; a failed write (full disk) comes out as its OSError, which torch's
+    serializer otherwise turns into a RuntimeError about stream positions."""
+    try:
+        torch.save(obj, writer)
+    except RuntimeError:
+        if writer.error is not None:
+            raise writer.error from None
+        raise
 
 
 def _apply(run_dir, journal):

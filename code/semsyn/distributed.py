@@ -71,6 +71,15 @@ def mean_across_ranks(values):
     return {k: v / world_size() for k, v in zip(keys, t.tolist())}
 
 
+def any_rank(flag):
+    """True on every rank when `flag` is true on any (e.g. a signal that reached some processes)."""
+    if not is_initialized():
+        return bool(flag)
+    t = torch.tensor([1.0 if flag else 0.0], device='cuda' if dist.get_backend() == 'nccl' else 'cpu')
+    dist.all_reduce(t, op=dist.ReduceOp.MAX)
+    return bool(t.item())
+
+
 def gather_objects(obj):
     """List of obj from every rank (in rank order), on every rank."""
     if not is_initialized():

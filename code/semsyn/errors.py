@@ -9,6 +9,15 @@ class UserError(Exception):
     """A problem with the user's input: options, files on disk, checkpoints, weights."""
 
 
+class Interrupted(UserError):
+    """A run stopped by SIGINT or SIGTERM: its one line, and the exit status a shell reports for the
+    signal (128 + its number: 130 for Ctrl-C, 143 for SIGTERM)."""
+
+    def __init__(self, message, signum):
+        super().__init__(message)
+        self.status = 128 + int(signum)
+
+
 def one_line(exc):
     """The message of a UserError, also when a DataLoader worker re-raised it with a traceback."""
     text = str(exc).strip()
@@ -24,9 +33,11 @@ def one_line(exc):
 
 
 def run_main(fn, *args, **kwargs):
-    """Call fn; a UserError becomes 'error: <message>' on stderr and exit status 2."""
+    """Call fn; a UserError becomes 'error: <message>' on stderr and exit status 2 (an interruption:
+    its line and 128 + the signal's number)."""
     try:
         return fn(*args, **kwargs)
     except UserError as exc:
-        print('error: ' + one_line(exc), file=sys.stderr)
-        sys.exit(2)
+        prefix = '' if isinstance(exc, Interrupted) else 'error: '
+        print(prefix + one_line(exc), file=sys.stderr)
+        sys.exit(getattr(exc, 'status', 2))

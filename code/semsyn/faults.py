@@ -1,6 +1,7 @@
 """Fault injection for the tests of crash safety: ``SEMSYN_KILL_AT=<point>[#n]`` in the environment
-kills the process with SIGKILL the n-th time (default the first) it passes ``point``. Code that
-writes checkpoints names its points (``kill_point``); unset, this costs one dictionary lookup."""
+kills the process with SIGKILL the n-th time (default the first) it passes ``point``
+(``SEMSYN_KILL_SIGNAL=SIGTERM`` or ``SIGINT``: that signal instead, as a scheduler or Ctrl-C sends it).
+Code that writes checkpoints names its points (``kill_point``); unset, this costs one dictionary lookup."""
 import os
 import signal
 
@@ -16,7 +17,7 @@ def kill_point(point):
         return
     _passed[point] = _passed.get(point, 0) + 1
     if _passed[point] == int(count or 1):
-        os.kill(os.getpid(), signal.SIGKILL)
+        os.kill(os.getpid(), getattr(signal, os.environ.get('SEMSYN_KILL_SIGNAL', 'SIGKILL')))
 
 
 class KillingWriter:
@@ -25,9 +26,14 @@ class KillingWriter:
 
     def __init__(self, f, point):
         self.f, self.point, self.written, self.passed = f, point, 0, False
+        self.error = None  # the OSError of a failed write, for the caller to report
 
     def write(self, data):
-        n = self.f.write(data)
+        try:
+            n = self.f.write(data)
+        except OSError as exc:
+            self.error = exc
+            raise
         self.written += len(data)
         if self.written > 1024 and not self.passed:  # once per file
             self.passed = True

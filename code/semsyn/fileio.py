@@ -4,6 +4,7 @@ images), and the one loader of the PyTorch files users hand it.
 A reader (a resumed run, a browser, a sync job) must never see a half-written file, and a crash
 must never destroy the previous version: write a temp file in the same folder, then os.replace it.
 """
+import errno
 import hashlib
 import os
 import re
@@ -64,6 +65,29 @@ def fsync_dir(folder):
         pass
     finally:
         os.close(fd)
+
+
+def unwritable(folder, exc, what, then=''):
+    """The UserError of a folder that could not be written (read-only, immutable, full, not a folder)."""
+    reason = exc.strerror or type(exc).__name__
+    fix = 'free some space' if exc.errno == errno.ENOSPC else 'make it writable'
+    return UserError(f'cannot write {what} {folder}: {reason}; {fix} or choose another folder{then}')
+
+
+def probe_writable(folder, what='folder'):
+    """Make `folder` and write (then remove) a small file in it: a folder that can't be written stops the
+    run at start-up with one line, before any work is done."""
+    try:
+        os.makedirs(folder, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix='.probe.', suffix=TEMP_SUFFIX)
+        try:
+            os.write(fd, b'\0' * 4096)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+            os.remove(tmp)
+    except OSError as exc:
+        raise unwritable(folder, exc, what) from None
 
 
 def user_cache_dir(*parts):

@@ -186,6 +186,8 @@ TEST_OPTIONS = {
     'results_dir': (str, './results/', 'results are saved here'),
     'which_epoch': (str, 'latest', 'which checkpoint to load'),
     'how_many': (float, INF, 'how many test images to run', POSITIVE),
+    'replace_results': (bool, False, 'write over an existing result folder (else a run whose folder exists writes '
+                                     'the next free <folder>_2, _3, ...)'),
     'visual_n': (int, -1, 'how many samples of each batch go to the result page (-1: all)', ALL_OR_COUNT),
     'fid': (bool, False, 'compute FID (and KID) of the synthesized images against --gt'),
     'no_ema': (bool, False, 'use <epoch>_net_G.pth even when the EMA generator <epoch>_net_A.pth exists'),

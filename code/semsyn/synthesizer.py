@@ -35,6 +35,18 @@ LabelMap = Union[str, os.PathLike, Image.Image, np.ndarray]
 
 
 class Synthesizer:
+    """A trained generator as a function: label map in, PIL picture out.
+
+    Build it from a run folder with ``from_checkpoint`` (or from resolved options ``opt``)::
+
+        s = Synthesizer.from_checkpoint('checkpoints/demo', device='cpu')
+        s('maps/street.png').save('street_picture.png')
+        ids = s.class_ids('maps/street.png')   # what the model sees, at the map's own size
+
+    Label maps are PNG files (JPEG's lossy compression changes the labels) holding the model's
+    dataset values, or colour maps with ``palette=``.
+    """
+
     def __init__(self, opt, device: Union[str, torch.device] = 'cpu'):
         self.opt = opt
         self.device = torch.device(device)
@@ -48,6 +60,9 @@ class Synthesizer:
         """The model of a run folder (checkpoints/<name>): its opt.yml and <epoch>_net_G.pth (the EMA
         generator <epoch>_net_A.pth when there is one, unless use_ema is false)."""
         folder = Path(folder)
+        if not folder.is_dir():
+            raise UserError(f'{folder}: no such run folder (a training run writes checkpoints/<--name>; '
+                            f'ls {folder.parent} shows the runs there)')
         if not (folder / 'opt.yml').is_file():
             raise UserError(f'{folder}: no opt.yml; a semsyn run folder has one (for a released checkpoint, '
                             f'write one with the options it was trained with, README: Checkpoints)')
@@ -101,6 +116,15 @@ class Synthesizer:
 
     def __call__(self, label: LabelMap, style: Optional[LabelMap] = None, seed: Optional[int] = None,
                  palette: Optional[str] = None) -> Image.Image:
+        """The picture of one label map (a path, a PIL image or an HxW integer array).
+
+        style: a photo whose style the picture takes (models trained with --use_vae); seed: the sample
+        of the prior a --use_vae model draws (the same seed, the same picture); palette: the label map
+        is a colour image in that palette (e.g. ``'semsyn'``, ``'ade20k'`` or a palette file)::
+
+            picture = s(np.array([[0, 0, 3], [0, 3, 3]]), seed=7)
+            picture = s('painted.png', palette='semsyn')
+        """
         semantics = self.semantics(self.class_ids(label, palette))
         z = None
         if self.opt.use_vae:
@@ -110,4 +134,7 @@ class Synthesizer:
                 z = prior_codes(self.opt.seed if seed is None else seed, self.opt.z_dim, 0, 1, 0, self.device)
         elif style is not None:
             raise UserError('style: this model has no style encoder (trained without --use_vae)')
+        elif seed is not None:
+            raise UserError('seed: this model has no style code (trained without --use_vae): its picture of a label '
+                            'map is always the same; leave seed out')
         return Image.fromarray(tensor2im(self.synthesize(semantics, z)[0]))

@@ -2,11 +2,13 @@
 the result page, and score it: FID/KID, label fidelity (mIoU), LPIPS diversity."""
 import math
 import os
+import shutil
 
-from .data import create_dataset
+from .data import create_dataset, is_label_only
 from .data.sampler import make_loader, set_epoch
 from .devices import data_parallel, resolve_device
 from .errors import UserError
+from .fileio import probe_writable
 from .inference import load_generator_model, sample_visuals, style_code, synthesize
 from .metrics import fid as fid_metric
 from .metrics import segmentation
@@ -18,7 +20,32 @@ from .visual import HTMLPage, save_image
 
 
 def result_dir(opt):
+    """results/<name>/<phase>_<epoch>, or label_<folder>_<epoch> for test.py --label_dir without images: a
+    page of the user's own label maps never replaces the test set's."""
+    if is_label_only(opt):
+        folder = os.path.basename(os.path.normpath(opt.label_dir))
+        return os.path.join(opt.results_dir, opt.name, f'label_{folder}_{opt.which_epoch}')
     return os.path.join(opt.results_dir, opt.name, f'{opt.phase}_{opt.which_epoch}')
+
+
+def free_result_dir(opt):
+    """The folder this run writes: result_dir, or with a result page already there the next free
+    <folder>_2, _3, ... (--replace_results: the old folder is removed first, no stale file stays beside
+    the new ones). The folder is probe-written before any work."""
+    web_dir = result_dir(opt)
+    if os.path.exists(web_dir):
+        if opt.replace_results:
+            print(f'--replace_results: removing the earlier results in {web_dir}')
+            shutil.rmtree(web_dir)
+        else:
+            n = 2
+            while os.path.exists(f'{web_dir}_{n}'):
+                n += 1
+            print(f'note: {web_dir} holds earlier results; writing {web_dir}_{n} (--replace_results to write over '
+                  f'them)')
+            web_dir = f'{web_dir}_{n}'
+    probe_writable(web_dir, 'the result folder')
+    return web_dir
 
 
 def sample_limit(opt, dataset):
@@ -32,6 +59,12 @@ class Evaluations:
     def __init__(self, opt, device):
         if opt.n_samples < 1:
             raise UserError(f'--n_samples must be at least 1, got {opt.n_samples}')
+        if opt.n_samples > 1 and not opt.use_vae:
+            raise UserError(f'--n_samples {opt.n_samples}: this model has no style code (trained without --use_vae), '
+                            f'its picture of a label map is always the same; use --n_samples 1')
+        if opt.n_samples > 1 and opt.style_image:
+            raise UserError(f'--n_samples {opt.n_samples} with --style_image: the style image fixes the style code, '
+                            f'so every sample would be the same picture; leave out one of the two')
         self.fid = FIDEvaluator(opt, device) if opt.fid else None
         self.miou = segmentation.SegmentationEvaluator(opt, device) if opt.miou else None
         self.lpips = LPIPSDiversity(opt, device) if opt.lpips else None
@@ -78,7 +111,7 @@ def run_test(opt):
     model = data_parallel(load_generator_model(opt, device), opt)
     style = style_code(model, opt.style_image, opt) if opt.style_image else None
 
-    web_dir = result_dir(opt)
+    web_dir = free_result_dir(opt)
     rows = []
     for data, label, samples in synthesize(model, loader, opt, device, sample_limit(opt, dataset),
                                            n_samples=opt.n_samples, style=style):

@@ -5,6 +5,7 @@ import json
 import re
 import threading
 import time
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -87,6 +88,26 @@ def test_a_colour_outside_the_palette_is_a_400_naming_the_colour_and_the_pixel(s
 def test_bad_input_is_a_400_with_one_line(served, body, expected):
     fields = {'label': data_url(painted(two_classes(64, 64, 0, 1), served.app.synthesizer.opt)), **body}
     assert expected in error_of(*request(served.url + 'api/synthesize', fields))
+
+
+def test_a_label_map_too_large_is_refused_from_its_header(served):
+    """More than 4x the model's area: a 400 before the pixels are decoded (the header's size decides: a
+    PNG claiming 20000x20000 with no pixel data behind it gets the same answer)."""
+    big = np.zeros((300, 300), np.uint8)
+    message = error_of(*request(served.url + 'api/synthesize', {'label': data_url(png(big))}))
+    assert message == 'label map: 300x300 pixels, more than this model takes (16384 pixels at most); make the ' \
+                      'picture smaller'
+    small = png(np.zeros((2, 2), np.uint8))  # its IHDR's size patched: the 2x2 pixel data stays
+    ihdr = (9000).to_bytes(4, 'big') * 2 + small[24:29]
+    claimed = small[:16] + ihdr + zlib.crc32(b'IHDR' + ihdr).to_bytes(4, 'big') + small[33:]
+    assert '9000x9000 pixels' in error_of(*request(served.url + 'api/label_map', {'image': data_url(claimed)}))
+
+
+def test_the_api_answers_405_to_the_wrong_method(served):
+    assert request(served.url + 'api/synthesize')[0] == 405
+    status, _, body = request(served.url + 'api/label_map')
+    assert status == 405 and json.loads(body)['error'] == '/api/label_map: send the label map with POST'
+
 
 
 def test_requests_that_are_not_json_or_go_nowhere(served):

@@ -24,6 +24,22 @@ def test_list_images_is_recursive_and_skips_other_files(tmp_path):
     assert names == ['a.jpg', 'b/x2.png', 'b/x10.PNG', 'c/d/e.jpeg']
 
 
+def test_symlinked_folders_are_listed_once_and_a_loop_is_named(tmp_path, capsys):
+    for rel in ['data/a/1.png', 'data/b/2.png', 'elsewhere/3.png']:
+        os.makedirs((tmp_path / rel).parent, exist_ok=True)
+        (tmp_path / rel).write_bytes(b'')
+    (tmp_path / 'data' / 'a' / 'loop').symlink_to(tmp_path / 'data')            # back up the tree
+    (tmp_path / 'data' / 'c').symlink_to(tmp_path / 'elsewhere')                # a folder assembled by a link
+    (tmp_path / 'data' / 'd').symlink_to(tmp_path / 'data' / 'b')               # b a second time
+    names = [os.path.relpath(p, tmp_path / 'data') for p in list_images(str(tmp_path / 'data'))]
+    assert names == ['a/1.png', 'b/2.png', 'c/3.png']
+    err = capsys.readouterr().err.splitlines()
+    assert f'warning: {tmp_path / "data" / "a" / "loop"} -> {tmp_path / "data"} is a symlink loop; its files are ' \
+        'listed once' in err
+    assert f'warning: {tmp_path / "data" / "d"} -> {tmp_path / "data" / "b"} is a second link to a folder listed ' \
+        'already; its files are listed once' in err
+
+
 def test_file_list_cache_is_written_relative_and_read_back(tmp_path):
     for name in ['1.png', '2.png']:
         (tmp_path / name).write_bytes(b'')

@@ -8,9 +8,10 @@ from PIL import Image, UnidentifiedImageError
 from ..errors import UserError
 
 
-def decode_image(data: object, what: str) -> Image.Image:
+def decode_image(data: object, what: str, max_pixels: int = None) -> Image.Image:
     """A data URL (``data:image/png;base64,...``), bare base64 text or raw bytes -> a decoded PIL image;
-    anything else is a one-line UserError naming `what`."""
+    anything else is a one-line UserError naming `what`. max_pixels: a larger image is refused from
+    its header's size, before its pixels are decoded (a small file can hold a huge map)."""
     if isinstance(data, str):
         text = data.split(',', 1)[1] if data.startswith('data:') else data
         try:
@@ -21,7 +22,12 @@ def decode_image(data: object, what: str) -> Image.Image:
         raise UserError(f'{what}: no image data')
     try:
         image = Image.open(io.BytesIO(data))
+        if max_pixels is not None and image.width * image.height > max_pixels:
+            raise UserError(f'{what}: {image.width}x{image.height} pixels, more than this model takes '
+                            f'({max_pixels} pixels at most); make the picture smaller')
         image.load()
+    except UserError:
+        raise
     except UnidentifiedImageError:
         raise UserError(f'{what}: not an image (no image format PIL can read)') from None
     except Exception as exc:  # PIL raises many types (OSError, SyntaxError, DecompressionBombError...)

@@ -24,6 +24,8 @@ class PaintingApp:
         self.synthesizer = synthesizer
         self.lock = threading.Lock()  # the model is not thread-safe: one synthesis at a time
         opt = synthesizer.opt
+        # a label map is resized to the model's size: 4x its area is room enough for any upload
+        self.max_label_pixels = 4 * synthesizer.size[0] * synthesizer.size[1]
         palettes = [PAINTED] + ([DATASET_PALETTES[opt.dataset_mode]] if opt.dataset_mode in DATASET_PALETTES else [])
         self.info = {
             'name': name, 'netG': opt.netG, 'dataset_mode': opt.dataset_mode,

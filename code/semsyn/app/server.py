@@ -74,6 +74,8 @@ class Handler(BaseHTTPRequestHandler):
         if path == '/api/example':
             index = int_parameter(query, 'index', 0)
             return HTTPStatus.OK, JSON, json.dumps(ids_payload(app.example_ids(index))).encode()
+        if path in ('/api/synthesize', '/api/label_map'):
+            raise HTTPError(HTTPStatus.METHOD_NOT_ALLOWED, f'{path}: send the label map with POST')
         name = 'index.html' if path == '/' else path.lstrip('/')
         if '/' in name or not (STATIC / name).is_file():
             raise HTTPError(HTTPStatus.NOT_FOUND, f'{path}: not found')
@@ -85,14 +87,16 @@ class Handler(BaseHTTPRequestHandler):
         if path not in ('/api/synthesize', '/api/label_map'):
             raise HTTPError(HTTPStatus.NOT_FOUND, f'{path}: not found')
         body = self.body()
+        cap = app.max_label_pixels
         if path == '/api/synthesize' and self.headers.get('Content-Type', '').startswith('image/'):
-            label, style, seed = decode_image(body, 'label map'), None, int_parameter(query, 'seed', None)
+            label, style, seed = decode_image(body, 'label map', cap), None, int_parameter(query, 'seed', None)
         else:
             request = json_object(body)
             if path == '/api/label_map':
-                ids = app.upload_ids(decode_image(request.get('image'), 'label map'), request.get('palette', PAINTED))
+                ids = app.upload_ids(decode_image(request.get('image'), 'label map', cap),
+                                     request.get('palette', PAINTED))
                 return HTTPStatus.OK, JSON, json.dumps(ids_payload(ids)).encode()
-            label = decode_image(request.get('label'), 'label map')
+            label = decode_image(request.get('label'), 'label map', cap)
             style = decode_image(request['style'], 'style image') if request.get('style') else None
             seed = request.get('seed')
         return HTTPStatus.OK, 'image/png', png_bytes(app.synthesize(label, style, seed))

@@ -8,7 +8,7 @@ from torch.utils.data import Dataset
 
 from ..errors import UserError
 from .files import list_images, natural_sort, require_dir
-from .io import read_image, read_map
+from .io import jpeg_hint, read_image, read_map
 from .pairing import check_pairs, stem
 from .transforms import get_params, params_rng, transform_image, transform_map
 
@@ -142,7 +142,7 @@ def prepare_label(raw, path, opt, map_labels=None):
         dc = 'with' if opt.contain_dontcare_label else 'without'
         raise UserError(f'label map {path} has values outside the expected range: {shown} (class ids '
                         f'must be in [0, {num_classes(opt)}) for --label_nc {opt.label_nc} {dc} '
-                        f'--contain_dontcare_label, after the {opt.dataset_mode} label mapping)')
+                        f'--contain_dontcare_label, after the {opt.dataset_mode} label mapping){jpeg_hint(path)}')
     return label
 
 

@@ -3,6 +3,7 @@ datasets, a folder's own files for FID), SPADE's ``files.list`` cache (off unles
 --cache_filelist_read/--cache_filelist_write)."""
 import os
 import re
+import sys
 
 from ..errors import UserError
 
@@ -37,9 +38,23 @@ def list_images(folder, recursive=True, read_cache=False, write_cache=False):
     if read_cache and os.path.isfile(cache):
         return read_file_list(cache, folder)
     paths = []
-    # followlinks: datasets are often assembled from symlinked folders.
+    # followlinks: datasets are often assembled from symlinked folders; each real folder is listed
+    # once, so a link back up the tree (a loop) or a second link to a folder adds nothing twice
+    visited = {os.path.realpath(folder)}
     for root, dirs, files in os.walk(folder, followlinks=True):
         dirs.sort()
+        kept = []
+        for d in dirs:
+            path = os.path.join(root, d)
+            real = os.path.realpath(path)
+            if real in visited:
+                kind = 'a symlink loop' if (os.path.realpath(root) + os.sep).startswith(real + os.sep) \
+                    else 'a second link to a folder listed already'
+                print(f'warning: {path} -> {real} is {kind}; its files are listed once', file=sys.stderr)
+                continue
+            visited.add(real)
+            kept.append(d)
+        dirs[:] = kept
         paths.extend(os.path.join(root, f) for f in files if is_image_file(f))
         if not recursive:
             break

@@ -9,6 +9,18 @@ INTEGER_MODES = {'1', 'L', 'P', 'I', 'I;16', 'I;16L', 'I;16B', 'I;16N'}
 COLOUR_MODES = {'RGB', 'RGBA', 'RGBX', 'RGBa', 'CMYK', 'YCbCr', 'LAB', 'HSV'}
 
 
+def jpeg_hint(path):
+    """'; ...' for a label map saved as JPEG (by its bytes, whatever its name): lossy compression changes
+    the values near every edge, so the labels are no longer the ones painted. '' otherwise."""
+    try:
+        with open(path, 'rb') as f:
+            jpeg = f.read(3) == b'\xff\xd8\xff'
+    except (OSError, TypeError, ValueError):
+        return ''
+    return '; the file is a JPEG, whose lossy compression changed the labels: save label maps as PNG' if jpeg \
+        else ''
+
+
 def _read_error(what, path, exc):
     if isinstance(exc, FileNotFoundError):
         return UserError(f'{what} {path} not found')

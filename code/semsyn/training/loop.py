@@ -12,6 +12,7 @@ import torch
 from tqdm import tqdm
 
 from .. import distributed as dist
+from ..checkpoint_sets import recover
 from ..data import create_dataset
 from ..data.sampler import make_loader, set_epoch
 from ..devices import data_parallel, resolve_device, unwrap
@@ -21,6 +22,7 @@ from ..models.synthesis import SynthesisModel, prepare_batch
 from ..options import save_options
 from ..rng import seed_everything
 from .ema_stats import EMABatchNormCalibration
+from .interrupt import Interruption, Stop, interrupted
 from .log import TrainingLogger
 from .page import TrainingPage
 from .saving import RunCheckpoints
@@ -83,17 +85,26 @@ def build_model(opt, device, run, label=None):
 def train(opt):
     """Train for niter + niter_decay epochs; returns the path of the run folder."""
     distributed = dist.launched_by_torchrun()
-    device = dist.setup(opt) if distributed else resolve_device(opt)
-    try:
-        return _train(opt, device)
-    finally:
-        if distributed:
-            dist.cleanup()
+    with Interruption() as interruption:
+        device = dist.setup(opt) if distributed else resolve_device(opt)
+        run = RunCheckpoints(opt)
+        try:
+            return _train(opt, device, interruption, run)
+        except (Stop, Exception):
+            if interruption.signum is None:  # not a signal's doing
+                raise
+            run_dir = os.path.join(opt.checkpoints_dir, opt.name)
+            if dist.is_main():
+                recover(run_dir)  # the save a second signal cut: finished or dropped, as after a kill
+            raise interrupted(interruption.signum, interruption.progress, run_dir) from None
+        finally:
+            run.release()
+            if distributed:
+                dist.cleanup()
 
 
-def _train(opt, device):
+def _train(opt, device, interruption, run):
     main = dist.is_main()
-    run = RunCheckpoints(opt)
     run.prepare()
     seed_everything(opt.seed + dist.rank())  # DDP makes the initial weights equal; data noise differs per rank
     dataset = create_dataset(opt)
@@ -115,6 +126,7 @@ def _train(opt, device):
             ema_stats.refresh(model, progress.total_samples)
         return run.save(model, label, progress, trainer.state_dict() if with_state else None, share_with)
     progress = resume(trainer, run, label) if label is not None else Progress()
+    interruption.progress = progress
     if main:
         save_options(opt)  # only once everything above accepted the options
 
@@ -132,6 +144,7 @@ def _train(opt, device):
               f'{opt.batchSize} per epoch and process; {dist.world_size()} process(es); device {device}; '
               f'epochs {progress.epoch}..{total_epochs}')
 
+    interruption.deferring = True  # a signal from here on stops at the end of the iteration
     try:
         while progress.epoch <= total_epochs:
             epoch = progress.epoch
@@ -164,6 +177,8 @@ def _train(opt, device):
                     if main:
                         print(f'saving the latest model (epoch {epoch}, total_steps {progress.total_samples})')
                     save('latest', with_state=True)
+                if interruption.stop_requested():
+                    interruption.stop()
                 start = time.time()
             bar.close()
 
@@ -189,7 +204,10 @@ def _train(opt, device):
                     print(f'saving the model at the end of epoch {epoch}, iters {progress.total_samples}')
                 snapshot = save(epoch, with_state=False)
             save('latest', with_state=True, share_with=snapshot)
+            if interruption.stop_requested():
+                interruption.stop()
     finally:
+        interruption.deferring = False
         if logger is not None:
             logger.close()
     if dist.is_initialized() and not dist.parameters_agree(unwrap(model)):

@@ -8,25 +8,41 @@ from ..checkpoint_sets import Link, all_sets, prune_epoch_sets, read_manifest, r
 from ..checkpoints import load_network, network_file, network_path, train_state_file
 from ..devices import unwrap
 from ..errors import UserError
-from ..fileio import load_untrusted
+from ..fileio import load_untrusted, probe_writable, unwritable
 from ..rng import capture_rng_state, restore_rng_state
+from .lock import RunLock
 
 
 class RunCheckpoints:
     def __init__(self, opt):
         self.opt = opt
         self.run_dir = os.path.join(opt.checkpoints_dir, opt.name)
+        self.lock = RunLock(self.run_dir)
 
     # -- start of a run ----------------------------------------------------------------------
     def prepare(self):
-        """Rank 0: finish or drop what a kill interrupted; refuse a fresh run over an earlier one."""
+        """Rank 0: check that the folder can be written, take its lock (one run per folder), finish or
+        drop what a kill interrupted; refuse a fresh run over an earlier one. A refusal stops every rank."""
+        problem = None
         if dist.is_main():
-            for note in recover(self.run_dir):
-                print(f'checkpoints: {note}')
-            if not self.opt.continue_train and self.has_checkpoints():
-                raise UserError(f'{self.run_dir} holds the checkpoints of an earlier run: pass --continue_train to '
-                                f'resume it, or choose another --name')
-        dist.barrier()
+            try:
+                probe_writable(self.run_dir, 'the run folder')
+                self.lock.acquire()
+                for note in recover(self.run_dir):
+                    print(f'checkpoints: {note}')
+                if not self.opt.continue_train and self.has_checkpoints():
+                    raise UserError(f'{self.run_dir} holds the checkpoints of an earlier run: pass --continue_train '
+                                    f'to resume it, or choose another --name')
+            except UserError as exc:
+                self.release()
+                problem = str(exc)
+        problem = dist.broadcast_object(problem)
+        if problem is not None:
+            raise UserError(problem)
+
+    def release(self):
+        """The end of the run (rank 0): the folder's lock goes."""
+        self.lock.release()
 
     def has_checkpoints(self):
         return bool(all_sets(self.run_dir)) or os.path.exists(
@@ -104,9 +120,17 @@ class RunCheckpoints:
                 entries[train_state_file(label)] = {'progress': progress.state_dict(), 'trainer': trainer_state,
                                                     'rng': rng, 'seed': self.opt.seed,
                                                     'world_size': dist.world_size()}
-            manifest = write_set(self.run_dir, label, entries,
-                                 {'step': progress.total_samples, 'next_epoch': progress.epoch,
-                                  'batches_done': progress.batches_done})
+            try:
+                manifest = write_set(self.run_dir, label, entries,
+                                     {'step': progress.total_samples, 'next_epoch': progress.epoch,
+                                      'batches_done': progress.batches_done})
+            except OSError as exc:  # full disk, folder made read-only: the previous sets stay as they were
+                try:
+                    recover(self.run_dir)
+                except OSError:
+                    pass
+                raise unwritable(self.run_dir, exc, f"checkpoint set '{label}' in",
+                                 '; the sets saved before are untouched (--continue_train resumes)') from None
             if str(label).isdigit():
                 for gone in prune_epoch_sets(self.run_dir, self.opt.keep_last):
                     print(f'checkpoints: removed epoch {gone} (--keep_last {self.opt.keep_last})')

@@ -22,6 +22,7 @@ from ...errors import UserError
 from ...fileio import atomic_write_bytes
 from ...visual.colormap import labelcolormap
 from ...visual.images import png_bytes
+from ..io import jpeg_hint
 
 # MMSegmentation's ADE20K palette (mmseg/datasets/ade.py), class k - 1 = annotation value k
 ADE20K_COLOURS = [
@@ -74,7 +75,8 @@ class Palette:
             if int(code) not in self.lookup:
                 y, x = np.argwhere(codes == code)[0]
                 colour = tuple(int(c) for c in rgb[y, x, :3])
-                raise UserError(f'{path}: colour {colour} at pixel (x={x}, y={y}) is not in the {self.name} palette')
+                raise UserError(f'{path}: colour {colour} at pixel (x={x}, y={y}) is not in the {self.name} palette'
+                                f'{jpeg_hint(path)}')
             values[i] = self.lookup[int(code)]
         return values[inverse].reshape(codes.shape)
 
