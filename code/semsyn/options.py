@@ -227,7 +227,8 @@ def check_original_fixed(key, value, source):
 # How `-h` groups the options (title, description, names); the rest go to 'other'.
 OPTION_GROUPS = [
     ('experiment', 'where a run lives and what it starts from',
-     'name checkpoints_dir seed config load_from_opt_file continue_train which_epoch results_dir'),
+     'name checkpoints_dir seed config load_from_opt_file continue_train which_epoch results_dir '
+     'replace_results'),
     ('data', 'the dataset', 'dataset_mode dataroot phase label_nc contain_dontcare_label no_instance '
      'no_pairing_check coco_no_portraits synthetic_size ade20k_raw_labels how_many'),
     ('sizes and augmentation', None, 'batchSize preprocess_mode load_size crop_size aspect_ratio output_nc '

@@ -43,12 +43,13 @@ def test_test_script_fid_default_reference_and_gt_folder(fid_env, tmp_path):
     assert len(list((folder / 'images' / 'synthesized_image').iterdir())) == 4  # --visual_n 1 per batch of 2
 
     _, page = synthesize_run(tmp_path, 'c', '--dataset_mode', 'coco', '--dataroot', str(root), '--crop_size', '32',
-                             '--load_size', '32', '--fid', '--gt', str(root / 'val_img'), '--how_many', '4')
+                             '--load_size', '32', '--fid', '--gt', str(root / 'val_img'), '--how_many', '4',
+                             '--replace_results')
     result = json.loads((folder / 'fid.json').read_text())
     assert result['num_fake'] == 4 and result['num_real'] == 8 and result['reference'] == str(root / 'val_img')
     # a second run reads the folder's statistics from the cache, and still names the folder
     synthesize_run(tmp_path, 'c', '--dataset_mode', 'coco', '--dataroot', str(root), '--crop_size', '32',
-                   '--load_size', '32', '--fid', '--gt', str(root / 'val_img'), '--how_many', '4')
+                   '--load_size', '32', '--fid', '--gt', str(root / 'val_img'), '--how_many', '4', '--replace_results')
     again = json.loads((folder / 'fid.json').read_text())
     assert again['reference'] == str(root / 'val_img') and again['fid'] == result['fid']
     assert str(root / 'val_img') in (folder / 'index.html').read_text()

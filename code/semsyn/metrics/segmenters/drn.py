@@ -14,6 +14,7 @@ import torch
 import torch.nn as nn
 from torchvision.models.resnet import Bottleneck
 
+from ...errors import UserError
 from .released import ReleasedFile, count_blocks, load_strict, read_state_dict
 
 CITYSCAPES_MEAN = (0.29010095, 0.32808145, 0.28696394)
@@ -129,5 +130,4 @@ class DRNSegmenter:
 
 
 def raise_unfit(path):
-    from ...errors import UserError
     raise UserError(f'segmenter weights {path}: not a DRNSeg state dict (base.3 .. base.6, seg.weight expected)')
