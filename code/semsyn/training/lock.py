@@ -50,6 +50,14 @@ class RunLock:
             except BlockingIOError:
                 holder = _read(fd)
                 os.close(fd)
+                if holder.get('pid') and holder.get('host') == socket.gethostname() and not _alive(holder['pid']):
+                    # its holder is dead, but a child it forked (a data-loader worker) still shares the locked
+                    # descriptor for a moment: the lock is stale, so take a fresh file
+                    try:
+                        os.remove(self.path)
+                    except FileNotFoundError:
+                        pass
+                    continue
                 raise self._refusal(holder) from None
             except OSError as exc:  # no flock on this file system: the holder's liveness decides
                 if exc.errno not in (errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOSYS):
