@@ -10,10 +10,7 @@ name="demo_$(date +%Y%m%d_%H%M%S)"
 "$PY" train.py --config config/demo.yml --name "$name"
 "$PY" test.py --config config/demo.yml --name "$name" --miou
 "$PY" scripts/demo_picture.py "results/$name/test_latest" "results/$name/test_latest/demo.png"
-# checkpoints/demo and results/demo name the newest demo run (a real folder of that name is left alone)
-for dir in checkpoints results; do
-  if [ -L "$dir/demo" ] || [ ! -e "$dir/demo" ]; then ln -sfn "$name" "$dir/demo"; fi
-done
+scripts/link_demo.sh "$name"   # checkpoints/demo and results/demo name the newest demo run
 echo "result page: $(pwd)/results/$name/test_latest/index.html"
 echo "next (checkpoints/demo links to $name):"
 echo "  $PY test.py --name $name --config config/demo.yml --label_dir my_maps/ --label_palette semsyn"
