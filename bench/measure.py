@@ -51,7 +51,7 @@ def peak_bytes(step, device):
     """What one call allocates at its peak on top of what exists before it (GPU: max_memory_allocated;
     CPU: the allocation events of the PyTorch profiler). The fast paths' kept work buffers
     (ops/scratch.py) are freed first, so the call pays for them."""
-    from semsyn.models.ops import scratch
+    from semsyn.kernels import scratch
     scratch.release()
     if device == 'cuda':
         torch.cuda.synchronize()

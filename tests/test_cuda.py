@@ -17,7 +17,7 @@ from semsyn.models.synthesis import SynthesisModel, one_hot_semantics
 from semsyn.options import resolve
 from semsyn.training.trainer import Trainer
 from tests.conftest import REPO
-from tests.models.test_fast_paths import (
+from tests.kernels.test_fast_paths import (
     F64,
     FLOAT32_NAMES,
     SMALL,

@@ -9,7 +9,7 @@ import torch
 from semsyn.models.dispatch import current_context, forward_context, registered
 from semsyn.models.ops import SPADE, reference_path
 
-from ..models.test_fast_paths import blocky_labels, one_hot
+from .test_fast_paths import blocky_labels, one_hot
 
 F64 = torch.float64
 

@@ -1,7 +1,7 @@
 """Fixtures shared by the fast-path operation tests."""
 import pytest
 
-from semsyn.models.ops import conv3x3
+from semsyn.kernels import conv3x3
 
 
 @pytest.fixture(params=[2, 3])

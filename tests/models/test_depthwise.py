@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-import semsyn.models.ops.winograd as winograd
+import semsyn.kernels.winograd as winograd
 from semsyn.models.ops import depthwise
 from semsyn.models.ops.depthwise import pixel_depthwise_conv, pixel_depthwise_conv_unfold, predicted_depthwise_conv
 

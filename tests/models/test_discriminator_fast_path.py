@@ -12,7 +12,7 @@ from semsyn.models import create_network, options_from
 from semsyn.models.discriminators.multiscale import LabelledInput
 from semsyn.models.ops import LabelMap, fast_paths, reference_path
 
-from .test_fast_paths import blocky_labels, one_hot, rel
+from ..kernels.test_fast_paths import blocky_labels, one_hot, rel
 
 F64 = torch.float64
 

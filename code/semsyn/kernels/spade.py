@@ -1,12 +1,12 @@
 """SPADE's norm (models/ops/normalization.py) on the CPU: gamma and beta as one convolution, and on a
 one-hot map the shared convolution as label lookups (models/ops/spade_fast.py)."""
 from ..models.dispatch import register
-from ..models.ops import SPADE
-from ..models.ops.label_map import context_labels
-from ..models.ops.modulation import modulate
+from ..models.ops.normalization import SPADE
 from ..models.ops.paths import fast_paths_enabled
 from ..models.ops.resize import nearest_resize
-from ..models.ops.spade_fast import label_modulation, modulation_from_hidden
+from .label_map import context_labels
+from .modulation import modulate
+from .spade_fast import label_modulation, modulation_from_hidden
 
 
 def applies(spade, context, x, semantics):

@@ -1,6 +1,6 @@
 """What the model wrapper needs from a discriminator, declared by each class."""
+from ...kernels.label_map import generator_labels
 from ..base import BaseNetwork
-from ..ops.label_map import generator_labels
 
 
 class Discriminator(BaseNetwork):

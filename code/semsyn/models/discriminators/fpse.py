@@ -12,8 +12,8 @@ convolution commute) for 1/16 of the projection's work and none of the full-reso
 import torch.nn as nn
 import torch.nn.functional as F
 
+from ...kernels.label_map import LabelMap
 from ..ops import get_nonspade_norm_layer
-from ..ops.label_map import LabelMap
 from .base import Discriminator, maps_per_image, shared_label_map
 
 

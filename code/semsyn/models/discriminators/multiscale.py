@@ -15,9 +15,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from ...kernels.label_conv import label_conv
+from ...kernels.label_map import LabelMap
 from ..ops import fast_paths_enabled, get_nonspade_norm_layer
-from ..ops.label_conv import label_conv
-from ..ops.label_map import LabelMap
 from ..ops.spectral import current_weight
 from .base import Discriminator, maps_per_image, shared_label_map
 

@@ -14,17 +14,17 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from ...kernels.conv3x3 import conv2d_same
+from ...kernels.label_conv import label_conv
+from ...kernels.label_map import generator_labels
+from ...kernels.relu_split import relu_split
+from ...kernels.winograd import winograd_pays
 from ..ops import SPADE, get_nonspade_norm_layer
-from ..ops.conv3x3 import conv2d_same
 from ..ops.depthwise import pixel_depthwise_conv, pixel_depthwise_conv_unfold, predicted_depthwise_conv
-from ..ops.label_conv import label_conv
-from ..ops.label_map import generator_labels
 from ..ops.latent import latent_input
 from ..ops.paths import fast_paths_enabled
-from ..ops.relu_split import relu_split
 from ..ops.resize import nearest_resize
 from ..ops.spectral import current_weight, spectral_norm
-from ..ops.winograd import winograd_pays
 from .base import Generator
 
 PREDICTOR_HIDDEN = 128  # hard-coded width of the kernel and gate predictors in the original

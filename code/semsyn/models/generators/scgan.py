@@ -18,11 +18,11 @@ import re
 import torch.nn as nn
 import torch.nn.functional as F
 
+from ...kernels.label_map import generator_labels, label_channels
 from ..dispatch import forward_context
 from ..encoder import SCGANConvEncoder
 from ..losses import image_reconstruction_loss
 from ..ops import SPADE
-from ..ops.label_map import generator_labels, label_channels
 from ..ops.latent import latent_input
 from ..ops.routing import ROUTING_LEVELS, SemanticVectorGenerator
 from ..ops.spatial_conditional import SpatialCondConv2d, SpatialCondNorm, channel_pool, routing_activation

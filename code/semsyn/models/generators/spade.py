@@ -3,9 +3,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from ...kernels.label_map import label_channels
 from ..dispatch import forward_context
 from ..ops import SPADE
-from ..ops.label_map import label_channels
 from ..ops.latent import latent_input
 from ..ops.spectral import spectral_norm
 from .base import Generator

@@ -1,5 +1,5 @@
 """Conditional layers shared by the generators and the norm/spectral helpers of all networks."""
-from .label_map import LabelMap
+from ...kernels.label_map import LabelMap
 from .normalization import SPADE, get_nonspade_norm_layer, param_free_norm
 from .paths import fast_paths, fast_paths_enabled, reference_path
 from .spectral import spectral_norm

@@ -19,8 +19,16 @@ import torch
 import torch.nn.functional as F
 from torch.autograd.function import once_differentiable
 
-from . import scratch, winograd
-from .conv3x3 import TAPS, conv2d_same, conv3x3_weight_grad, padded, train_tile, transposed_weight, weight_grad_padding
+from ...kernels import scratch, winograd
+from ...kernels.conv3x3 import (
+    TAPS,
+    conv2d_same,
+    conv3x3_weight_grad,
+    padded,
+    train_tile,
+    transposed_weight,
+    weight_grad_padding,
+)
 
 CHUNKS = 4  # predicted_depthwise_conv works on this many channel groups
 

@@ -8,11 +8,11 @@ import re
 
 import torch.nn as nn
 
+from ...kernels.modulation import modulate
+from ...kernels.spade_fast import modulation_from_hidden
 from ..dispatch import Dispatched
-from .modulation import modulate
 from .paths import fast_paths_enabled
 from .resize import nearest_resize
-from .spade_fast import modulation_from_hidden
 from .spectral import spectral_norm
 
 

@@ -16,9 +16,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .conv3x3 import conv2d_same
-from .label_conv import label_conv
-from .label_map import generator_labels
+from ...kernels.conv3x3 import conv2d_same
+from ...kernels.label_conv import label_conv
+from ...kernels.label_map import generator_labels
 from .resize import bilinear_halve
 from .spectral import current_weight, spectral_norm
 

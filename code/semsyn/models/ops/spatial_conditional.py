@@ -26,7 +26,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch.autograd.function import once_differentiable
 
-from .conv3x3 import conv2d_same
+from ...kernels.conv3x3 import conv2d_same
 from .kept import Kept, reuse_allowed
 from .normalization import param_free_norm
 from .paths import fast_paths_enabled

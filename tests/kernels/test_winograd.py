@@ -4,8 +4,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from semsyn.models.ops import winograd
-from semsyn.models.ops.winograd import input_tiles, winograd_conv3x3, winograd_conv3x3_backward, winograd_weight_grad3x3
+from semsyn.kernels import winograd
+from semsyn.kernels.winograd import input_tiles, winograd_conv3x3, winograd_conv3x3_backward, winograd_weight_grad3x3
 
 
 def _case(n, cin, cout, h, w, bias, seed=0):

@@ -4,9 +4,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-import semsyn.models.ops.winograd as winograd
-from semsyn.models.ops import conv3x3
-from semsyn.models.ops.conv3x3 import conv2d_same
+import semsyn.kernels.winograd as winograd
+from semsyn.kernels import conv3x3
+from semsyn.kernels.conv3x3 import conv2d_same
 from semsyn.models.ops.paths import reference_path
 
 

@@ -56,8 +56,8 @@ import math
 
 import torch
 
+from ..models.ops.paths import fast_paths_enabled
 from . import scratch
-from .paths import fast_paths_enabled
 
 _BT = {
     4: [[4, 0, -5, 0, 1, 0],

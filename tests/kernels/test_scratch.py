@@ -4,9 +4,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from semsyn.models.ops import conv3x3, scratch
+from semsyn.kernels import conv3x3, scratch
+from semsyn.kernels.winograd import winograd_conv3x3, winograd_weight_grad3x3
 from semsyn.models.ops.depthwise import _channel_chunks, pixel_depthwise_conv_unfold, predicted_depthwise_conv
-from semsyn.models.ops.winograd import winograd_conv3x3, winograd_weight_grad3x3
 
 
 @pytest.fixture(autouse=True)
@@ -75,7 +75,7 @@ def test_predicted_depthwise_conv_by_winograd_with_dirty_buffers(monkeypatch, n,
     in 4 chunks: a short last one; batch 2: strided chunks), every buffer NaN before each pass (the
     forward's shared input tiles of hidden too: the backward transforms hidden again, once for all
     its chunks' kernels and, with its gate open, their weight gradients)."""
-    import semsyn.models.ops.winograd as winograd
+    import semsyn.kernels.winograd as winograd
     monkeypatch.setattr(winograd, 'WINOGRAD_MIN_PIXELS', 1)
     monkeypatch.setattr(winograd, 'WINOGRAD_MIN_MACS', 1)
     if weight_grad_by_winograd:

@@ -7,18 +7,18 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-import semsyn.models.ops.label_conv as label_conv_module
-import semsyn.models.ops.spade_fast as spade_fast
+import semsyn.kernels.label_conv as label_conv_module
+import semsyn.kernels.spade_fast as spade_fast
 import semsyn.models.ops.spatial_conditional as spatial_conditional
+from semsyn.kernels.label_conv import label_conv
+from semsyn.kernels.label_map import generator_labels
+from semsyn.kernels.modulation import modulate
+from semsyn.kernels.patch_conv import patch_conv
+from semsyn.kernels.relu_split import relu_split
+from semsyn.kernels.scatter import ScatterAdd
 from semsyn.models import create_network
 from semsyn.models.dispatch import forward_context
 from semsyn.models.ops import SPADE, LabelMap, fast_paths, fast_paths_enabled, reference_path, spectral_norm
-from semsyn.models.ops.label_conv import label_conv
-from semsyn.models.ops.label_map import generator_labels
-from semsyn.models.ops.modulation import modulate
-from semsyn.models.ops.patch_conv import patch_conv
-from semsyn.models.ops.relu_split import relu_split
-from semsyn.models.ops.scatter import ScatterAdd
 
 F64 = torch.float64
 
@@ -494,7 +494,7 @@ def test_eval_weight_reuse_follows_every_update(name):
 def winograd_everywhere(monkeypatch):
     """Winograd for every 3x3 convolution it may replace, whatever its size (in inference and in
     training); records the tiles used."""
-    import semsyn.models.ops.winograd as winograd
+    import semsyn.kernels.winograd as winograd
     for gate in ('WINOGRAD_MIN_PIXELS', 'WINOGRAD_MIN_MACS', 'TRAIN_MIN_PIXELS', 'TRAIN_MIN_IN', 'TRAIN_MIN_OUT',
                  'WEIGHT_GRAD_MIN_IN'):
         monkeypatch.setattr(winograd, gate, 1)

@@ -15,9 +15,9 @@ a gradient.
 import torch
 import torch.nn.functional as F
 
-from ..dispatch import current_context
-from .paths import fast_paths_enabled
-from .resize import nearest_select
+from ..models.dispatch import current_context
+from ..models.ops.paths import fast_paths_enabled
+from ..models.ops.resize import nearest_select
 from .scatter import ScatterAdd
 
 
