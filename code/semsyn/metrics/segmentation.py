@@ -3,8 +3,9 @@
 Every paper of the field reports it next to FID: mean IoU (and pixel accuracy) of a segmenter's
 prediction on the synthesized images against the label maps they were made from. The counts are a
 confusion matrix accumulated over the whole set (not an average of per-image scores); the
-dontcare label is ignored; classes that appear neither in the labels nor in the predictions have
-no IoU and do not enter the mean.
+dontcare label is ignored. Which classes enter the mean differs between the segmenters' own
+evaluation codes (``MIOU_FORMULAS``); by default, as fyu/drn's ``segment.py``, classes that appear
+neither in the labels nor in the predictions have no IoU and do not enter the mean.
 """
 import json
 import os
@@ -16,13 +17,40 @@ from .. import distributed as dist
 from ..fileio import atomic_write_text
 from .segmenters import build_segmenter
 
+# which classes' IoUs enter the mean, as each segmenter's own evaluation code has it:
+# 'present': classes in the labels or the predictions (fyu/drn segment.py: nanmean of per_class_iu);
+# 'labelled': classes with label pixels, even where a class is predicted elsewhere (kazuto1011's
+#   libs/utils/metric.py scores: nanmean(iu[rowsum > 0]));
+# 'all': every class, an absent one counting 0 (CSAIL eval.py: I / (U + 1e-10) averaged over 150).
+MIOU_FORMULAS = ('present', 'labelled', 'all')
+
+
+def class_ious(counts: torch.Tensor, formula: str = 'present'):
+    """(IoU per class, mask of the classes that enter the mean) of a confusion matrix (rows = label)."""
+    if formula not in MIOU_FORMULAS:
+        raise ValueError(f'unknown mIoU formula {formula!r}; choices: {", ".join(MIOU_FORMULAS)}')
+    counts = counts.double()
+    hits = counts.diag()
+    labelled = counts.sum(1)
+    union = counts.sum(0) + labelled - hits
+    iou = torch.where(union > 0, hits / union.clamp(min=1), torch.zeros_like(hits))
+    if formula == 'present':
+        used = union > 0
+    elif formula == 'labelled':
+        used = labelled > 0
+    else:
+        used = torch.ones_like(hits, dtype=torch.bool)
+    return iou, used
+
 
 class ConfusionMatrix:
     """Counts of (label, predicted class) pixel pairs over a set."""
 
-    def __init__(self, num_classes: int, ignore_index: Optional[int] = None):
+    def __init__(self, num_classes: int, ignore_index: Optional[int] = None, formula: str = 'present'):
         self.num_classes = num_classes
         self.ignore_index = ignore_index
+        self.formula = formula
+        class_ious(torch.zeros(1, 1), formula)  # a wrong name fails here, not after the images
         self.counts = torch.zeros(num_classes, num_classes, dtype=torch.int64)
 
     def update(self, prediction: torch.Tensor, label: torch.Tensor):
@@ -37,17 +65,14 @@ class ConfusionMatrix:
         self.counts += torch.bincount(index, minlength=self.num_classes ** 2).view(self.num_classes, -1)
 
     def result(self, class_names=None) -> Dict[str, object]:
-        counts = self.counts.double()
-        hits = counts.diag()
-        union = counts.sum(0) + counts.sum(1) - hits
-        present = union > 0
-        iou = torch.where(present, hits / union.clamp(min=1), torch.zeros_like(hits))
-        total = counts.sum()
+        iou, used = class_ious(self.counts, self.formula)
+        hits = self.counts.double().diag()
+        total = self.counts.sum()
         names = class_names or [str(c) for c in range(self.num_classes)]
         return {
-            'miou': float(iou[present].mean()) if present.any() else float('nan'),
+            'miou': float(iou[used].mean()) if used.any() else float('nan'),
             'pixel_accuracy': float(hits.sum() / total) if total > 0 else float('nan'),
-            'per_class_iou': {names[c]: (float(iou[c]) if present[c] else None) for c in range(self.num_classes)},
+            'per_class_iou': {names[c]: (float(iou[c]) if used[c] else None) for c in range(self.num_classes)},
             'num_pixels': int(total),
         }
 

@@ -59,6 +59,19 @@ class FeatureExtractor:
         feats = self.model(images.to(self.device, torch.float32))[0]
         return feats.squeeze(3).squeeze(2).double().cpu().numpy()
 
+    @torch.no_grad()
+    def from_prepared(self, inputs):
+        """inputs: float [B, 3, 299, 299] in [-1, 1] (preparation.prepare) -> float64 numpy [B, 2048]:
+        the same network with its own resize and scaling switched off."""
+        net = self.model.module if isinstance(self.model, torch.nn.DataParallel) else self.model
+        resize, scale = net.resize_input, net.normalize_input
+        net.resize_input = net.normalize_input = False
+        try:
+            feats = self.model(inputs.to(self.device, torch.float32))[0]
+        finally:
+            net.resize_input, net.normalize_input = resize, scale
+        return feats.squeeze(3).squeeze(2).double().cpu().numpy()
+
 
 def quantize(images):
     """Generator output in [-1, 1] -> [0, 1] as the saved 8-bit images are (SPADE's tensor2im)."""

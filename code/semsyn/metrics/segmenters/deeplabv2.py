@@ -125,17 +125,18 @@ class DeepLabV2Segmenter:
     name = 'deeplabv2'
     released = RELEASED
 
-    def __init__(self, net: MSC, device=torch.device('cpu')):
+    def __init__(self, net: MSC, device=torch.device('cpu'), align_corners=False):
         self.net = net.to(device).eval()
         self.device = device
         self.num_classes = net.base.aspp.c0.out_channels
+        self.align_corners = align_corners  # of the logits' upsampling: False in main.py, True in imaginaire
 
     @classmethod
-    def build(cls, n_classes=182, n_blocks=RESNET101_BLOCKS, device=torch.device('cpu')):
-        return cls(MSC(DeepLabV2(n_classes, n_blocks)), device)
+    def build(cls, n_classes=182, n_blocks=RESNET101_BLOCKS, device=torch.device('cpu'), align_corners=False):
+        return cls(MSC(DeepLabV2(n_classes, n_blocks)), device, align_corners)
 
     @classmethod
-    def load_released(cls, path=None, device=torch.device('cpu')):
+    def load_released(cls, path=None, device=torch.device('cpu'), align_corners=False):
         """The MSC file (``base.`` keys) or a bare DeepLabV2 state dict."""
         path = RELEASED.locate(path)
         state = read_state_dict(path)
@@ -145,7 +146,7 @@ class DeepLabV2Segmenter:
         if not all(blocks) or 'base.aspp.c0.weight' not in state:
             raise UserError(f'segmenter weights {path}: not a DeepLabV2 state dict (base.layer2 .. base.aspp expected)')
         net = MSC(DeepLabV2(state['base.aspp.c0.weight'].shape[0], blocks))
-        return cls(load_strict(net, state, path, 'DeepLabV2 segmenter weights'), device)
+        return cls(load_strict(net, state, path, 'DeepLabV2 segmenter weights'), device, align_corners)
 
     @torch.no_grad()
     def logits(self, images) -> torch.Tensor:
@@ -154,5 +155,5 @@ class DeepLabV2Segmenter:
     @torch.no_grad()
     def predict(self, images) -> torch.Tensor:
         h, w = np.shape(images)[1:3]
-        logits = F.interpolate(self.logits(images), size=(h, w), mode='bilinear', align_corners=False)
+        logits = F.interpolate(self.logits(images), size=(h, w), mode='bilinear', align_corners=self.align_corners)
         return F.softmax(logits, dim=1).argmax(1).cpu()
