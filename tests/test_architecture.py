@@ -22,7 +22,7 @@ LAYERS = [
     {'metrics'},
     {'inference'},
     {'training', 'testing'},
-    {'synthesizer'},
+    {'synthesizer', 'evaluate'},
     {'parity', 'cli', 'app'},
 ]
 # models/ modules whose layers still call a kernel directly instead of through models.dispatch

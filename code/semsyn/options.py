@@ -200,6 +200,8 @@ TEST_OPTIONS = {
     'label_palette': (str, None, 'the --label_dir maps are colour images: cityscapes, ade20k, cocostuff, semsyn '
                                  '(the colours of the label pages) or a palette file (JSON or "r g b id" lines)'),
     'style_image': (str, None, '--use_vae models: the style of this photo for every label map'),
+    'eval_protocol': (str, None, 'after the test, score the result folder under this preset of python -m '
+                                 'semsyn.evaluate --list-protocols (FID/KID, mIoU against the label files)'),
 }
 
 # Keys of the originals' option namespaces and configs that allow a single value here: the one
@@ -248,7 +250,7 @@ OPTION_GROUPS = [
     ('logging and checkpoints', None, 'print_freq display_freq save_latest_freq save_epoch_freq keep_last no_html '
      'tf_log visual_n'),
     ('evaluation', 'FID/KID, label fidelity (mIoU), LPIPS diversity', 'fid fid_epoch gt fid_weights fid_batch_size '
-     'fid_cache_dir miou miou_epoch segmenter segmenter_weights lpips lpips_weights'),
+     'fid_cache_dir miou miou_epoch segmenter segmenter_weights lpips lpips_weights eval_protocol'),
     ('devices and distributed', 'CPU, GPUs, DataParallel; torchrun runs DistributedDataParallel (README)',
      'gpu_ids amp channels_last compile'),
 ]
