@@ -19,7 +19,7 @@ def train_main(argv=None):
     run_main(lambda: train(resolve(sys.argv[1:] if argv is None else argv, is_train=True)))
 
 
-def test_and_evaluate(opt):
+def run_test_and_evaluate(opt):
     """test.py's job; with --eval_protocol, the preset's scores of its result folder after it."""
     if opt.eval_protocol:
         get_protocol(opt.eval_protocol)  # a wrong name stops before any image is synthesized
@@ -31,4 +31,4 @@ def test_and_evaluate(opt):
 
 def test_main(argv=None):
     keep_freed_memory()
-    run_main(lambda: test_and_evaluate(resolve(sys.argv[1:] if argv is None else argv, is_train=False)))
+    run_main(lambda: run_test_and_evaluate(resolve(sys.argv[1:] if argv is None else argv, is_train=False)))

@@ -78,7 +78,7 @@ def folder_images(folder, what) -> List[str]:
 
 def read_rgb(path) -> np.ndarray:
     try:
-        return np.asarray(Image.open(path).convert('RGB'))
+        return np.array(Image.open(path).convert('RGB'))
     except OSError as exc:
         raise UserError(f'{path}: not a readable image ({exc})') from None
 
