@@ -170,3 +170,22 @@ def test_missing_weights_is_one_line(material, tmp_path):
 
 def test_confusion_of_an_empty_class_set_is_nan():
     assert np.isnan(ConfusionMatrix(3).result()['miou'])
+
+
+def test_run_mode_reuses_the_synthesized_test_set(material, tmp_path, capsys, monkeypatch):
+    """--name: results/<name>/test_<epoch> already holds the images, so nothing is synthesized again."""
+    from semsyn.options import save_options
+    ck, results = tmp_path / 'ck', tmp_path / 'results'
+    (ck / 'run').mkdir(parents=True)
+    save_options(make_options({'dataset_mode': 'synthetic', 'gpu_ids': '-1'}, is_train=True), str(ck / 'run'))
+    images = results / 'run' / 'test_latest' / 'images'
+    images.mkdir(parents=True)
+    os.symlink(material / 'fake', images / 'synthesized_image')
+    monkeypatch.setattr(evaluate, 'run_test', lambda opt: pytest.fail('synthesized again'))
+    argv = ['--protocol', PROTOCOL, '--name', 'run', '--checkpoints_dir', str(ck), '--labels',
+            str(material / 'labels'), '--segmenter_weights', str(material / 'drn.pth'), '--device', 'cpu',
+            '--results_dir', str(results), '--gpu_ids', '-1']
+    assert evaluate.main(argv) == 0
+    assert 'reusing the synthesized images' in capsys.readouterr().out
+    result = json.loads((results / 'run' / 'test_latest' / f'eval_{PROTOCOL}.json').read_text())
+    assert result['miou'] == pytest.approx(expected_miou(material)[0], abs=1e-12)

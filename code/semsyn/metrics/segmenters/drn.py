@@ -85,7 +85,7 @@ class DRNSeg(nn.Module):
 
 def preprocess(images) -> torch.Tensor:
     """uint8 [B, H, W, 3] RGB -> the normalised float32 [B, 3, H, W] of data_transforms.ToTensor/Normalize."""
-    x = torch.as_tensor(np.ascontiguousarray(images)).permute(0, 3, 1, 2).contiguous().float().div(255)
+    x = torch.tensor(np.asarray(images)).permute(0, 3, 1, 2).contiguous().float().div(255)
     for c, (m, s) in enumerate(zip(CITYSCAPES_MEAN, CITYSCAPES_STD)):
         x[:, c].sub_(m).div_(s)
     return x
