@@ -87,7 +87,7 @@ def test_folders_end_to_end(material, fid_env, capsys):
     assert other['miou'] == result['miou']
 
 
-def test_result_folder_of_test_py(material, tmp_path):
+def test_result_folder_of_test_py(material, tmp_path, monkeypatch):
     """test.py --eval_protocol scores results/<name>/<phase>_<epoch>/images/synthesized_image."""
     web = tmp_path / 'web'
     (web / 'images').mkdir(parents=True)
@@ -100,6 +100,10 @@ def test_result_folder_of_test_py(material, tmp_path):
     with pytest.raises(UserError, match='--eval_protocol nope|--protocol nope'):
         run_test_and_evaluate(make_options({'dataset_mode': 'synthetic', 'gpu_ids': '-1', 'eval_protocol': 'nope'},
                                        is_train=False))
+    monkeypatch.setenv('TORCH_HOME', str(tmp_path / 'empty_hub'))
+    with pytest.raises(UserError, match='drn-d-105_ms_cityscapes.pth of fyu/drn'):  # before any synthesis
+        run_test_and_evaluate(make_options({'dataset_mode': 'synthetic', 'gpu_ids': '-1', 'name': 'absent',
+                                            'eval_protocol': PROTOCOL}, is_train=False))
 
 
 def test_list_protocols(capsys):

@@ -6,9 +6,8 @@ import sys
 
 from .devices import resolve_device
 from .errors import run_main
-from .evaluate import evaluate_result_folder
+from .evaluate import check_ready, evaluate_result_folder
 from .host_memory import keep_freed_memory
-from .metrics.protocols import get_protocol
 from .options import resolve
 from .testing import run_test
 from .training.loop import train
@@ -22,7 +21,7 @@ def train_main(argv=None):
 def run_test_and_evaluate(opt):
     """test.py's job; with --eval_protocol, the preset's scores of its result folder after it."""
     if opt.eval_protocol:
-        get_protocol(opt.eval_protocol)  # a wrong name stops before any image is synthesized
+        check_ready(opt, opt.eval_protocol)  # a wrong name or a missing file stops before any image is made
     page = run_test(opt)
     if opt.eval_protocol:
         evaluate_result_folder(opt, os.path.dirname(page), opt.eval_protocol, device=resolve_device(opt))

@@ -21,11 +21,12 @@ import numpy as np
 import torch
 from PIL import Image
 
-from .data import create_dataset
+from .data import create_dataset, is_label_only
 from .data.files import list_images
 from .errors import UserError, run_main
 from .fileio import atomic_write_text
 from .metrics.fid import PREPARATIONS, FeatureExtractor, Stats, compare, prepare
+from .metrics.fid.inception import locate_fid_weights
 from .metrics.protocols import PRESETS, Protocol, check_preparation, get_protocol, list_protocols
 from .metrics.segmentation import ConfusionMatrix
 from .metrics.segmenters import RELEASED_SEGMENTERS
@@ -209,6 +210,15 @@ def evaluate_result_folder(opt, web_dir, protocol_name, labels_dir=None, real_di
                       preparation, device)
     report(result, web_dir)
     return result
+
+
+def check_ready(opt, protocol_name):
+    """Before test.py synthesizes anything: the preset exists and its weights files are there."""
+    protocol = get_protocol(protocol_name)
+    RELEASED_SEGMENTERS[protocol.segmenter].released.locate(opt.segmenter_weights)
+    if not is_label_only(opt):  # the test set's real images: FID and KID
+        locate_fid_weights(opt.fid_weights)
+    return protocol
 
 
 def report(result, out_dir):
