@@ -193,3 +193,26 @@ def test_run_mode_reuses_the_synthesized_test_set(material, tmp_path, capsys, mo
     assert 'reusing the synthesized images' in capsys.readouterr().out
     result = json.loads((results / 'run' / 'test_latest' / f'eval_{PROTOCOL}.json').read_text())
     assert result['miou'] == pytest.approx(expected_miou(material)[0], abs=1e-12)
+
+
+def test_multimodal_result_folder_adds_lpips(material, tmp_path, monkeypatch):
+    from torchvision.models import alexnet
+    hub = tmp_path / 'th' / 'hub' / 'checkpoints'
+    hub.mkdir(parents=True)
+    torch.manual_seed(0)
+    torch.save(alexnet(weights=None).state_dict(), hub / 'alexnet-owt-7be5be79.pth')
+    monkeypatch.setenv('TORCH_HOME', str(tmp_path / 'th'))
+    web = tmp_path / 'web'
+    (web / 'images').mkdir(parents=True)
+    os.symlink(material / 'fake', web / 'images' / 'synthesized_image')
+    second = web / 'images' / 'synthesized_image_2'
+    second.mkdir()
+    for f in (material / 'fake').iterdir():  # the second sample: the first one mirrored
+        Image.open(f).transpose(Image.FLIP_LEFT_RIGHT).save(second / f.name)
+    opt = make_options({'dataset_mode': 'synthetic', 'gpu_ids': '-1', 'segmenter_weights': str(material / 'drn.pth')},
+                       is_train=False)
+    result = evaluate.evaluate_result_folder(opt, str(web), PROTOCOL, labels_dir=str(material / 'labels'))
+    assert result['lpips']['n_samples'] == 2 and result['lpips']['num_label_maps'] == 2
+    assert result['lpips']['lpips_diversity'] > 0
+    same = evaluate.lpips_diversity([str(material / 'fake')] * 2, sorted(os.listdir(material / 'fake')))
+    assert same['lpips_diversity'] == pytest.approx(0, abs=1e-6)

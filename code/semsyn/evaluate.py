@@ -8,9 +8,12 @@ synthesized image is paired with the label file of the same name stem, after the
 ``_gtFine_labelIds``). A synthesized image without a label, or a label without an image, is an error.
 With a run instead of --fake (``--name``, ``--checkpoints_dir``, ``--which_epoch``, and test.py's data
 options after them), the test set is synthesized once by test.py's code (results/<name>/test_<epoch>)
-and the images are reused on a rerun; the labels then default to the dataset's label files.
+and the images are reused on a rerun; the labels then default to the dataset's label files, and a
+multimodal run's samples (test.py --n_samples K: synthesized_image, synthesized_image_2, ...) add
+their LPIPS diversity.
 """
 import argparse
+import itertools
 import json
 import os
 import sys
@@ -27,6 +30,7 @@ from .errors import UserError, run_main
 from .fileio import atomic_write_text
 from .metrics.fid import PREPARATIONS, FeatureExtractor, Stats, compare, prepare
 from .metrics.fid.inception import locate_fid_weights
+from .metrics.lpips import load_lpips
 from .metrics.protocols import PRESETS, Protocol, check_preparation, get_protocol, list_protocols
 from .metrics.segmentation import ConfusionMatrix
 from .metrics.segmenters import RELEASED_SEGMENTERS
@@ -171,6 +175,8 @@ def markdown_row(result: dict) -> str:
 def format_result(result: dict) -> str:
     text = f"[{result['protocol']}] mIoU {100 * result['miou']:.2f}  pixel accuracy " \
            f"{100 * result['pixel_accuracy']:.2f}  ({result['num_images']} images)"
+    if 'lpips' in result:
+        text += f"  LPIPS diversity {result['lpips']['lpips_diversity']:.4f}"
     if 'fid' in result:
         kid = f"  KID {result['kid']:.5f} +- {result['kid_std']:.5f}" if result.get('kid') is not None else ''
         text = f"[{result['protocol']}] FID {result['fid']:.3f}{kid}  " + text.split('] ', 1)[1]
@@ -206,10 +212,39 @@ def evaluate_result_folder(opt, web_dir, protocol_name, labels_dir=None, real_di
         labels = {pairing_key(k, suffixes): v for k, v in labels.items() if pairing_key(k, suffixes) in keys}
     real_folder = real_dir or os.path.join(web_dir, 'images', 'real_image')
     real = folder_images(real_folder, '--real') if (real_dir or os.path.isdir(real_folder)) else None
-    result = evaluate(protocol, pair_files(fake, labels, suffixes), real, opt.segmenter_weights, opt.fid_weights,
-                      preparation, device)
+    pairs = pair_files(fake, labels, suffixes)
+    result = evaluate(protocol, pairs, real, opt.segmenter_weights, opt.fid_weights, preparation, device)
+    samples = sample_folders(web_dir)
+    if len(samples) > 1:
+        result['lpips'] = lpips_diversity(samples, [os.path.basename(f) for f, _ in pairs],
+                                          getattr(opt, 'lpips_weights', None), device)
     report(result, web_dir)
     return result
+
+
+def sample_folders(web_dir) -> List[str]:
+    """synthesized_image, synthesized_image_2, ...: the samples per label map of a multimodal run."""
+    folders = [os.path.join(web_dir, 'images', 'synthesized_image')]
+    while os.path.isdir(os.path.join(web_dir, 'images', f'synthesized_image_{len(folders) + 1}')):
+        folders.append(os.path.join(web_dir, 'images', f'synthesized_image_{len(folders) + 1}'))
+    return folders
+
+
+@torch.no_grad()
+def lpips_diversity(folders, names, weights=None, device=torch.device('cpu')) -> dict:
+    """Mean pairwise LPIPS of the samples of each label map (the same file name in every folder)."""
+    metric = load_lpips(weights, device)
+    per_map = []
+    for name in names:
+        images = []
+        for folder in folders:
+            path = os.path.join(folder, name)
+            if not os.path.isfile(path):
+                raise UserError(f'{path}: missing (every sample folder holds one image per label map)')
+            images.append(torch.from_numpy(read_rgb(path)).permute(2, 0, 1)[None].float().div(127.5).sub(1))
+        pairs = [float(metric(a.to(device), b.to(device))) for a, b in itertools.combinations(images, 2)]
+        per_map.append(sum(pairs) / len(pairs))
+    return {'lpips_diversity': float(np.mean(per_map)), 'num_label_maps': len(per_map), 'n_samples': len(folders)}
 
 
 def check_ready(opt, protocol_name):
@@ -218,6 +253,8 @@ def check_ready(opt, protocol_name):
     RELEASED_SEGMENTERS[protocol.segmenter].released.locate(opt.segmenter_weights)
     if not is_label_only(opt):  # the test set's real images: FID and KID
         locate_fid_weights(opt.fid_weights)
+    if opt.n_samples > 1:  # LPIPS diversity of the samples
+        load_lpips(opt.lpips_weights)
     return protocol
 
 

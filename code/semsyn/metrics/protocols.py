@@ -178,7 +178,7 @@ PRESETS = {p.name: p for p in (
                 segmenter_input='as generated (512x256)'),
     _cityscapes('cityscapes-drn-2048x1024',
                 "the generated 512x256 images upsampled (bilinear) to 2048x1024 and scored against the full-"
-                'resolution gtFine labels; the setting that reproduces SPADE\'s Cityscapes numbers',
+                'resolution gtFine labels; reported (OASIS#18, a user) to reproduce SPADE\'s Cityscapes numbers',
                 ('boschresearch/OASIS#18 (user): SPADE\'s numbers are matched only by upsampling to 2048x1024',
                  'mit-han-lab/gan-compression metric/cityscapes_mIoU.py (scores at 2048x1024)',
                  'fyu/drn segment.py test(), fast_hist, per_class_iu'),
