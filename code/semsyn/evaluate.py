@@ -194,8 +194,9 @@ def save(result: dict, out_dir: str) -> Tuple[str, str]:
 def dataset_labels(opt) -> Dict[str, str]:
     """Name stem of each image of a run's test set -> its label file (the names test.py saves under)."""
     dataset = create_dataset(opt)
-    labels, images = getattr(dataset, 'label_paths', None), getattr(dataset, 'image_paths', None)
-    if not labels or not images or not all(isinstance(p, str) and os.path.isfile(p) for p in labels[:1]):
+    labels = getattr(dataset, 'label_paths', None)
+    images = getattr(dataset, 'image_paths', None) or labels  # label maps alone: pages are named after them
+    if not labels or not all(isinstance(p, str) and os.path.isfile(p) for p in labels[:1]):
         raise UserError(f'--dataset_mode {opt.dataset_mode} has no label files to score against; pass --labels DIR')
     return {Path(img).stem: lab for img, lab in zip(images, labels)}
 
