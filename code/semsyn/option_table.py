@@ -724,7 +724,7 @@ def default_workers():
 
 
 def cap_workers(opt):
-    """-1 workers: the default; a config written for a big machine (SCGAN's nThread 16) gets the
+    """-1 workers: the default; a config written for a big machine (nThread 16) gets the
     cores this one has."""
     if opt.nThreads == -1:
         opt.nThreads = default_workers()
