@@ -18,7 +18,7 @@ from semsyn.models.synthesis import one_hot_semantics
 
 BASE = {'gpu_ids': '-1', 'dataset_mode': 'synthetic', 'label_nc': 5, 'crop_size': 64, 'load_size': 64, 'ngf': 4,
         'ndf': 8, 'nrf': 8, 'nff': 4, 'num_experts_conv': 2, 'num_experts_norm': 3, 'z_dim': 16,
-        'no_instance': False}
+        'no_instance': False, 'channels_G': 4}
 
 ENCODER_OF = {}  # one generator per distinct encoder class
 for _name, _cls in GENERATORS.items():
@@ -56,6 +56,7 @@ def run(role, net, opt, seed=1, call=None):
     ``call``: what to call instead of net itself (a DataParallel or DDP wrapper of it)."""
     semantics, images = inputs(opt, seed)
     call = call or net
+    torch.manual_seed(seed)  # the same noise for generators that draw their own (OASIS's 3D noise)
     if role == 'G':
         image, extras = net.image_and_extras(call(semantics))
         return [image] + [t for v in extras.values() for t in (v if isinstance(v, (list, tuple)) else [v])]
@@ -115,8 +116,8 @@ def test_deterministic_with_sane_outputs(role, name):
         assert [t.shape for t in first] == [(2, out), (2, out)]
     else:
         preds, groups = a.predictions_and_features(a(*a.inputs(*reversed(inputs(opt)))))
-        assert preds and all(p.shape[0] == 2 and p.shape[1] == 1 for p in preds)
-        assert groups and all(f.shape[0] == 2 for g in groups for f in g)
+        assert preds and all(p.shape[0] == 2 and p.shape[1] == a.score_channels(opt) for p in preds)
+        assert all(f.shape[0] == 2 for g in groups for f in g)  # none: no feature matching (OASIS)
 
 
 def perturbed(net, scale=0.05):

@@ -101,7 +101,7 @@ def test_variants_of_norm_G():
     with torch.no_grad():
         assert inst.eval()(_seg())[0].shape == (2, 3, 64, 64)
     for bad in ('spectralspadesyncbatch3x3', 'spectralsccfoo3x3', 'spectralinstance'):
-        with pytest.raises(ValueError, match='norm_G'):
+        with pytest.raises(UserError, match='norm_G'):
             create_network('G', {**SMALL, 'norm_G': bad}, init=False)
 
 

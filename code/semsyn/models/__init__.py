@@ -1,10 +1,11 @@
 """Networks: ``create_network(role, opt)`` builds a generator (G), discriminator (D) or encoder (E).
 
 ``opt`` is an options Namespace (from ``semsyn.options``) or a plain dict holding some option
-names; the rest are taken from the defaults (dataset and network choices bring their own, as in
-SPADE). Keys of a dict that are not options of this project (e.g. the originals' ``mpdist``) are
-ignored; a ``semantic_nc`` that disagrees with the other options is an error. The style encoder
-is the one the generator declares (``Generator.encoder``).
+names; the rest are the defaults of the option table and those the chosen networks and dataset
+bring (as in SPADE), without the command-line parser. Keys of a dict that are not options of this
+project (e.g. the originals' ``mpdist``) are ignored; a ``semantic_nc`` that disagrees with the
+other options (by the generator's rule) is an error. The style encoder is the one the generator
+declares (``Generator.encoder``).
 """
 import argparse
 from typing import Union
@@ -12,35 +13,34 @@ from typing import Union
 import torch.nn as nn
 
 from ..errors import UserError
-from ..options import make_options, option_table
+from ..option_table import NORM_OPTIONS, Networks, derive, network_options
 from .discriminators import DISCRIMINATORS
 from .generators import GENERATORS
+
+NETWORKS = Networks(GENERATORS, DISCRIMINATORS)
 
 
 def options_from(opt: Union[argparse.Namespace, dict]) -> argparse.Namespace:
     if isinstance(opt, argparse.Namespace):
-        return opt
+        stale = any(getattr(getattr(opt, spec, None), 'text', None) != getattr(opt, option, None)
+                    for option, spec in NORM_OPTIONS.items())
+        return derive(opt, NETWORKS) if stale else opt  # a norm string changed after the options were resolved
     if not isinstance(opt, dict):
         raise TypeError(f'opt must be an argparse.Namespace or a dict, got {type(opt).__name__}')
-    table = option_table(is_train=True)
-    known = {k: v for k, v in opt.items() if k in table}
-    ns = make_options(known, is_train=True)
+    ns = network_options(opt, NETWORKS)
     if 'semantic_nc' in opt and opt['semantic_nc'] != ns.semantic_nc:
         raise UserError(f"semantic_nc {opt['semantic_nc']} disagrees with label_nc/contain_dontcare_label/"
-                        f'no_instance, which give {ns.semantic_nc}')
+                        f'no_instance, which give {ns.semantic_nc} (--netG {ns.netG})')
     return ns
 
 
 def network_class(role: str, opt: argparse.Namespace) -> type:
     """The class of network `role` for the options (registries: GENERATORS, DISCRIMINATORS)."""
     if role in ('G', 'E'):
-        if opt.netG not in GENERATORS:
-            raise UserError(f"--netG {opt.netG}: unknown generator; choices: {', '.join(GENERATORS)}")
-        return GENERATORS[opt.netG] if role == 'G' else GENERATORS[opt.netG].encoder
+        generator = NETWORKS.generator(opt.netG)
+        return generator if role == 'G' else generator.encoder
     if role == 'D':
-        if opt.netD not in DISCRIMINATORS:
-            raise UserError(f"--netD {opt.netD}: unknown discriminator; choices: {', '.join(DISCRIMINATORS)}")
-        return DISCRIMINATORS[opt.netD]
+        return NETWORKS.discriminator(opt.netD)
     raise ValueError(f"role must be 'G', 'D' or 'E', got {role!r}")
 
 
@@ -53,4 +53,4 @@ def create_network(role: str, opt: Union[argparse.Namespace, dict], init: bool =
     return net
 
 
-__all__ = ['DISCRIMINATORS', 'GENERATORS', 'create_network', 'network_class', 'options_from']
+__all__ = ['DISCRIMINATORS', 'GENERATORS', 'NETWORKS', 'create_network', 'network_class', 'options_from']

@@ -4,6 +4,23 @@ from torch.nn import init
 
 
 class BaseNetwork(nn.Module):
+    """A registered network declares its options here (how semsyn.option_table reads them):
+    ``OPTIONS``/``TRAIN_OPTIONS`` (its own, in the option table's format, under the help group
+    ``OPTION_GROUP``, a (title, description)), ``OPTION_DEFAULTS`` (the defaults it brings when
+    chosen), ``ORIGINAL_FIXED`` (its original's option keys accepted at one value only), ``METHOD``
+    (the method's name for --help) and ``check_options(opt)`` (its rules across options)."""
+
+    METHOD = None
+    OPTIONS = {}
+    TRAIN_OPTIONS = {}
+    OPTION_GROUP = None
+    OPTION_DEFAULTS = {}
+    ORIGINAL_FIXED = {}
+
+    @classmethod
+    def check_options(cls, opt):
+        """Raise a UserError naming the option for a combination the network cannot build."""
+
     def init_weights(self, init_type='xavier', gain=0.02):
         def init_func(m):
             classname = m.__class__.__name__

@@ -23,7 +23,7 @@ class ConvEncoder(BaseNetwork):
         super().__init__()
         kw, pw = 3, 1
         ndf = self.width(opt)
-        norm_layer = get_nonspade_norm_layer(opt.norm_E)
+        norm_layer = get_nonspade_norm_layer(opt.norm_E_spec)
         self.layer1 = norm_layer(nn.Conv2d(3, ndf, kw, stride=2, padding=pw))
         self.layer2 = norm_layer(nn.Conv2d(ndf * 1, ndf * 2, kw, stride=2, padding=pw))
         self.layer3 = norm_layer(nn.Conv2d(ndf * 2, ndf * 4, kw, stride=2, padding=pw))

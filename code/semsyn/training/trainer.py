@@ -23,7 +23,7 @@ def optimizer_settings(opt):
 
     The betas are --beta1/--beta2, whose defaults depend on --no_TTUR as in SPADE ((0, 0.9) with
     TTUR, (0.5, 0.999) without); unlike SPADE's and CC-FPSE's trainers, explicit values are used
-    under TTUR too (as SCGAN's trainer does), see options.warn_ignored_betas."""
+    under TTUR too (as SCGAN's trainer does), see option_table.warn_ignored_betas."""
     g_lr, d_lr = split_lr(opt, opt.lr)
     betas = (opt.beta1, opt.beta2)
     return {'G': {'lr': g_lr, 'betas': betas}, 'D': {'lr': d_lr, 'betas': betas}}

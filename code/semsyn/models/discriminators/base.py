@@ -11,7 +11,16 @@ class Discriminator(BaseNetwork):
       batch (k*N images, N maps: fake and real share theirs);
     - ``predictions_and_features(out)``: its forward's return value -> (list of score maps, list of
       feature-matching groups); feature matching weighs each group lambda_feat / number of groups.
+
+    For the options (besides BaseNetwork's): ``MIN_CROP``, the smallest --crop_size it runs with.
     """
+
+    MIN_CROP = None
+
+    @staticmethod
+    def score_channels(opt):
+        """Channels of each score map (1: real/fake)."""
+        return 1
 
     def inputs(self, images, semantics):
         raise NotImplementedError

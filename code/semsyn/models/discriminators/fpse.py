@@ -21,11 +21,14 @@ class FPSEDiscriminator(Discriminator):
     """forward(image, semantics) -> [features (4, bottom-up), predictions (3, fine to coarse)];
     ``semantics`` the one-hot label map or (fast paths) its LabelMap."""
 
+    METHOD = 'CC-FPSE'
+    MIN_CROP = 64  # its five stride-2 levels end at crop/32, which instance norm needs larger than 1x1
+
     def __init__(self, opt):
         super().__init__()
         self.opt = opt
         nf = opt.ndf
-        norm_layer = get_nonspade_norm_layer(opt.norm_D)
+        norm_layer = get_nonspade_norm_layer(opt.norm_D_spec)
 
         def block(cin, cout, ks, stride=1):
             return nn.Sequential(norm_layer(nn.Conv2d(cin, cout, kernel_size=ks, stride=stride, padding=ks // 2)),

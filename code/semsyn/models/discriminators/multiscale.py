@@ -56,7 +56,7 @@ class NLayerDiscriminator(Discriminator):
         self.opt = opt
         kw, padw = 4, 2
         nf = opt.ndf
-        norm_layer = get_nonspade_norm_layer(opt.norm_D)
+        norm_layer = get_nonspade_norm_layer(opt.norm_D_spec)
         sequence = [[nn.Conv2d(discriminator_input_nc(opt), nf, kernel_size=kw, stride=2, padding=padw),
                      nn.LeakyReLU(0.2, False)]]
         for n in range(1, opt.n_layers_D):
@@ -100,6 +100,9 @@ class NLayerDiscriminator(Discriminator):
 
 class MultiscaleDiscriminator(Discriminator):
     """num_D PatchGANs on the input downsampled by 2 each time; returns a list over scales."""
+
+    METHOD = 'pix2pixHD, SPADE'
+    ORIGINAL_FIXED = {'netD_subarch': 'n_layer'}  # SPADE's multiscale discriminator of PatchGANs
 
     def __init__(self, opt):
         super().__init__()

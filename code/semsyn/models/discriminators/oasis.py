@@ -5,8 +5,9 @@ import torch
 import torch.nn as nn
 
 from ...errors import UserError
-from ..base import BaseNetwork
+from ...option_table import AT_LEAST_0, AT_LEAST_1
 from ..norms_oasis import get_spectral_norm
+from .base import Discriminator
 
 
 class residual_block_D(nn.Module):  # noqa: N801 (the original's name)
@@ -57,7 +58,30 @@ class residual_block_D(nn.Module):  # noqa: N801 (the original's name)
         return x
 
 
-class OASISDiscriminator(BaseNetwork):
+class OASISDiscriminator(Discriminator):
+    """forward(image) -> [B, semantic_nc + 1, H, W] logits (channel 0: fake)."""
+
+    METHOD = 'OASIS'
+    TRAIN_OPTIONS = {
+        'channels_D': (int, 64, "accepted for the original's command lines; as there, the discriminator's widths "
+                                'are fixed and nothing reads it', AT_LEAST_1),
+        'lambda_labelmix': (float, 10.0, 'weight of the LabelMix consistency loss of D', AT_LEAST_0),
+        'no_labelmix': (bool, False, 'no LabelMix regularisation'),
+        'no_balancing_inloss': (bool, False, 'no class-balancing weights in the N+1 cross-entropy of real pixels'),
+        'add_vgg_loss': (bool, False, 'add the VGG perceptual loss to G (off in the original by default)'),
+    }
+    OPTION_GROUP = ('OASIS', "--netG oasis --netD oasis, with the original's option names")
+
+    @staticmethod
+    def score_channels(opt):
+        return opt.semantic_nc + 1
+
+    def inputs(self, images, semantics):
+        return (images,)  # the labels enter through the loss only
+
+    def predictions_and_features(self, out):
+        return [out], []  # no feature matching
+
     def __init__(self, opt):
         super().__init__()
         if opt.num_res_blocks != 6:

@@ -1,5 +1,6 @@
 """What the model wrapper needs from a generator, declared by each method's class, so the wrapper
 names no method and a new one is its files plus an entry in ``GENERATORS``."""
+from ...option_table import spade_semantic_nc
 from ..base import BaseNetwork
 from ..encoder import ConvEncoder
 
@@ -14,9 +15,17 @@ class Generator(BaseNetwork):
     - ``extra_losses(extras, real_image, opt, vgg)``: losses it adds to G's objective, by name;
     - ``vgg_switch(opt)``: when those losses use the VGG network (built once for the run), the option
       that turns that use off (named when the VGG weights are missing); else None.
+
+    and, for the options (besides BaseNetwork's): ``UPSAMPLING``, the --num_upsampling_layers modes it
+    supports (None: it has no latent size), ``TTUR_FIXED_BETAS`` (its original trainer uses Adam
+    betas (0, 0.9) under TTUR, whatever --beta1/--beta2 say) and ``semantic_nc(opt)``, the channels
+    of its label input (SPADE's count by default).
     """
 
     encoder = ConvEncoder
+    UPSAMPLING = None
+    TTUR_FIXED_BETAS = False
+    semantic_nc = staticmethod(spade_semantic_nc)
 
     @staticmethod
     def image_and_extras(out):

@@ -19,6 +19,7 @@ from ...kernels.label_conv import label_conv
 from ...kernels.label_map import generator_labels
 from ...kernels.relu_split import relu_split
 from ...kernels.winograd import winograd_pays
+from ...norm_spec import NormSpec
 from ..ops import SPADE, get_nonspade_norm_layer
 from ..ops.depthwise import pixel_depthwise_conv, pixel_depthwise_conv_unfold, predicted_depthwise_conv
 from ..ops.latent import latent_input
@@ -26,6 +27,9 @@ from ..ops.paths import fast_paths_enabled
 from ..ops.resize import nearest_resize
 from ..ops.spectral import current_weight, spectral_norm
 from .base import Generator
+
+# the blocks' shortcut norm, whatever --norm_G says (as the original)
+SHORTCUT_NORM = NormSpec(spectral=False, kind='spade', param_free='syncbatch', kernel_size=3, text='spadesyncbatch3x3')
 
 PREDICTOR_HIDDEN = 128  # hard-coded width of the kernel and gate predictors in the original
 
@@ -105,9 +109,9 @@ class DepthsepCCBlock(nn.Module):
         self.conv_3 = nn.Conv2d(fmiddle, fout, kernel_size=1)
         if self.learned_shortcut:
             self.conv_s = nn.Conv2d(fin, fout, kernel_size=1, bias=False)
-            if 'spectral' in opt.norm_G:
+            if opt.norm_G_spec.spectral:
                 self.conv_s = spectral_norm(self.conv_s)
-            self.norm_s = SPADE('spadesyncbatch3x3', fin, cond_nc)
+            self.norm_s = SPADE(SHORTCUT_NORM, fin, cond_nc)
 
     def forward(self, x, semantics, label_feature, labels=None):
         """``labels``: the semantics as a LabelMap (fast paths)."""
@@ -160,6 +164,11 @@ def fused_first_layers(convs, semantics, label_feature, labels):
 class CondConvGenerator(Generator):
     """forward(semantics, z=None) -> image in [-1, 1] (tanh)."""
 
+    METHOD = 'CC-FPSE, with --netD fpse'
+    OPTION_DEFAULTS = {'norm_G': 'spectralsync_batch'}
+    UPSAMPLING = ('normal', 'more')
+    TTUR_FIXED_BETAS = True
+
     def __init__(self, opt):
         super().__init__()
         self.opt = opt
@@ -169,7 +178,7 @@ class CondConvGenerator(Generator):
             raise ValueError("CC-FPSE's generator supports num_upsampling_layers normal and more")
         self.fc = latent_input(opt, 16 * nf)
 
-        norm_layer = get_nonspade_norm_layer(opt.norm_G)
+        norm_layer = get_nonspade_norm_layer(opt.norm_G_spec)
         levels = 7 if self.more else 6
 
         def level(cin, cout, ks, stride):

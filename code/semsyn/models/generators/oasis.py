@@ -10,6 +10,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ...errors import UserError
+from ...option_table import AT_LEAST_1
 from ..norms_oasis import SPADE, get_spectral_norm
 from .base import Generator
 
@@ -39,6 +40,38 @@ class ResnetBlock_with_SPADE(nn.Module):  # noqa: N801 (the original's name)
 
 
 class OASISGenerator(Generator):
+    METHOD = 'OASIS, with --netD oasis'
+    OPTIONS = {
+        'channels_G': (int, 64, 'generator width: its last block has this many channels, the first 16x',
+                       AT_LEAST_1),
+        'num_res_blocks': (int, 6, 'residual blocks of G and D; the original builds 6 only', AT_LEAST_1),
+        'param_free_norm': (str, 'syncbatch', "the generator's norm before each SPADE modulation",
+                            ['instance', 'syncbatch', 'batch']),
+        'spade_ks': (int, 3, 'kernel size of the convolutions inside SPADE', AT_LEAST_1),
+        'no_3dnoise': (bool, False, 'no noise channels in front of the label map (a deterministic generator)'),
+        'no_spectral_norm': (bool, False, 'no spectral norm in G and D'),
+    }
+    OPTION_GROUP = ('OASIS', "--netG oasis --netD oasis, with the original's option names")
+    # the original's training: Adam betas (0, 0.999), no learning-rate decay, the EMA generator
+    # (EMA_decay 0.9999) with its batch-norm statistics recomputed; 3D noise of 64 channels
+    OPTION_DEFAULTS = {'z_dim': 64, 'ema': True, 'ema_decay': 0.9999, 'beta1': 0.0, 'beta2': 0.999,
+                       'niter_decay': 0}
+
+    @staticmethod
+    def semantic_nc(opt):
+        """OASIS's count: the classes and the dontcare label 0 (no instance edges)."""
+        return opt.label_nc + 1
+
+    @classmethod
+    def check_options(cls, opt):
+        if opt.num_res_blocks != 6:
+            raise UserError(f'--num_res_blocks {opt.num_res_blocks}: OASIS has 6 residual blocks')
+        step = 2 ** (opt.num_res_blocks - 1)
+        if opt.crop_size % step or round(opt.crop_size // step / opt.aspect_ratio) < 1:
+            raise UserError(f'--crop_size {opt.crop_size}: --netG {opt.netG} halves the image '
+                            f'{opt.num_res_blocks - 1} times; use a multiple of {step}, at least '
+                            f'{step * max(1, round(opt.aspect_ratio))}')
+
     def __init__(self, opt):
         super().__init__()
         if opt.num_res_blocks != 6:

@@ -1,6 +1,7 @@
 """pix2pixHD global generator as shipped with SPADE (``--netG pix2pixhd``), same parameter names."""
 import torch.nn as nn
 
+from ...option_table import AT_LEAST_0, AT_LEAST_1
 from ..ops import get_nonspade_norm_layer
 from .base import Generator
 
@@ -24,9 +25,20 @@ class ResnetBlock(nn.Module):
 class Pix2PixHDGenerator(Generator):
     """forward(semantics, z=None) -> image in [-1, 1]; z is ignored (no style input)."""
 
+    METHOD = 'pix2pixHD'
+    OPTIONS = {
+        'resnet_n_downsample': (int, 4, 'number of downsamplings', AT_LEAST_0),
+        'resnet_n_blocks': (int, 9, 'number of residual blocks', AT_LEAST_0),
+        'resnet_kernel_size': (int, 3, 'kernel size of the residual blocks', AT_LEAST_1),
+        'resnet_initial_kernel_size': (int, 7, 'kernel size of the first conv', AT_LEAST_1),
+    }
+    OPTION_GROUP = ('pix2pixHD', '--netG pix2pixhd: the global generator')
+    OPTION_DEFAULTS = {'norm_G': 'instance'}
+    TTUR_FIXED_BETAS = True
+
     def __init__(self, opt):
         super().__init__()
-        norm_layer = get_nonspade_norm_layer(opt.norm_G)
+        norm_layer = get_nonspade_norm_layer(opt.norm_G_spec)
         activation = nn.ReLU(False)
         ngf, k0 = opt.ngf, opt.resnet_initial_kernel_size
         model = [nn.ReflectionPad2d(k0 // 2),

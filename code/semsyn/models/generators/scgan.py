@@ -13,12 +13,12 @@ hardtanh image; the routing network's auxiliary hardtanh image (SCGAN's reconstr
 the raw pooled routing weights of the conv experts, one [N, num_experts_conv, H, W] per level,
 coarse to fine (before the temperature and the activation).
 """
-import re
-
 import torch.nn as nn
 import torch.nn.functional as F
 
+from ...errors import UserError
 from ...kernels.label_map import generator_labels, label_channels
+from ...option_table import ANY, AT_LEAST_0, AT_LEAST_1, POSITIVE
 from ..dispatch import forward_context
 from ..encoder import SCGANConvEncoder
 from ..losses import image_reconstruction_loss
@@ -30,15 +30,6 @@ from ..ops.spectral import spectral_norm
 from .base import Generator
 
 
-def parse_scc_config(norm_G):
-    """'spectralsccsyncbatch3x3' -> (spectral=True, 'syncbatch', 3)."""
-    parsed = re.fullmatch(r'(spectral)?scc(\D+)(\d)x\d', norm_G)
-    if parsed is None or parsed.group(2) not in ('syncbatch', 'sync_batch', 'batch', 'instance'):
-        raise ValueError(f"--norm_G {norm_G}: SCGAN's generator needs a spatial conditional norm, "
-                         f"[spectral]scc<syncbatch|batch|instance><k>x<k>, e.g. spectralsccsyncbatch3x3")
-    return parsed.group(1) is not None, parsed.group(2), int(parsed.group(3))
-
-
 class SCCResnetBlock(nn.Module):
     """Residual block: spatial conditional norm -> LeakyReLU(0.2) -> spatial conditional conv,
     twice. Learned shortcut when fin != fout: SPADE norm (on the label map) -> 3x3 conv with bias,
@@ -46,14 +37,15 @@ class SCCResnetBlock(nn.Module):
 
     def __init__(self, fin, fout, opt):
         super().__init__()
-        spectral, norm_kind, ks = parse_scc_config(opt.norm_G)
+        norm = opt.norm_G_spec  # [spectral]scc<param-free norm><k>x<k>
+        spectral, norm_kind = norm.spectral, norm.param_free
         self.learned_shortcut = fin != fout
         fmiddle = min(fin, fout)
         self.conv_0 = SpatialCondConv2d(fin, fmiddle, opt.num_experts_conv, spectral=spectral)
         self.conv_1 = SpatialCondConv2d(fmiddle, fout, opt.num_experts_conv, spectral=spectral)
         if self.learned_shortcut:
             self.conv_s = spectral_norm(nn.Conv2d(fin, fout, kernel_size=3, padding=1))
-            self.norm_s = SPADE(f'spade{norm_kind}{ks}x{ks}', fin, opt.semantic_nc)
+            self.norm_s = SPADE(norm, fin, opt.semantic_nc)
         self.norm_0 = SpatialCondNorm(norm_kind, fin, opt.num_experts_norm)
         self.norm_1 = SpatialCondNorm(norm_kind, fmiddle, opt.num_experts_norm)
 
@@ -71,6 +63,44 @@ class SCGGenerator(Generator):
     Pairs with SCGAN's encoder; adds the routing image's reconstruction loss to G's objective."""
 
     encoder = SCGANConvEncoder
+    METHOD = 'SCGAN'
+    OPTIONS = {
+        'num_experts_conv': (int, 1, 'number of expert kernels of the conditional convolution', AT_LEAST_1),
+        'num_experts_norm': (int, 1, 'number of expert affine parameters of the conditional normalisation',
+                             AT_LEAST_1),
+        'weight_type': (str, 'softmax', 'activation of the routing weights', ['softmax', 'sigmoid']),
+        'temperature': (float, 1.0, 'routing weights are multiplied by this before the activation', POSITIVE),
+        'nrf': (int, 64, 'width of the routing (semantic-vector) network', AT_LEAST_1),
+        'nff': (int, 32, 'width of the first feature map', AT_LEAST_1),
+        'position': (bool, False, 'position prior (iterative Gaussian propagation of the label map)'),
+        'pyr_pos': (bool, False, 'apply the position prior on the label pyramid'),
+        'pyr_rng': (int, 5, 'number of pyramid levels blurred by the position prior', AT_LEAST_0),
+        'ig_sz': (int, 7, 'window size of the position prior', AT_LEAST_1),
+        'ig_sigma': (float, 1.5, 'sigma of the position prior', POSITIVE),
+        'ig_iter': (int, 1, 'iterations of the position prior', AT_LEAST_0),
+        'ig_relative': (bool, False, "relative update in the position prior; false as in all of SCGAN's configs "
+                                     "(SCGAN's own parser defaults it to true, which none of its released models "
+                                     'use)'),
+        'no_spectral_on_routing': (bool, False, 'no spectral norm in the routing network'),
+    }
+    TRAIN_OPTIONS = {
+        'lambda_w_recon': (float, 2.0, 'weight of the routing-image reconstruction loss', AT_LEAST_0),
+        'rw_loss': (str, 'l1', 'loss of the routing-image reconstruction', ['l1', 'l2', 'vgg']),
+        'rw_vgg': (bool, False, "accepted for SCGAN's configs and ignored, as in SCGAN, where nothing reads it "
+                                '(use --rw_loss vgg for a VGG routing loss)'),
+    }
+    OPTION_GROUP = ('SCGAN', 'spatial conditional convolution and normalisation, routing network, position prior')
+    OPTION_DEFAULTS = {'norm_G': 'spectralsccsyncbatch3x3', 'nef': -1}
+    UPSAMPLING = ('normal',)
+    # variants of SCGAN's code its released models don't use: accepted at these values only
+    ORIGINAL_FIXED = {'sampling': 'none', 'dropblock': False, 'smooth': False, 'use_unet': False,
+                      'labelnoise': False, 'routing_detach': False, 'random_z': False, 'db_prob': ANY}
+
+    @classmethod
+    def check_options(cls, opt):
+        if opt.norm_G_spec.kind != 'scc':
+            raise UserError(f"--norm_G {opt.norm_G}: SCGAN's generator needs a spatial conditional norm, "
+                            '[spectral]scc<syncbatch|batch|instance><k>x<k>, e.g. spectralsccsyncbatch3x3')
 
     def __init__(self, opt):
         super().__init__()
@@ -79,7 +109,6 @@ class SCGGenerator(Generator):
                              f"'normal' only (its routing pyramid has {ROUTING_LEVELS} levels)")
         if opt.weight_type not in ('softmax', 'sigmoid'):
             raise ValueError(f"--weight_type must be softmax or sigmoid, got {opt.weight_type!r}")
-        parse_scc_config(opt.norm_G)
         self.opt = opt
         nf, ff = opt.ngf, opt.nff
         self.fc = latent_input(opt, 16 * ff)

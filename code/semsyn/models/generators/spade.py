@@ -22,16 +22,15 @@ class SPADEResnetBlock(nn.Module):
         self.conv_1 = nn.Conv2d(fmiddle, fout, kernel_size=3, padding=1)
         if self.learned_shortcut:
             self.conv_s = nn.Conv2d(fin, fout, kernel_size=1, bias=False)
-        if 'spectral' in opt.norm_G:
+        if opt.norm_G_spec.spectral:
             self.conv_0 = spectral_norm(self.conv_0)
             self.conv_1 = spectral_norm(self.conv_1)
             if self.learned_shortcut:
                 self.conv_s = spectral_norm(self.conv_s)
-        spade_config = opt.norm_G.replace('spectral', '')
-        self.norm_0 = SPADE(spade_config, fin, opt.semantic_nc)
-        self.norm_1 = SPADE(spade_config, fmiddle, opt.semantic_nc)
+        self.norm_0 = SPADE(opt.norm_G_spec, fin, opt.semantic_nc)
+        self.norm_1 = SPADE(opt.norm_G_spec, fmiddle, opt.semantic_nc)
         if self.learned_shortcut:
-            self.norm_s = SPADE(spade_config, fin, opt.semantic_nc)
+            self.norm_s = SPADE(opt.norm_G_spec, fin, opt.semantic_nc)
 
     def forward(self, x, semantics):
         x_s = self.conv_s(self.norm_s(x, semantics)) if self.learned_shortcut else x
@@ -42,6 +41,11 @@ class SPADEResnetBlock(nn.Module):
 
 class SPADEGenerator(Generator):
     """forward(semantics, z=None) -> image in [-1, 1] (tanh)."""
+
+    METHOD = 'SPADE'
+    OPTION_DEFAULTS = {'norm_G': 'spectralspadesyncbatch3x3'}
+    UPSAMPLING = ('normal', 'more', 'most')
+    TTUR_FIXED_BETAS = True
 
     def __init__(self, opt):
         super().__init__()

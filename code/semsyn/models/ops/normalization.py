@@ -4,12 +4,11 @@
 SynchronizedBatchNorm2d used by the originals; statistics are synchronised across processes when
 training under torchrun (converted to ``nn.SyncBatchNorm``), not across DataParallel replicas.
 """
-import re
-
 import torch.nn as nn
 
 from ...kernels.modulation import modulate
 from ...kernels.spade_fast import modulation_from_hidden
+from ...norm_spec import NormSpec, parse_norm
 from ..dispatch import Dispatched
 from .paths import fast_paths_enabled
 from .resize import nearest_resize
@@ -31,17 +30,24 @@ def _out_channels(layer):
     return layer.weight.size(0)
 
 
-def get_nonspade_norm_layer(norm_type='instance'):
+def as_spec(norm):
+    """A NormSpec, or a norm option's text parsed."""
+    return norm if isinstance(norm, NormSpec) else parse_norm(norm)
+
+
+def get_nonspade_norm_layer(norm='instance'):
     """SPADE's helper: wraps a conv as [spectral_norm](conv) followed by a norm layer.
 
-    'spectralinstance' -> Sequential(spectral_norm(conv) without bias, InstanceNorm2d(affine=False)).
+    ``norm``: a NormSpec (or its text): 'spectralinstance' -> Sequential(spectral_norm(conv) without
+    bias, InstanceNorm2d(affine=False)).
     """
+    spec = as_spec(norm)
+
     def add_norm_layer(layer):
-        subnorm_type = norm_type
-        if norm_type.startswith('spectral'):
+        subnorm_type = spec.kind
+        if spec.spectral:
             layer = spectral_norm(layer)
-            subnorm_type = norm_type[len('spectral'):]
-        if subnorm_type == 'none' or len(subnorm_type) == 0:
+        if subnorm_type == 'none':
             return layer
         # the norm layer makes the conv bias redundant: remove it (as the originals do)
         if getattr(layer, 'bias', None) is not None:
@@ -53,27 +59,23 @@ def get_nonspade_norm_layer(norm_type='instance'):
         elif subnorm_type == 'instance':
             norm_layer = nn.InstanceNorm2d(channels, affine=False)
         else:
-            raise ValueError(f"normalization layer '{subnorm_type}' is not recognised")
+            raise ValueError(f"normalization layer '{spec.text}' is not recognised")
         return nn.Sequential(layer, norm_layer)
 
     return add_norm_layer
 
 
-def parse_spade_config(config_text):
-    """'spadesyncbatch3x3' -> ('syncbatch', 3)."""
-    parsed = re.search(r'spade(\D+)(\d)x\d', config_text)
-    if not config_text.startswith('spade') or parsed is None:
-        raise ValueError(f"'{config_text}' is not a SPADE norm config such as spadesyncbatch3x3")
-    return parsed.group(1), int(parsed.group(2))
-
-
 class SPADE(Dispatched):
-    """Spatially-adaptive normalisation: param-free norm, then (1 + gamma(seg)) * x + beta(seg)."""
+    """Spatially-adaptive normalisation: param-free norm, then (1 + gamma(seg)) * x + beta(seg).
+    ``norm``: a conditional NormSpec (its param-free norm and kernel size), e.g. spadesyncbatch3x3."""
 
-    def __init__(self, config_text, norm_nc, label_nc, nhidden=128):
+    def __init__(self, norm, norm_nc, label_nc, nhidden=128):
         super().__init__()
-        norm_kind, ks = parse_spade_config(config_text)
-        self.param_free_norm = param_free_norm(norm_kind, norm_nc)
+        spec = as_spec(norm)
+        if not spec.conditional:
+            raise ValueError(f"'{spec.text}' is not a conditional norm such as spadesyncbatch3x3")
+        ks = spec.kernel_size
+        self.param_free_norm = param_free_norm(spec.param_free, norm_nc)
         pw = ks // 2
         self.mlp_shared = nn.Sequential(nn.Conv2d(label_nc, nhidden, kernel_size=ks, padding=pw), nn.ReLU())
         self.mlp_gamma = nn.Conv2d(nhidden, norm_nc, kernel_size=ks, padding=pw)
