@@ -200,6 +200,8 @@ TEST_OPTIONS = {
     'label_palette': (str, None, 'the --label_dir maps are colour images: cityscapes, ade20k, cocostuff, semsyn '
                                  '(the colours of the label pages) or a palette file (JSON or "r g b id" lines)'),
     'style_image': (str, None, '--use_vae models: the style of this photo for every label map'),
+    'output_size': (str, 'label', "--label_dir maps alone: each picture at its label map's own size (label) or at "
+                                  "the size the generator takes (model)", ['label', 'model']),
 }
 
 # Keys of the originals' option namespaces and configs that allow a single value here: the one

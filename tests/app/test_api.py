@@ -59,6 +59,22 @@ def test_a_raw_png_body_works_too(served):
     assert np.array_equal(picture(body), picture(same))
 
 
+def test_maps_of_any_size_give_pictures_of_their_size(served, tiny_synthesizer):
+    opt = served.app.synthesizer.opt
+    for w, h in ((128, 96), (40, 100), (30, 30)):
+        ids = two_classes(w, h, 0, 3)
+        status, _, body = synthesize(served, ids, seed=2)
+        assert status == 200 and picture(body).shape == (h, w, 3)
+        expected = tiny_synthesizer(painted_image(ids, opt), seed=2, palette='semsyn')
+        assert np.array_equal(picture(body), np.asarray(expected))
+        _, _, body = synthesize(served, ids, seed=2, output_size='model')
+        assert picture(body).shape == (64, 64, 3)
+        status, _, body = request(served.url + 'api/synthesize?seed=2&output_size=model', painted(ids, opt),
+                                  content_type='image/png')
+        assert status == 200 and picture(body).shape == (64, 64, 3)
+    assert 'output_size' in error_of(*synthesize(served, two_classes(8, 8, 0, 3), output_size='huge'))
+
+
 def test_the_seed_and_the_style_image_pick_the_style(served, tiny_synthesizer):
     ids = two_classes(64, 64, 2, 5)
     one, again, other = (picture(synthesize(served, ids, seed=s)[2]) for s in (7, 7, 8))

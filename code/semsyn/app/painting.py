@@ -37,7 +37,8 @@ class PaintingApp:
 
     # -- label maps the page starts from ------------------------------------------------------
     def upload_ids(self, image: Image.Image, palette: str = PAINTED) -> np.ndarray:
-        """Class ids at the model's size of an uploaded label map (see label_input)."""
+        """Class ids of an uploaded label map of any size (see label_input), resized (nearest) to the
+        canvas, the model's size."""
         return resize_map(self.synthesizer.class_ids(*label_input(image, palette)), self.synthesizer.size)
 
     def example_ids(self, index: int) -> np.ndarray:
@@ -47,14 +48,15 @@ class PaintingApp:
 
     # -- synthesis -----------------------------------------------------------------------------
     def synthesize(self, label: Image.Image, style: Optional[Image.Image] = None,
-                   seed: Optional[int] = None) -> Image.Image:
-        """The picture of a label map (the page's: painted in the semsyn palette; see label_input); --use_vae
-        models take the style of `style` when given, else the prior sample of `seed`."""
+                   seed: Optional[int] = None, output_size: str = 'label') -> Image.Image:
+        """The picture of a label map of any size (the page's: painted in the semsyn palette; see
+        label_input), at the map's size (output_size 'model': at the model's); --use_vae models take the
+        style of `style` when given, else the prior sample of `seed`."""
         if seed is not None and not (isinstance(seed, int) and not isinstance(seed, bool) and 0 <= seed <= MAX_SEED):
             raise UserError(f'seed: expected an integer in [0, {MAX_SEED}], got {seed!r}')
         label, palette = label_input(label, PAINTED)
         with self.lock:
-            return self.synthesizer(label, style=style, seed=seed, palette=palette)
+            return self.synthesizer(label, style=style, seed=seed, palette=palette, output_size=output_size)
 
 
 def label_input(image: Image.Image, palette: str):

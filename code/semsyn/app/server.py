@@ -5,8 +5,11 @@
                                 style controls (use_vae, seed), what the examples are
     GET  /api/example?index=k   class ids of example k: {"width", "height", "ids": [row-major]}
     POST /api/label_map         {"image": data URL, "palette": "semsyn"} -> class ids of an uploaded label map
-    POST /api/synthesize        {"label": data URL, "style": data URL, "seed": k} -> image/png; or a PNG body
-                                (?seed=k): curl --data-binary @map.png -H 'Content-Type: image/png' URL
+    POST /api/synthesize        {"label": data URL, "style": data URL, "seed": k, "output_size": "label"} ->
+                                image/png; or a PNG body (?seed=k&output_size=model):
+                                curl --data-binary @map.png -H 'Content-Type: image/png' URL
+                                A label map of any size; the picture at its size ("label", the default) or
+                                at the model's ("model").
 
 Bad input is a 400 with {"error": "<one line>"}.
 """
@@ -90,6 +93,7 @@ class Handler(BaseHTTPRequestHandler):
         cap = app.max_label_pixels
         if path == '/api/synthesize' and self.headers.get('Content-Type', '').startswith('image/'):
             label, style, seed = decode_image(body, 'label map', cap), None, int_parameter(query, 'seed', None)
+            output_size = query.get('output_size', ['label'])[0]
         else:
             request = json_object(body)
             if path == '/api/label_map':
@@ -99,7 +103,8 @@ class Handler(BaseHTTPRequestHandler):
             label = decode_image(request.get('label'), 'label map', cap)
             style = decode_image(request['style'], 'style image') if request.get('style') else None
             seed = request.get('seed')
-        return HTTPStatus.OK, 'image/png', png_bytes(app.synthesize(label, style, seed))
+            output_size = request.get('output_size', 'label')
+        return HTTPStatus.OK, 'image/png', png_bytes(app.synthesize(label, style, seed, output_size))
 
     # -- plumbing -------------------------------------------------------------------------------
     def body(self) -> bytes:
