@@ -23,7 +23,8 @@ from semsyn.visual import colorize_label
 from tests.conftest import REPO
 
 DEMO = ['--config', str(REPO / 'config' / 'demo.yml')]
-TINY = ['--synthetic_size', '4', '--niter', '1', '--niter_decay', '0', '--batchSize', '2', '--init_variance', '1']  # default init: two steps leave every picture grey, maps could not be told apart
+# --init_variance 1: with the default init two steps leave every picture grey, maps could not be told apart
+TINY = ['--synthetic_size', '4', '--niter', '1', '--niter_decay', '0', '--batchSize', '2', '--init_variance', '1']
 SIZES = {'square': (64, 64), 'wide': (128, 96), 'tall': (40, 100), 'small': (30, 30), 'wide2': (128, 96)}  # (w, h)
 
 

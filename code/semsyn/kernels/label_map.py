@@ -17,9 +17,6 @@ import torch.nn.functional as F
 
 from .scatter import ScatterAdd
 
-# models/ops re-exports LabelMap and models/ imports this module while it initialises, so the helpers
-# of models/ are looked up when called (a module-level import here would close an import cycle).
-
 
 def one_hot_labels(channels):
     """The labels [N, H, W] of a one-hot map [N, L, H, W], or None when it is not one-hot.
@@ -77,7 +74,6 @@ class LabelMap:
             return self
         if size not in self._resized:
             # the pixels the resized one-hot map holds (ops/resize.py)
-            from ..models.ops.resize import nearest_select
             extra = None if self.extra is None else nearest_select(self.extra, size)
             self._resized[size] = LabelMap(nearest_select(self.labels, size), extra, self.num_classes)
         return self._resized[size]
@@ -168,7 +164,6 @@ class LabelMap:
 def context_labels(context, semantics):
     """The LabelMap of ``semantics`` when it is the input of the open forward context (checked once
     per forward and shared), else None."""
-    from ..models.ops.paths import fast_paths_enabled
     if context is None or context.semantics is not semantics or not fast_paths_enabled(semantics):
         return None
     return context.cached('labels', lambda: LabelMap.of(semantics, context.label_channels))
@@ -183,11 +178,19 @@ def generator_labels(semantics, opt):
     """The LabelMap of a generator's input on the fast paths (None on the reference path, or when the
     label channels, all but the instance-edge channel, are not one-hot); shared with the open
     forward context when ``semantics`` is its input."""
-    from ..models.dispatch import current_context
-    from ..models.ops.paths import fast_paths_enabled
     if not fast_paths_enabled(semantics):
         return None
-    context = current_context()
+    context = dispatch.current_context()
     if context is not None and context.semantics is semantics and context.label_channels == label_channels(opt):
         return context_labels(context, semantics)
     return LabelMap.of(semantics, label_channels(opt))
+
+
+# models/ops re-exports LabelMap, and models/ modules import this module while models/ initialises: these
+# imports follow the definitions, so that LabelMap exists when models/ops asks for it (at the top they would
+# close an import cycle). paths first: it initialises models/ops before models/dispatch is asked for.
+# isort: off
+from ..models.ops.paths import fast_paths_enabled  # noqa: E402
+from ..models.ops.resize import nearest_select  # noqa: E402
+from ..models import dispatch  # noqa: E402
+# isort: on
