@@ -96,7 +96,7 @@ def test_label_maps_alone_with_ids_colours_style_and_samples(vae_run, tmp_path):
     folder = tmp_path / 'r' / 'tiny' / 'label_labels_latest' / 'images'
     assert sorted(p.name for p in folder.iterdir()) == ['input_label', 'synthesized_image', 'synthesized_image_2']
     assert sorted(p.name for p in (folder / 'synthesized_image').iterdir()) == ['map0.png', 'map1.png']
-    assert Image.open(folder / 'synthesized_image' / 'map1.png').size == (64, 64)
+    assert Image.open(folder / 'synthesized_image' / 'map1.png').size == (80, 48)  # the map's own size
 
     # the same maps painted in the label pages' colours
     palette = builtin('semsyn', 6, 'synthetic')
@@ -136,7 +136,7 @@ def test_the_documented_python_example_runs(vae_run, tmp_path, monkeypatch):
     (tmp_path / 'labels' / 'map0.png').rename(tmp_path / 'my_label_map.png')
     monkeypatch.chdir(tmp_path)
     exec(compile(code, 'README.md', 'exec'), {})
-    assert Image.open(tmp_path / 'picture.png').size == (64, 64)
+    assert Image.open(tmp_path / 'picture.png').size == (40, 40)  # the map's size
 
 
 def test_python_api_inputs_and_errors(vae_run, tmp_path):
@@ -145,7 +145,8 @@ def test_python_api_inputs_and_errors(vae_run, tmp_path):
     ids = np.zeros((30, 50), np.int64)
     ids[:, 20:] = 2
     by_array, by_image = s(ids, seed=4), s(Image.fromarray(ids.astype(np.uint8)), seed=4)
-    assert by_array.size == (64, 64) and np.array_equal(np.asarray(by_array), np.asarray(by_image))
+    assert by_array.size == (50, 30) and np.array_equal(np.asarray(by_array), np.asarray(by_image))
+    assert s(ids, seed=4, output_size='model').size == (64, 64)
     assert not np.array_equal(np.asarray(by_array), np.asarray(s(ids, seed=5)))
     batch = s.synthesize(torch.cat([s.semantics(ids), s.semantics(ids)]))
     assert batch.shape == (2, 3, 64, 64)

@@ -1,6 +1,6 @@
 """Synthesis with a trained generator, shared by test.py, the evaluation during training and the
-Python API: the generator loaded from a run folder, synthesis over a data loader, and the sample
-triplets (label, synthesized, real) the pages show."""
+Python API: the generator loaded from a run folder, the size it takes, synthesis over a data loader,
+and the sample triplets (label, synthesized, real) the pages show."""
 import math
 import os
 
@@ -10,13 +10,47 @@ from PIL import Image
 from tqdm import tqdm
 
 from .checkpoints import load_network, network_path
+from .data import is_label_only
 from .data.io import read_image
-from .data.transforms import image_to_tensor
+from .data.transforms import image_to_tensor, resize_map
 from .devices import unwrap
 from .errors import UserError
 from .kernels import activate  # noqa: F401  (the CPU kernels, registered)
+from .models.ops.latent import UPSAMPLING_LAYERS, latent_size
 from .models.synthesis import SynthesisModel, prepare_batch
 from .visual import colorize_label, tensor2im
+
+# Generators without a latent size: they take any map whose sides their stride-2 levels divide.
+FULLY_CONVOLUTIONAL = {'pix2pixhd'}
+OUTPUT_SIZES = ('label', 'model')  # a label map's picture at the map's own size, or at the generator's
+
+
+def generator_size(opt, size=None):
+    """(width, height) of the label maps the generator takes, for a map of ``size`` (w, h).
+
+    A generator with a latent size (SPADE, CC-FPSE, SCGAN, OASIS) takes one size whatever the map's:
+    its first feature map's times its upsampling factor, i.e. the crop size and aspect ratio. pix2pixHD
+    takes the nearest size whose sides its --resnet_n_downsample halvings divide (of the crop size and
+    aspect ratio when no size is given)."""
+    if opt.netG in FULLY_CONVOLUTIONAL:
+        step = 2 ** opt.resnet_n_downsample
+        size = size or (opt.crop_size, round(opt.crop_size / opt.aspect_ratio))
+        return tuple(max(step, round(side / step) * step) for side in size)
+    if opt.netG == 'oasis':  # its residual blocks but the first each double the size
+        k = opt.num_res_blocks - 1
+        sw = opt.crop_size // 2 ** k
+        sh = round(sw / opt.aspect_ratio)
+    else:
+        sw, sh = latent_size(opt)
+        k = UPSAMPLING_LAYERS[opt.num_upsampling_layers]
+    return sw * 2 ** k, sh * 2 ** k
+
+
+def check_output_size(value, what='--output_size'):
+    if value not in OUTPUT_SIZES:
+        raise UserError(f"{what} {value!r}: expected 'label' (the picture at the label map's size) or 'model' "
+                        f"(at the generator's)")
+    return value
 
 
 def load_generator_model(opt, device):
@@ -75,6 +109,8 @@ def synthesize(model, loader, opt, device, limit, desc='test', n_samples=1, styl
                 break
             n = min(data['label'].size(0), limit - done)
             data = {k: v[:n] for k, v in data.items()}
+            if is_label_only(opt):
+                data = fit_label_maps(data, opt)
             semantics, real, label = prepare_batch(data, opt, device)
             samples = []
             for k in range(n_samples):
@@ -88,12 +124,53 @@ def synthesize(model, loader, opt, device, limit, desc='test', n_samples=1, styl
             done += n
 
 
+def fit_label_maps(data, opt):
+    """A batch of label maps alone (of one size, their own) at the size the generator takes: 'label'
+    and 'instance' resized (nearest, as a dataset's maps are); the maps as given stay as 'source_label'."""
+    label = data['label']
+    height, width = label.shape[-2:]
+    size = generator_size(opt, (width, height))
+    out = {**data, 'source_label': label}
+    if size != (width, height):
+        out['label'] = resize_maps(label, size)
+        if not opt.no_instance:
+            out['instance'] = resize_maps(data['instance'], size)
+    return out
+
+
+def resize_maps(maps, size):
+    """[B, 1, H, W] integer maps -> [B, 1, h, w] at size (w, h), PIL's NEAREST as resize_map."""
+    return torch.stack([torch.from_numpy(resize_map(m[0].numpy(), size))[None] for m in maps.cpu()])
+
+
+def at_label_size(visuals, source_label, opt):
+    """The visuals of one label map alone at the map's own size: its own colours (not the resized map's)
+    and the pictures resized (bicubic) to its size."""
+    height, width = source_label.shape[-2:]
+    out = {'input_label': colorize_label(source_label.cpu(), label_colours(opt))}
+    for key, image in visuals.items():
+        if key != 'input_label':
+            out[key] = resize_picture(image, (width, height))
+    return out
+
+
+def resize_picture(image, size):
+    """An HxWx3 uint8 picture at size (w, h), bicubic."""
+    if (image.shape[1], image.shape[0]) == tuple(size):
+        return image
+    return np.asarray(Image.fromarray(image).resize(tuple(size), Image.BICUBIC))
+
+
+def label_colours(opt):
+    return opt.label_nc if opt.dataset_mode == 'cityscapes' else opt.label_nc + 1
+
+
 def sample_visuals(label, samples, real, opt, n=1):
     """The first n label maps as HxWx3 uint8 arrays: coloured label map, the synthesized samples
     (synthesized_image, synthesized_image_2, ...) and, where given, the real image."""
     if isinstance(samples, torch.Tensor):
         samples = [samples]
-    n_colours = opt.label_nc if opt.dataset_mode == 'cityscapes' else opt.label_nc + 1
+    n_colours = label_colours(opt)
     out = []
     for i in range(min(n, samples[0].size(0))):
         visuals = {'input_label': colorize_label(label[i].cpu(), n_colours)}

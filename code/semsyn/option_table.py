@@ -190,6 +190,8 @@ TEST_OPTIONS = {
     'label_palette': (str, None, 'the --label_dir maps are colour images: cityscapes, ade20k, cocostuff, semsyn '
                                  '(the colours of the label pages) or a palette file (JSON or "r g b id" lines)'),
     'style_image': (str, None, '--use_vae models: the style of this photo for every label map'),
+    'output_size': (str, 'label', "--label_dir maps alone: each picture at its label map's own size (label) or at "
+                                  "the size the generator takes (model)", ['label', 'model']),
     'eval_protocol': (str, None, 'after the test, score the result folder under this preset of python -m '
                                  'semsyn.evaluate --list-protocols (FID/KID, mIoU against the label files)'),
 }
@@ -224,7 +226,7 @@ OPTION_GROUPS = [
      'serial_batches no_flip display_winsize'),
     ('loading', None, 'nThreads max_dataset_size cache_filelist_write cache_filelist_read'),
     ('your own label maps', '--dataset_mode custom, or test.py --label_dir DIR without --image_dir',
-     'label_dir image_dir instance_dir label_palette style_image n_samples'),
+     'label_dir image_dir instance_dir label_palette style_image n_samples output_size'),
     ('model', 'generator, encoder and their norms', 'netG ngf norm_G norm_E init_type init_variance z_dim use_vae '
      'nef num_upsampling_layers no_ema'),
     ('discriminator', None, 'netD ndf norm_D num_D n_layers_D'),

@@ -8,8 +8,9 @@
 
 A label map is a path, a PIL image or an HxW integer array holding the values the label files of the
 model's dataset hold (COCO-Stuff ids with 255 unlabeled, ADE20K annotation values, class ids for the
-synthetic dataset), or a colour image with ``palette=`` (see semsyn.data.palette). It is resized
-(nearest) to the model's resolution; the picture comes at that resolution.
+synthetic dataset), or a colour image with ``palette=`` (see semsyn.data.palette), of any size: it is
+resized (nearest) to the size the generator takes (``generator_size``), and the picture comes at the
+map's own size (``output_size='model'``: at the generator's).
 """
 import os
 from pathlib import Path
@@ -26,7 +27,7 @@ from .data.palette import load_palette, read_colour_map
 from .data.transforms import resize_map
 from .devices import resolve_device
 from .errors import UserError
-from .inference import load_generator_model, prior_codes, style_code
+from .inference import check_output_size, generator_size, load_generator_model, prior_codes, resize_picture, style_code
 from .models.synthesis import one_hot_semantics
 from .options import resolve
 from .visual import tensor2im
@@ -52,7 +53,7 @@ class Synthesizer:
         self.device = torch.device(device)
         self.model = load_generator_model(opt, self.device)
         self.map_labels = getattr(DATASETS[opt.dataset_mode], 'map_labels', None)
-        self.size = (opt.crop_size, round(opt.crop_size / opt.aspect_ratio))  # (width, height)
+        self.size = generator_size(opt)  # (width, height) of its pictures at the crop size
 
     @classmethod
     def from_checkpoint(cls, folder: Union[str, os.PathLike], epoch: str = 'latest',
@@ -99,8 +100,9 @@ class Synthesizer:
         return prepare_label(values, where, self.opt, mapping)
 
     def semantics(self, ids: np.ndarray) -> torch.Tensor:
-        """[1, semantic_nc, H, W] network input of class ids, resized (nearest) to the model's size."""
-        ids = resize_map(ids, self.size)
+        """[1, semantic_nc, H, W] network input of class ids, resized (nearest) to the size the generator
+        takes for a map of their size."""
+        ids = resize_map(ids, generator_size(self.opt, (ids.shape[1], ids.shape[0])))
         label = torch.from_numpy(np.ascontiguousarray(ids))[None, None].to(self.device)
         return one_hot_semantics(label, label if not self.opt.no_instance else None, self.opt)
 
@@ -115,8 +117,9 @@ class Synthesizer:
         return style_code(self.model, photo, self.opt)
 
     def __call__(self, label: LabelMap, style: Optional[LabelMap] = None, seed: Optional[int] = None,
-                 palette: Optional[str] = None) -> Image.Image:
-        """The picture of one label map (a path, a PIL image or an HxW integer array).
+                 palette: Optional[str] = None, output_size: str = 'label') -> Image.Image:
+        """The picture of one label map (a path, a PIL image or an HxW integer array of any size), at the
+        map's own size (``output_size='model'``: at the size the generator takes).
 
         style: a photo whose style the picture takes (models trained with --use_vae); seed: the sample
         of the prior a --use_vae model draws (the same seed, the same picture); palette: the label map
@@ -125,7 +128,9 @@ class Synthesizer:
             picture = s(np.array([[0, 0, 3], [0, 3, 3]]), seed=7)
             picture = s('painted.png', palette='semsyn')
         """
-        semantics = self.semantics(self.class_ids(label, palette))
+        check_output_size(output_size, 'output_size')
+        ids = self.class_ids(label, palette)
+        semantics = self.semantics(ids)
         z = None
         if self.opt.use_vae:
             if style is not None:
@@ -137,4 +142,7 @@ class Synthesizer:
         elif seed is not None:
             raise UserError('seed: this model has no style code (trained without --use_vae): its picture of a label '
                             'map is always the same; leave seed out')
-        return Image.fromarray(tensor2im(self.synthesize(semantics, z)[0]))
+        picture = tensor2im(self.synthesize(semantics, z)[0])
+        if output_size == 'label':
+            picture = resize_picture(picture, (ids.shape[1], ids.shape[0]))
+        return Image.fromarray(picture)

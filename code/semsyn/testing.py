@@ -9,7 +9,7 @@ from .data.sampler import make_loader, set_epoch
 from .devices import data_parallel, resolve_device
 from .errors import UserError
 from .fileio import probe_writable
-from .inference import load_generator_model, sample_visuals, style_code, synthesize
+from .inference import at_label_size, load_generator_model, sample_visuals, style_code, synthesize
 from .metrics import fid as fid_metric
 from .metrics import segmentation
 from .metrics.evaluation import FIDEvaluator
@@ -119,7 +119,11 @@ def run_test(opt):
         evaluations.add(samples, label, real)
         n = samples[0].size(0) if opt.visual_n < 0 else min(samples[0].size(0), opt.visual_n)
         for i, visuals in enumerate(sample_visuals(label, samples, real, opt, n)):
-            rows.append(save_row(web_dir, os.path.splitext(os.path.basename(data['path'][i]))[0], visuals))
+            if 'source_label' in data and opt.output_size == 'label':
+                visuals = at_label_size(visuals, data['source_label'][i], opt)
+            order = int(data['index'][i]) if 'index' in data else len(rows)  # maps alone: batched by size
+            rows.append((order, save_row(web_dir, os.path.splitext(os.path.basename(data['path'][i]))[0], visuals)))
+    rows = [row for _, row in sorted(rows, key=lambda r: r[0])]
     page = HTMLPage(web_dir, f'Experiment = {opt.name}, Phase = {opt.phase}, Epoch = {opt.which_epoch}')
     for title, result, path in evaluations.results(opt, web_dir):
         add_metrics(page, title, result)

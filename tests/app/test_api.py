@@ -6,15 +6,23 @@ import re
 import threading
 import time
 import zlib
+from argparse import Namespace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from semsyn import Synthesizer
 from semsyn.app import PaintingApp
+from semsyn.app.painting import label_range_message
 from semsyn.app.server import STATIC
+from semsyn.data import DATASETS
+from semsyn.data.base import LabelRangeError, prepare_label
 from semsyn.data.palette import builtin
 from semsyn.data.synthetic import SyntheticDataset
+from semsyn.errors import UserError
+from semsyn.options import resolve
+from semsyn.training.loop import train
 from tests.app.conftest import serve, stop
 from tests.app.helpers import data_url, error_of, painted, painted_image, picture, png, request, two_classes
 
@@ -57,6 +65,48 @@ def test_a_raw_png_body_works_too(served):
     assert status == 200
     _, _, same = synthesize(served, two_classes(64, 64, 0, 3), seed=1)
     assert np.array_equal(picture(body), picture(same))
+
+
+def test_maps_of_any_size_give_pictures_of_their_size(served, tiny_synthesizer):
+    opt = served.app.synthesizer.opt
+    for w, h in ((128, 96), (40, 100), (30, 30)):
+        ids = two_classes(w, h, 0, 3)
+        status, _, body = synthesize(served, ids, seed=2)
+        assert status == 200 and picture(body).shape == (h, w, 3)
+        expected = tiny_synthesizer(painted_image(ids, opt), seed=2, palette='semsyn')
+        assert np.array_equal(picture(body), np.asarray(expected))
+        _, _, body = synthesize(served, ids, seed=2, output_size='model')
+        assert picture(body).shape == (64, 64, 3)
+        status, _, body = request(served.url + 'api/synthesize?seed=2&output_size=model', painted(ids, opt),
+                                  content_type='image/png')
+        assert status == 200 and picture(body).shape == (64, 64, 3)
+    assert 'output_size' in error_of(*synthesize(served, two_classes(8, 8, 0, 3), output_size='huge'))
+
+
+def test_errors_are_in_the_pages_words_not_the_command_lines(served, tmp_path):
+    """The page's errors name what the page shows (classes, the style image), not options such as --label_nc;
+    the command line and the Python API keep the options' words."""
+    ids = np.full((8, 8), 2, np.uint8)
+    ids[0, :3] = (6, 9, 200)
+    for path, key in (('api/label_map', 'image'), ('api/synthesize', 'label')):
+        message = error_of(*request(served.url + path, {key: data_url(png(ids))}))
+        assert message == "label map: the values 6, 9, 200 are not among this model's classes (0 to 5)"
+    status, _, body = request(served.url + 'api/synthesize?seed=1', png(ids), content_type='image/png')
+    assert '--' not in error_of(status, _, body)
+    with pytest.raises(UserError, match='--label_nc 6 without --contain_dontcare_label'):
+        served.app.synthesizer(ids.astype(np.int64))
+
+    # a model without a style code: the seed and the style image in the page's words
+    train(resolve(['--gpu_ids', '-1', '--dataset_mode', 'synthetic', '--synthetic_size', '2', '--crop_size', '64',
+                         '--ngf', '4', '--ndf', '8', '--no_vgg_loss', '--batchSize', '2', '--niter', '1', '--nThreads',
+                         '0', '--checkpoints_dir', str(tmp_path), '--name', 'plain']))
+    app = PaintingApp(Synthesizer.from_checkpoint(tmp_path / 'plain'), 'plain')
+    label = painted_image(two_classes(64, 64, 0, 3), app.synthesizer.opt)
+    for kwargs, start in (({'seed': 3}, 'seed: this model takes none'), ({'style': label}, 'style image: this model '
+                                                                                             'takes none')):
+        with pytest.raises(UserError) as exc:
+            app.synthesize(label, **kwargs)
+        assert str(exc.value).startswith(start) and '--' not in str(exc.value)
 
 
 def test_the_seed_and_the_style_image_pick_the_style(served, tiny_synthesizer):
@@ -130,8 +180,8 @@ def test_uploads_become_class_ids_at_the_models_size(served):
         answer = json.loads(body)
         assert (answer['width'], answer['height'], answer['ids']) == (64, 64, expected)
     too_high = png(np.full((8, 8), 6, np.uint8))  # class ids of this model are 0..5
-    assert 'outside the expected range' in error_of(*request(served.url + 'api/label_map',
-                                                             {'image': data_url(too_high)}))
+    assert error_of(*request(served.url + 'api/label_map', {'image': data_url(too_high)})) == \
+        "label map: 6 is not one of this model's classes (0 to 5)"
     assert 'palette' in error_of(*request(served.url + 'api/label_map',
                                           {'image': data_url(painted(ids, opt)), 'palette': 'nope'}))
 
@@ -201,3 +251,16 @@ def test_the_static_files_are_installed_with_the_package():
     patterns = config['tool']['setuptools']['package-data']['semsyn.app']
     for path in STATIC.iterdir():
         assert any(path.relative_to(STATIC.parent).match(p) for p in patterns), path.name
+
+
+@pytest.mark.parametrize('mode, raw, nc, dontcare, expected', [
+    ('ade20k', [151, 160], 150, True, 'label map: the values 151, 160 are not labels of the ade20k label maps this '
+                                      'model was trained on'),
+    ('coco', [190], 182, True, "label map: 190 is not one of this model's classes (0 to 181, and 255 for unlabeled)"),
+])
+def test_label_values_in_the_pages_words(mode, raw, nc, dontcare, expected):
+    opt = Namespace(dataset_mode=mode, label_nc=nc, contain_dontcare_label=dontcare, ade20k_raw_labels=False)
+    with pytest.raises(LabelRangeError) as exc:
+        prepare_label(np.array([raw], np.int64), 'map.png', opt, DATASETS[mode].map_labels)
+    assert '--label_nc' in str(exc.value)  # the command line's words stay where options are given
+    assert label_range_message(exc.value) == expected

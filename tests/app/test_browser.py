@@ -1,10 +1,13 @@
 """The painting page in a real headless Chromium: pick a class, paint, pick another, paint elsewhere (real
-mouse events), synthesize; then another painting, another picture. Skipped where Chromium, ChromeDriver
-or selenium is absent. SEMSYN_UPDATE_MEDIA=1 also writes the screenshot to media/painting_app.png."""
+mouse events), synthesize; then another painting, another picture; the cards hold the canvas and the picture
+at common window sizes; an upload clears the picture of the map before; errors in the page's words; the
+README's screenshot script. Skipped where Chromium, ChromeDriver or selenium is absent."""
 import base64
 import io
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +15,7 @@ import pytest
 from PIL import Image
 
 from semsyn.data.palette import builtin
-from tests.app.helpers import painted_image
+from tests.app.helpers import painted, painted_image
 
 try:  # the test extra (pip install semsyn[test]); without it, the test is skipped
     from selenium import webdriver
@@ -22,7 +25,6 @@ except ImportError:
     webdriver = None
 
 REPO = Path(__file__).resolve().parents[2]
-SCREENSHOT = REPO / 'media' / 'painting_app.png'
 WINDOW = (1440, 860)
 
 
@@ -140,9 +142,6 @@ def test_paint_two_classes_and_synthesize_in_chromium(browser, served, tmp_path)
     browser.save_screenshot(str(tmp_path / 'painting_app.png'))
     with Image.open(tmp_path / 'painting_app.png') as shot:
         assert shot.size == WINDOW
-    if os.environ.get('SEMSYN_UPDATE_MEDIA') == '1':
-        SCREENSHOT.parent.mkdir(exist_ok=True)
-        shutil.copyfile(tmp_path / 'painting_app.png', SCREENSHOT)
 
 
 def test_an_error_of_the_server_shows_as_one_line_in_the_page(browser, served):
@@ -154,3 +153,83 @@ def test_an_error_of_the_server_shows_as_one_line_in_the_page(browser, served):
     wait(browser, "return document.getElementById('status').classList.contains('error')", 'the error line')
     status = browser.find_element('id', 'status').text
     assert status.startswith('style image: not an image') and '\n' not in status
+
+
+def window(driver, width, height):
+    driver.execute_cdp_cmd('Emulation.setDeviceMetricsOverride',
+                           {'width': width, 'height': height, 'deviceScaleFactor': 1, 'mobile': False})
+
+
+CARD_OVERRUN = """
+    const out = [];
+    for (const id of ['canvas-stage', 'result-stage', 'canvas']) {
+      const element = document.getElementById(id), card = element.closest('section');
+      const e = element.getBoundingClientRect(), c = card.getBoundingClientRect(), style = getComputedStyle(card);
+      const left = c.left + parseFloat(style.paddingLeft), right = c.right - parseFloat(style.paddingRight);
+      if (e.left < left - 0.5 || e.right > right + 0.5) out.push(`${id}: ${e.left}..${e.right} in ${left}..${right}`);
+    }
+    const picture = document.getElementById('result').getBoundingClientRect();
+    const stage = document.getElementById('result-stage').getBoundingClientRect();
+    if (picture.right > stage.right + 0.5 || picture.bottom > stage.bottom + 0.5) out.push('the picture overruns');
+    if (document.documentElement.scrollWidth > innerWidth) out.push('the page scrolls sideways');
+    return out;"""
+
+
+@pytest.mark.parametrize('size', [(1400, 900), (1200, 800), (900, 900)])
+def test_the_canvas_and_the_picture_fit_their_cards(browser, served, size):
+    window(browser, *size)
+    try:
+        browser.get(served.url)
+        wait(browser, "return document.body.dataset.ready === 'true'", 'the page to load the model')
+        synthesize(browser, 1)
+        assert browser.execute_script(CARD_OVERRUN) == []
+        width = browser.execute_script("return document.getElementById('canvas').getBoundingClientRect().width")
+        assert width >= 256  # still a canvas to paint on
+    finally:
+        window(browser, *WINDOW)
+
+
+def upload(driver, path):
+    driver.find_element('id', 'upload').send_keys(str(path))
+
+
+def test_an_upload_clears_the_picture_of_the_map_before(browser, served, tmp_path):
+    opt = served.app.synthesizer.opt
+    browser.get(served.url)
+    wait(browser, "return document.body.dataset.ready === 'true'", 'the page to load the model')
+    synthesize(browser, 1)
+    shown = "return [!document.getElementById('result').hidden, !document.getElementById('download').hidden, " \
+            "!document.getElementById('placeholder').hidden]"
+    assert browser.execute_script(shown) == [True, True, False]
+    ids = np.zeros((96, 128), np.int64)
+    ids[:, 64:] = 3
+    Image.open(io.BytesIO(painted(ids, opt))).save(tmp_path / 'wide.png')
+    upload(browser, tmp_path / 'wide.png')
+    wait(browser, "return document.getElementById('status').textContent.startsWith('wide.png loaded')", 'the upload')
+    assert browser.execute_script(shown) == [False, False, True]
+    assert 'wide.png' in browser.find_element('id', 'placeholder').text
+    assert "(128\u00d796, resized to the model's 64\u00d764)" in browser.find_element('id', 'status').text
+    assert np.array_equal(painted_ids(browser, opt)[:, 40:], np.full((64, 24), 3))
+    synthesize(browser, 2)
+    assert browser.execute_script(shown) == [True, True, False]
+
+
+def test_a_label_map_outside_the_classes_is_said_in_the_pages_words(browser, served, tmp_path):
+    browser.get(served.url)
+    wait(browser, "return document.body.dataset.ready === 'true'", 'the page to load the model')
+    Image.fromarray(np.full((8, 8), 9, np.uint8)).save(tmp_path / 'nine.png')
+    upload(browser, tmp_path / 'nine.png')
+    wait(browser, "return document.getElementById('status').classList.contains('error')", 'the error line')
+    status = browser.find_element('id', 'status').text
+    assert status == "label map: 9 is not one of this model's classes (0 to 5)"
+
+
+def test_the_readme_screenshot_script(browser, tiny_run, tmp_path):
+    """scripts/painting_screenshot.py (which makes media/painting_app.png from the demo model): the page drawn
+    with every stroke of its drawing, the picture shown, the window's size."""
+    env = dict(os.environ, PYTHONPATH=str(REPO / 'code'))
+    result = subprocess.run([sys.executable, str(REPO / 'scripts' / 'painting_screenshot.py'), str(tiny_run),
+                             str(tmp_path / 'shot.png')], capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    with Image.open(tmp_path / 'shot.png') as shot:
+        assert shot.size == (1400, 900)

@@ -1,11 +1,13 @@
 """The model behind the page: what it offers (classes, size, style controls), label maps it can start from
 (uploads, examples) and synthesis of a painted label map, one request at a time."""
 import threading
+from contextlib import contextmanager
 from typing import Dict, Optional
 
 import numpy as np
 from PIL import Image
 
+from ..data.base import LabelRangeError
 from ..data.io import COLOUR_MODES, INTEGER_MODES
 from ..data.palette import BUILTIN
 from ..data.transforms import resize_map
@@ -37,8 +39,10 @@ class PaintingApp:
 
     # -- label maps the page starts from ------------------------------------------------------
     def upload_ids(self, image: Image.Image, palette: str = PAINTED) -> np.ndarray:
-        """Class ids at the model's size of an uploaded label map (see label_input)."""
-        return resize_map(self.synthesizer.class_ids(*label_input(image, palette)), self.synthesizer.size)
+        """Class ids of an uploaded label map of any size (see label_input), resized (nearest) to the
+        canvas, the model's size."""
+        with page_words():
+            return resize_map(self.synthesizer.class_ids(*label_input(image, palette)), self.synthesizer.size)
 
     def example_ids(self, index: int) -> np.ndarray:
         if index < 0:
@@ -47,14 +51,44 @@ class PaintingApp:
 
     # -- synthesis -----------------------------------------------------------------------------
     def synthesize(self, label: Image.Image, style: Optional[Image.Image] = None,
-                   seed: Optional[int] = None) -> Image.Image:
-        """The picture of a label map (the page's: painted in the semsyn palette; see label_input); --use_vae
-        models take the style of `style` when given, else the prior sample of `seed`."""
+                   seed: Optional[int] = None, output_size: str = 'label') -> Image.Image:
+        """The picture of a label map of any size (the page's: painted in the semsyn palette; see
+        label_input), at the map's size (output_size 'model': at the model's); --use_vae models take the
+        style of `style` when given, else the prior sample of `seed`."""
         if seed is not None and not (isinstance(seed, int) and not isinstance(seed, bool) and 0 <= seed <= MAX_SEED):
             raise UserError(f'seed: expected an integer in [0, {MAX_SEED}], got {seed!r}')
+        if not self.info['use_vae'] and style is not None:
+            raise UserError('style image: this model takes none (it has no style encoder); its picture comes from '
+                            'the label map alone')
+        if not self.info['use_vae'] and seed is not None:
+            raise UserError('seed: this model takes none (it has no style code): a label map always gives the same '
+                            'picture')
         label, palette = label_input(label, PAINTED)
-        with self.lock:
-            return self.synthesizer(label, style=style, seed=seed, palette=palette)
+        with self.lock, page_words():
+            return self.synthesizer(label, style=style, seed=seed, palette=palette, output_size=output_size)
+
+
+@contextmanager
+def page_words():
+    """Errors in the page's words: a label map's values that name no class, without the command line's
+    options (--label_nc, --contain_dontcare_label)."""
+    try:
+        yield
+    except LabelRangeError as exc:
+        raise UserError(label_range_message(exc)) from None
+
+
+def label_range_message(exc: LabelRangeError) -> str:
+    values = exc.values
+    shown = ', '.join(str(v) for v in values[:5]) + (', ...' if len(values) > 5 else '')
+    one = len(values) == 1
+    if exc.mapped:
+        which = f'{shown} is not a label' if one else f'the values {shown} are not labels'
+        return f'label map: {which} of the {exc.dataset_mode} label maps this model was trained on'
+    which = f"{shown} is not one of this model's classes" if one else \
+        f"the values {shown} are not among this model's classes"
+    classes = f'0 to {exc.label_nc - 1}' + (', and 255 for unlabeled' if exc.dontcare else '')
+    return f'label map: {which} ({classes})'
 
 
 def label_input(image: Image.Image, palette: str):

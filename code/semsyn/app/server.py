@@ -5,8 +5,12 @@
                                 style controls (use_vae, seed), what the examples are
     GET  /api/example?index=k   class ids of example k: {"width", "height", "ids": [row-major]}
     POST /api/label_map         {"image": data URL, "palette": "semsyn"} -> class ids of an uploaded label map
-    POST /api/synthesize        {"label": data URL, "style": data URL, "seed": k} -> image/png; or a PNG body
-                                (?seed=k): curl --data-binary @map.png -H 'Content-Type: image/png' URL
+                                of any size at the model's size, and its own: "source_width", "source_height"
+    POST /api/synthesize        {"label": data URL, "style": data URL, "seed": k, "output_size": "label"} ->
+                                image/png; or a PNG body (?seed=k&output_size=model):
+                                curl --data-binary @map.png -H 'Content-Type: image/png' URL
+                                A label map of any size; the picture at its size ("label", the default) or
+                                at the model's ("model").
 
 Bad input is a 400 with {"error": "<one line>"}.
 """
@@ -90,16 +94,19 @@ class Handler(BaseHTTPRequestHandler):
         cap = app.max_label_pixels
         if path == '/api/synthesize' and self.headers.get('Content-Type', '').startswith('image/'):
             label, style, seed = decode_image(body, 'label map', cap), None, int_parameter(query, 'seed', None)
+            output_size = query.get('output_size', ['label'])[0]
         else:
             request = json_object(body)
             if path == '/api/label_map':
-                ids = app.upload_ids(decode_image(request.get('image'), 'label map', cap),
-                                     request.get('palette', PAINTED))
-                return HTTPStatus.OK, JSON, json.dumps(ids_payload(ids)).encode()
+                image = decode_image(request.get('image'), 'label map', cap)
+                ids = app.upload_ids(image, request.get('palette', PAINTED))
+                payload = {**ids_payload(ids), 'source_width': image.width, 'source_height': image.height}
+                return HTTPStatus.OK, JSON, json.dumps(payload).encode()
             label = decode_image(request.get('label'), 'label map', cap)
             style = decode_image(request['style'], 'style image') if request.get('style') else None
             seed = request.get('seed')
-        return HTTPStatus.OK, 'image/png', png_bytes(app.synthesize(label, style, seed))
+            output_size = request.get('output_size', 'label')
+        return HTTPStatus.OK, 'image/png', png_bytes(app.synthesize(label, style, seed, output_size))
 
     # -- plumbing -------------------------------------------------------------------------------
     def body(self) -> bytes:

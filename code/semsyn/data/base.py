@@ -140,10 +140,23 @@ def prepare_label(raw, path, opt, map_labels=None):
         values = np.unique(raw[bad])
         shown = ', '.join(str(v) for v in values[:5]) + (', ...' if len(values) > 5 else '')
         dc = 'with' if opt.contain_dontcare_label else 'without'
-        raise UserError(f'label map {path} has values outside the expected range: {shown} (class ids '
-                        f'must be in [0, {num_classes(opt)}) for --label_nc {opt.label_nc} {dc} '
-                        f'--contain_dontcare_label, after the {opt.dataset_mode} label mapping){jpeg_hint(path)}')
+        raise LabelRangeError(f'label map {path} has values outside the expected range: {shown} (class ids '
+                              f'must be in [0, {num_classes(opt)}) for --label_nc {opt.label_nc} {dc} '
+                              f'--contain_dontcare_label, after the {opt.dataset_mode} label mapping)'
+                              f'{jpeg_hint(path)}', [int(v) for v in values], opt,
+                              mapped=map_labels is not None and map_labels is not PairedDataset.map_labels)
     return label
+
+
+class LabelRangeError(UserError):
+    """A label map with values that name no class of the model. The message says it in the options'
+    words; ``values``, ``label_nc``, ``dontcare``, ``dataset_mode`` and ``mapped`` (the values go
+    through the dataset's label mapping) let a page say it in its own."""
+
+    def __init__(self, message, values, opt, mapped):
+        super().__init__(message)
+        self.values, self.mapped = values, mapped
+        self.label_nc, self.dontcare, self.dataset_mode = opt.label_nc, opt.contain_dontcare_label, opt.dataset_mode
 
 
 def shift_zero_to_dontcare(label, label_nc):

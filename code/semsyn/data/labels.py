@@ -3,9 +3,11 @@ maps, no photos needed.
 
 A label map holds the values the label files of the model's dataset hold (``--dataset_mode``; e.g.
 ADE20K annotation values, COCO-Stuff ids with 255 unlabeled), or colours of ``--label_palette``. Each
-goes through the dataset's own label mapping and preprocessing, as a test image's label would.
-Without ``--instance_dir``, a model that takes instance edges gets the edges between the label map's
-classes.
+goes through the dataset's own label mapping, as a test image's label would, and comes at its own
+size: the maps of a folder may differ in size and shape. ``item_sizes()`` gives the loader each map's
+size from its file header, so that a batch holds maps of one size only; synthesis resizes them to the
+generator's size (inference.fit_label_maps). Without ``--instance_dir``, a model that takes instance
+edges gets the edges between the label map's classes.
 """
 from argparse import Namespace
 
@@ -15,10 +17,10 @@ import torch
 from ..errors import UserError
 from .base import SeededDataset, check_size, prepare_label
 from .files import list_images, natural_sort, require_dir
-from .io import read_map
+from .io import image_size, read_map
 from .pairing import check_pairs, stem
 from .palette import load_palette, read_colour_map
-from .transforms import get_params, transform_map
+from .transforms import resize_map
 
 
 class LabelFolderDataset(SeededDataset):
@@ -43,6 +45,10 @@ class LabelFolderDataset(SeededDataset):
     def __len__(self):
         return len(self.label_paths)
 
+    def item_sizes(self):
+        """(width, height) of every label map, from the file headers."""
+        return [image_size(path, 'label map') for path in self.label_paths]
+
     def read_label(self, path):
         """Class ids of the label map at path, at its own resolution."""
         if self.palette is None:
@@ -51,21 +57,25 @@ class LabelFolderDataset(SeededDataset):
         return prepare_label(values, path, self.opt, None if self.palette.model_ids else self.map_labels)
 
     def __getitem__(self, index):
+        """{'label': LongTensor [1, H, W] at the map's own size, 'instance' (the same size, or tensor(0)
+        with --no_instance), 'path', 'index'}."""
         opt, path = self.opt, self.label_paths[index]
         label = self.read_label(path)
         size = (label.shape[1], label.shape[0])
-        params = get_params(opt, size, self.rng(index))
-        fill = opt.label_nc if opt.contain_dontcare_label else 0
-        item = {'label': transform_map(label, opt, params, fill=fill), 'path': path}
+        item = {'label': as_tensor(label), 'path': path, 'index': index}
         if opt.no_instance:
             item['instance'] = torch.tensor(0)
         elif self.instance_paths:
             instance = read_map(self.instance_paths[index], 'instance map', 'instance ids')
             check_size(instance, self.instance_paths[index], size, path)
-            item['instance'] = transform_map(instance, opt, params)
+            item['instance'] = as_tensor(resize_map(instance, size))  # the same aspect ratio, maybe another resolution
         else:  # the boundaries between classes stand in for the instance boundaries
-            item['instance'] = transform_map(np.ascontiguousarray(label), opt, params)
+            item['instance'] = as_tensor(label)
         return item
+
+
+def as_tensor(arr):
+    return torch.from_numpy(np.ascontiguousarray(arr, dtype=np.int64))[None]
 
 
 def is_label_only(opt):

@@ -22,6 +22,7 @@ const state = {
   style: null,        // data URL of the style image
   busy: false, again: false, synthesized: 0,
   resultUrl: null,
+  loaded: 0,          // label maps loaded from elsewhere (uploads, examples): a picture of an earlier one is stale
 };
 
 // -- server ------------------------------------------------------------------------------------
@@ -261,15 +262,13 @@ function buildPalette(info) {
   }
 }
 
+// The canvas and the picture fill their stages; a stage is about DISPLAY pixels wide (a whole multiple of the
+// model's size, so pixels stay square blocks) and narrower where its card has less room (app.css).
 function layOut(info) {
   const canvas = $('canvas');
   canvas.width = info.width;
   canvas.height = info.height;
   const scale = Math.max(1, Math.floor(DISPLAY / Math.max(info.width, info.height)));
-  for (const element of [canvas, $('result')]) {
-    element.style.width = `${info.width * scale}px`;
-    element.style.height = 'auto';
-  }
   for (const stage of [$('canvas-stage'), $('result-stage')]) {
     stage.style.width = `${info.width * scale}px`;
     stage.style.aspectRatio = `${info.width} / ${info.height}`;
@@ -277,13 +276,29 @@ function layOut(info) {
 }
 
 // -- label maps from elsewhere -------------------------------------------------------------------------
+// The picture of the label map before, gone: the picture card shows nothing until the next synthesis.
+function clearPicture(text) {
+  if (state.resultUrl) URL.revokeObjectURL(state.resultUrl);
+  state.resultUrl = null;
+  $('result').hidden = true;
+  $('result').removeAttribute('src');
+  $('download').hidden = true;
+  $('download').removeAttribute('href');
+  $('placeholder').textContent = text;
+  $('placeholder').hidden = false;
+}
+
 async function loadIds(promise, what) {
   try {
     const map = await (await promise).json();
     if (map.width !== state.width || map.height !== state.height) throw new Error(`${what}: wrong size`);
     remember();
     setIds(map.ids);
-    setStatus(`${what} loaded`);
+    state.loaded += 1;
+    clearPicture(`Press Synthesize for the picture of ${what}.`);
+    const resized = map.source_width && (map.source_width !== map.width || map.source_height !== map.height) ?
+      ` (${map.source_width}\u00d7${map.source_height}, resized to the model's ${map.width}\u00d7${map.height})` : '';
+    setStatus(`${what} loaded${resized}`);
     changed();
   } catch (error) {
     setStatus(error.message, true);
@@ -313,26 +328,11 @@ async function synthesize() {
     if (state.style) body.style = state.style;
     else body.seed = Number($('seed').value);
   }
-  const start = performance.now();
+  const start = performance.now(), loaded = state.loaded;
   try {
     const blob = await (await api('/api/synthesize', body)).blob();
-    const url = URL.createObjectURL(blob);
-    await new Promise((resolve, reject) => {
-      const result = $('result');
-      result.onload = resolve;
-      result.onerror = () => reject(new Error('the server sent a picture the browser cannot show'));
-      result.src = url;
-    });
-    if (state.resultUrl) URL.revokeObjectURL(state.resultUrl);
-    state.resultUrl = url;
-    $('result').hidden = false;
-    $('placeholder').hidden = true;
-    $('download').href = url;
-    $('download').hidden = false;
-    state.synthesized += 1;
-    $('result').dataset.count = state.synthesized;  // tests wait on it
-    const how = state.info.use_vae ? (state.style ? ', style of the style image' : `, seed ${body.seed}`) : '';
-    setStatus(`synthesized in ${((performance.now() - start) / 1000).toFixed(2)} s${how}`);
+    // a label map came in meanwhile: this picture is of the one before, and is not shown
+    if (loaded === state.loaded) await showPicture(blob, body, start);
   } catch (error) {
     setStatus(error.message, true);
   } finally {
@@ -343,6 +343,26 @@ async function synthesize() {
     state.again = false;
     synthesize();
   }
+}
+
+async function showPicture(blob, body, start) {
+  const url = URL.createObjectURL(blob);
+  await new Promise((resolve, reject) => {
+    const result = $('result');
+    result.onload = resolve;
+    result.onerror = () => reject(new Error('the server sent a picture the browser cannot show'));
+    result.src = url;
+  });
+  if (state.resultUrl) URL.revokeObjectURL(state.resultUrl);
+  state.resultUrl = url;
+  $('result').hidden = false;
+  $('placeholder').hidden = true;
+  $('download').href = url;
+  $('download').hidden = false;
+  state.synthesized += 1;
+  $('result').dataset.count = state.synthesized;  // tests wait on it
+  const how = state.info.use_vae ? (state.style ? ', style of the style image' : `, seed ${body.seed}`) : '';
+  setStatus(`synthesized in ${((performance.now() - start) / 1000).toFixed(2)} s${how}`);
 }
 
 function setStyle(dataUrl, name) {
