@@ -10,7 +10,7 @@ import os
 import pytest
 import torch
 
-import semsyn.models.ops.spatial_conditional as spatial_conditional
+import semsyn.kernels.scgan as scgan_kernels
 from semsyn.models import create_network
 from semsyn.models.ops import fast_paths, reference_path
 from semsyn.models.synthesis import SynthesisModel, one_hot_semantics
@@ -53,7 +53,7 @@ def test_fixture_reproduces_original_on_cuda(name):
 
 @pytest.fixture
 def chunked_modulation(monkeypatch):
-    monkeypatch.setattr(spatial_conditional, 'MODULATE_MIN_PIXELS', 0)
+    monkeypatch.setattr(scgan_kernels, 'MODULATE_MIN_PIXELS', 0)
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ import torch
 import torch.nn.functional as F
 
 import semsyn.kernels.label_conv as label_conv_module
+import semsyn.kernels.scgan as scgan_kernels
 import semsyn.kernels.spade_fast as spade_fast
-import semsyn.models.ops.spatial_conditional as spatial_conditional
 from semsyn.kernels.label_conv import label_conv
 from semsyn.kernels.label_map import LabelMap, generator_labels
 from semsyn.kernels.modulation import modulate
@@ -398,7 +398,7 @@ def uniform_everywhere(monkeypatch):
 @pytest.fixture
 def chunked_modulation(monkeypatch):
     """SCGAN's norms modulate chunk by chunk under autograd at every size."""
-    monkeypatch.setattr(spatial_conditional, 'MODULATE_MIN_PIXELS', 0)
+    monkeypatch.setattr(scgan_kernels, 'MODULATE_MIN_PIXELS', 0)
 
 
 @pytest.mark.parametrize('name', sorted(SMALL))

@@ -15,7 +15,7 @@ a gradient.
 import torch
 import torch.nn.functional as F
 
-from ..models.dispatch import current_context
+from ..models.dispatch import current_context, label_channels
 from ..models.ops.paths import fast_paths_enabled
 from ..models.ops.resize import nearest_select
 from .scatter import ScatterAdd
@@ -170,11 +170,6 @@ def context_labels(context, semantics):
     if context is None or context.semantics is not semantics or not fast_paths_enabled(semantics):
         return None
     return context.cached('labels', lambda: LabelMap.of(semantics, context.label_channels))
-
-
-def label_channels(opt):
-    """How many of a generator's input channels are the one-hot label map (all but the instance edges)."""
-    return opt.semantic_nc - (0 if opt.no_instance else 1)
 
 
 def generator_labels(semantics, opt):

@@ -1,5 +1,6 @@
 """SPADE's norm (models/ops/normalization.py) on the CPU: gamma and beta as one convolution, and on a
-one-hot map the shared convolution as label lookups (models/ops/spade_fast.py)."""
+one-hot map the shared convolution as label lookups (kernels/spade_fast.py); the modulation written
+over beta's half of that one map (kernels/modulation.py). Applies where the kernels run on x's device."""
 from ..models.dispatch import register
 from ..models.ops.normalization import SPADE
 from ..models.ops.paths import fast_paths_enabled
@@ -21,6 +22,15 @@ def run(spade, context, x, semantics):
     else:
         params = modulation_from_hidden(spade, spade.mlp_shared(nearest_resize(semantics, x.size()[2:])))
     return modulate(normalized, params)
+
+
+def modulate_hidden(spade, x, actv):
+    """``spade.modulate(x, actv)`` (the norm from mlp_shared's output ``actv``) by the same route:
+    gamma and beta as one convolution, the modulation over beta's half; ``spade.modulate`` itself
+    where the kernels do not run on x's device."""
+    if not fast_paths_enabled(x):
+        return spade.modulate(x, actv)
+    return modulate(spade.param_free_norm(x), modulation_from_hidden(spade, actv))
 
 
 register(SPADE, applies, run)

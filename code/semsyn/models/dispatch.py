@@ -4,8 +4,8 @@ A layer class deriving from ``Dispatched`` computes the original's values in its
 called, it first asks the registry for an implementation registered for its class (``register``,
 filled by ``semsyn.kernels`` when that package is imported: models/ never imports it); the first
 whose ``applies(layer, context, *args)`` holds runs instead, otherwise the forward runs. The
-dispatcher steps aside inside ``reference_path()``, while torch.compile traces, and for a layer
-with forward hooks.
+dispatcher steps aside inside ``reference_path()`` (the switch is kept here, models/ops/paths.py
+gives its public names), while torch.compile traces, and for a layer with forward hooks.
 
 What the layers of one forward share (e.g. the label map checked once) lives in a ``ForwardContext``
 opened by the network's top-level forward (``forward_context``); it is a context variable, so each
@@ -20,6 +20,13 @@ import torch.nn as nn
 from .paths import fast_paths_enabled
 
 _REGISTRY = {}
+
+
+def label_channels(opt):
+    """How many of a generator's input channels are the one-hot label map (all but the instance edges)."""
+    return opt.semantic_nc - (0 if opt.no_instance else 1)
+
+
 _CONTEXT = contextvars.ContextVar('semsyn_forward_context', default=None)
 
 

@@ -1,22 +1,18 @@
-"""Which computation the conditional layers run: the fast paths (default) or the reference path.
+"""Which computation the networks run: with the kernels (default) or the reference path.
 
-The reference path is the originals' straightforward computation (a convolution over the one-hot
-label map, SPADE's separate gamma/beta convolutions, CC-FPSE's unfold-based conditional convolution
-with stored kernels, SCGAN's K separate expert convolutions). The fast paths compute the same
-values (to float rounding) with fewer operations; tests and benchmarks compare the two:
+The reference path is every layer's own ``forward``, the originals' computation. By default the
+layers that have a registered kernel (semsyn/kernels, through models/dispatch.py) run it instead
+where it applies; the kernels compute the same values (to float rounding) by cheaper routes. Tests
+and benchmarks compare the two:
 
     with semsyn.models.ops.reference_path():
         out = net(semantics)
 
 The switch is process-wide (not per thread): DataParallel replicas run in threads of their own and
-must follow the caller's choice.
-
-The fast paths' operations run on the CPU only, by default: they trade FLOPs for more, smaller
-operations, and a GPU runs such steps at the pace of their launches, not of their FLOPs. Measured on
-an H100 (bench/speed.py, G+D iteration, fp32): the fast operations took 1.99x the reference's time
-for SPADE at 256x256 x1, 1.10x at 128x128 x8; CC-FPSE 1.35x / 1.52x; SCGAN 0.96x / 1.51x (bf16 and
-fp16: 1.00-1.62x). Tensors elsewhere take the reference computation (the fused Adam of
-training/trainer.py stays on every device); ``fast_paths(devices=('cpu', 'cuda'))`` runs them on the GPU too.
+must follow the caller's choice. The kernels run on the CPU only, by default: they trade FLOPs for
+more, smaller operations, and a GPU runs such steps at the pace of their launches
+(bench/RESULTS.md); ``fast_paths(devices=('cpu', 'cuda'))`` runs them on the GPU too. A leaf
+module: models/dispatch.py imports it without loading models/ops.
 """
 from contextlib import contextmanager
 

@@ -3,7 +3,7 @@ import torch
 
 from ..devices import unwrap
 from ..kernels import activate  # noqa: F401  (the CPU kernels, registered)
-from ..models.ops.paths import fast_paths_enabled
+from ..kernels.adam import fused_adam
 
 
 def learning_rate(opt, epochs_done):
@@ -29,19 +29,10 @@ def optimizer_settings(opt):
     return {'G': {'lr': g_lr, 'betas': betas}, 'D': {'lr': d_lr, 'betas': betas}}
 
 
-FUSED_ADAM_DEVICES = ('cpu', 'cuda')
-
-
 def adam(params, settings):
-    """torch's Adam with ``settings`` (lr, betas). Under the fast paths (models/ops/paths.py, decided
-    when the optimizer is built) its fused kernel where torch has one for the parameters: one pass
-    over each parameter and its two moments instead of the per-tensor loop of about six operations
-    that the default runs on the CPU (SCGAN's 61M-parameter G: 184 -> 41 ms a step). Same update to
-    float rounding; the reference path keeps the originals' default implementation."""
+    """torch's Adam with ``settings`` (lr, betas); its fused kernel where kernels/adam.py says so."""
     params = list(params)
-    fused = fast_paths_enabled() and all(p.is_floating_point() and p.device.type in FUSED_ADAM_DEVICES
-                                         for p in params)
-    return torch.optim.Adam(params, **settings, **({'fused': True} if fused else {}))
+    return torch.optim.Adam(params, **settings, **({'fused': True} if fused_adam(params) else {}))
 
 
 class Trainer:

@@ -17,9 +17,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ...errors import UserError
-from ...kernels.label_map import generator_labels, label_channels
 from ...option_table import ANY, AT_LEAST_0, AT_LEAST_1, POSITIVE
-from ..dispatch import forward_context
+from ..dispatch import forward_context, label_channels
 from ..encoder import SCGANConvEncoder
 from ..losses import image_reconstruction_loss
 from ..ops import SPADE
@@ -49,8 +48,7 @@ class SCCResnetBlock(nn.Module):
         self.norm_0 = SpatialCondNorm(norm_kind, fin, opt.num_experts_norm)
         self.norm_1 = SpatialCondNorm(norm_kind, fmiddle, opt.num_experts_norm)
 
-    def forward(self, x, semantics, conv_weights, norm_weights, labels=None):
-        """``labels``: the semantics as a LabelMap (fast paths), for the shortcut's SPADE."""
+    def forward(self, x, semantics, conv_weights, norm_weights):
         x_s = self.conv_s(self.norm_s(x, semantics)) if self.learned_shortcut else x
         dx = self.conv_0(F.leaky_relu(self.norm_0(x, norm_weights), 2e-1), conv_weights)
         dx = self.conv_1(F.leaky_relu(self.norm_1(dx, norm_weights), 2e-1), conv_weights)
@@ -123,11 +121,11 @@ class SCGGenerator(Generator):
         self.conv_img = nn.Conv2d(nf, 3, 3, padding=1)
         self.up = nn.Upsample(scale_factor=2)
 
-    def routing(self, semantics, labels=None):
+    def routing(self, semantics):
         """(raw conv routing weights, conv routing weights, norm routing weights, routing image),
         the first three one per level, coarse to fine."""
         opt = self.opt
-        features, image = self.pyramid_spaital_routing(semantics, labels)
+        features, image = self.pyramid_spaital_routing(semantics)
         raw = [channel_pool(f, opt.num_experts_conv) for f in features]
         conv_w = [routing_activation(r, opt.weight_type, opt.temperature) for r in raw]
         if opt.num_experts_norm == opt.num_experts_conv:
@@ -142,16 +140,15 @@ class SCGGenerator(Generator):
             return self.synthesize(semantics, z)
 
     def synthesize(self, semantics, z=None):
-        labels = generator_labels(semantics, self.opt)
         x = self.fc(semantics, z)
-        raw, conv_w, norm_w, routing_image = self.routing(semantics, labels)
-        x = self.head_0(x, semantics, conv_w[0], norm_w[0], labels=labels)
+        raw, conv_w, norm_w, routing_image = self.routing(semantics)
+        x = self.head_0(x, semantics, conv_w[0], norm_w[0])
         x = self.up(x)
-        x = self.G_middle_0(x, semantics, conv_w[1], norm_w[1], labels=labels)
-        x = self.G_middle_1(x, semantics, conv_w[1], norm_w[1], labels=labels)  # same size: same routing level
+        x = self.G_middle_0(x, semantics, conv_w[1], norm_w[1])
+        x = self.G_middle_1(x, semantics, conv_w[1], norm_w[1])  # same size: same routing level
         for level, block in enumerate((self.up_0, self.up_1, self.up_2, self.up_3), start=2):
             x = self.up(x)
-            x = block(x, semantics, conv_w[level], norm_w[level], labels=labels)
+            x = block(x, semantics, conv_w[level], norm_w[level])
         x = self.conv_img(F.leaky_relu(x, 2e-1))
         return F.hardtanh(x), routing_image, raw
 

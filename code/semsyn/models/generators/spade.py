@@ -3,8 +3,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ...kernels.label_map import label_channels
-from ..dispatch import forward_context
+from ..dispatch import forward_context, label_channels
 from ..ops import SPADE
 from ..ops.latent import latent_input
 from ..ops.spectral import spectral_norm

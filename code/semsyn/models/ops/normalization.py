@@ -6,11 +6,8 @@ training under torchrun (converted to ``nn.SyncBatchNorm``), not across DataPara
 """
 import torch.nn as nn
 
-from ...kernels.modulation import modulate
-from ...kernels.spade_fast import modulation_from_hidden
 from ...norm_spec import NormSpec, parse_norm
 from ..dispatch import Dispatched
-from .paths import fast_paths_enabled
 from .resize import nearest_resize
 from .spectral import spectral_norm
 
@@ -87,8 +84,8 @@ class SPADE(Dispatched):
         return normalized * (1 + self.mlp_gamma(actv)) + self.mlp_beta(actv)
 
     def modulate(self, x, actv):
-        """The norm with ``actv`` (the output of ``mlp_shared``) computed by the caller."""
+        """The norm with ``actv`` (the output of ``mlp_shared``) computed by the caller (CC-FPSE's
+        blocks share that convolution with their kernel predictors); ``kernels.spade.modulate_hidden``
+        is its kernel."""
         normalized = self.param_free_norm(x)
-        if not fast_paths_enabled(x):
-            return normalized * (1 + self.mlp_gamma(actv)) + self.mlp_beta(actv)
-        return modulate(normalized, modulation_from_hidden(self, actv))
+        return normalized * (1 + self.mlp_gamma(actv)) + self.mlp_beta(actv)

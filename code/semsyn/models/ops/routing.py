@@ -10,17 +10,13 @@ gives the routing weights of the generator blocks at that size (channel pooling,
 ``spatial_conditional.channel_pool``); ``toRGB`` turns the finest one into an auxiliary image
 (hardtanh), which SCGAN trains to reconstruct the real image.
 """
-import functools
-
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ...kernels.conv3x3 import conv2d_same
-from ...kernels.label_conv import label_conv
-from ...kernels.label_map import generator_labels
+from ..dispatch import Dispatched
 from .resize import bilinear_halve
-from .spectral import current_weight, spectral_norm
+from .spectral import spectral_norm
 
 ROUTING_LEVELS = 6  # latent size (crop / 32) .. full resolution, 'normal' upsampling
 ROUTING_WIDTHS = (16, 8, 4, 2, 1, 1)  # x nrf, coarse to fine
@@ -93,7 +89,7 @@ def label_pyramid(semantics, opt, levels=ROUTING_LEVELS):
     return pyramid
 
 
-class SemanticVectorGenerator(nn.Module):
+class SemanticVectorGenerator(Dispatched):
     """The routing network. forward(semantics) -> (features, image): ``features`` one per level, coarse
     (latent size, 16*nrf channels) to fine (full resolution, nrf channels), without a final
     activation; ``image`` the hardtanh of ``toRGB`` on the finest feature."""
@@ -118,38 +114,14 @@ class SemanticVectorGenerator(nn.Module):
         self.toRGB = nn.Sequential(nn.Conv2d(nrf, nrf // 2, kernel_size=3, padding=1), nn.LeakyReLU(0.2, True),
                                    nn.Conv2d(nrf // 2, 3, kernel_size=3, padding=1))
 
-    def forward(self, semantics, labels=None):
-        """``labels``: the semantics as a LabelMap (fast paths): the full-resolution decoder level,
-        when it reads the label map itself, convolves its one-hot channels by lookups. Called on its
-        own (not from the generator), the network checks its input itself."""
-        if labels is None:
-            labels = generator_labels(semantics, self.opt)
+    def forward(self, semantics):
         pyramid = label_pyramid(semantics, self.opt, self.levels)
         feature = self.labelDec1(pyramid[-1])
         features = [feature]
         for i in range(1, self.levels):
             level = pyramid[-1 - i]
             up = F.interpolate(feature, size=level.shape[2:], mode='nearest')  # 2x nearest
-            decoder = getattr(self, f'labelDec{i + 1}')
-            if labels is not None and level is semantics:  # the one-hot map itself: its convolution as lookups
-                feature = decode_split(decoder, up, functools.partial(label_conv, labels, rest=labels.extra))
-            elif labels is not None:  # a halving of it
-                feature = decode_split(decoder, up, functools.partial(conv2d_same, level))
-            else:
-                feature = decoder(torch.cat([up, level], dim=1))
+            feature = getattr(self, f'labelDec{i + 1}')(torch.cat([up, level], dim=1))
             features.append(feature)
         image = F.hardtanh(self.toRGB(feature))
         return features, image
-
-
-def decode_split(decoder, up, level_conv):
-    """``decoder(cat([up, level]))`` for a labelDec{i} (i >= 2) on the fast paths, the level being the
-    one-hot map or a halving of it (non-negative, whatever the position prior did): the decoder's
-    LeakyReLU leaves the level as it is, so its first convolution is a convolution of the activated
-    feature plus ``level_conv(weight, bias)``, the level's part (lookups for the one-hot map,
-    ops/label_conv.py). No concatenated copy, and no gradient for the level's channels, which
-    need none."""
-    act, conv, rest = decoder[0], decoder[1], decoder[2:]
-    weight, channels = current_weight(conv), up.shape[1]
-    out = F.conv2d(act(up), weight[:, :channels], padding=conv.padding)
-    return rest(out + level_conv(weight[:, channels:], conv.bias))
