@@ -88,6 +88,7 @@ from semsyn.models.discriminators.fpse import FPSEDiscriminator  # noqa: E402
 from semsyn.models.generators.ccfpse import DepthConv, DepthsepCCBlock, LabelEncoding  # noqa: E402
 from semsyn.models.ops import get_nonspade_norm_layer  # noqa: E402
 from semsyn.models.ops.latent import LatentConv2d  # noqa: E402
+from semsyn.models.ops.spectral import SpectralNormWeight, spectral_norm  # noqa: E402
 
 
 def _labels(n, size, block=4, seed=1, edges=False):
@@ -132,13 +133,23 @@ def latent_case():
     return LatentConv2d(6, 4, 4, 2).double(), (sem,), sem, ()
 
 
+def spectral_case(shape=(5, 4, 3, 3)):
+    torch.manual_seed(6)
+    conv = spectral_norm(nn.Conv2d(shape[1], shape[0], shape[2:])).double()
+    hook = next(h for h in conv._forward_pre_hooks.values() if hasattr(h, 'weight'))
+    return hook.weight, (conv,), None, ()
+
+
 CCFPSE_CASES = {DepthsepCCBlock: block_case, DepthConv: depth_conv_case, LabelEncoding: label_encoding_case,
-                FPSEDiscriminator: fpse_case, LatentConv2d: latent_case}
+                FPSEDiscriminator: fpse_case, LatentConv2d: latent_case, SpectralNormWeight: spectral_case}
 
 
 def _eval_case(make):
     def case():
         layer, args, _, _ = make()
+        for a in args:
+            if isinstance(a, nn.Module):
+                a.eval()
         return layer.eval(), args
     return case
 
@@ -148,18 +159,21 @@ CASES.update({cls: _eval_case(make) for cls, make in CCFPSE_CASES.items()})
 VARIANTS = [(block_case, {}), (block_case, {'fin': 4, 'fout': 4, 'edges': True}),
             (block_case, {'fin': 4, 'fout': 2, 'size': 64}),  # Winograd kernels: recomputed in backward
             (depth_conv_case, {}), (label_encoding_case, {}), (label_encoding_case, {'edges': False}),
-            (fpse_case, {}), (fpse_case, {'shared': False}), (latent_case, {})]
+            (fpse_case, {}), (fpse_case, {'shared': False}), (latent_case, {}),
+            (spectral_case, {}), (spectral_case, {'shape': (16, 3, 1, 1)})]
 
 
 def _values_and_gradients(layer, args, grad_args, call):
-    args = [a.detach().requires_grad_(i in grad_args) for i, a in enumerate(args)]
+    args = [a.detach().requires_grad_(i in grad_args) if isinstance(a, torch.Tensor) else a
+            for i, a in enumerate(args)]
     out = call(layer, args)
     flat = out if isinstance(out, torch.Tensor) else [t for part in out for t in
                                                      (part if isinstance(part, list) else [part])]
     flat = [flat] if isinstance(flat, torch.Tensor) else flat
     g = torch.Generator().manual_seed(7)
     sum((o * torch.randn(o.shape, generator=g, dtype=o.dtype)).sum() for o in flat).backward()
-    grads = [args[i].grad for i in grad_args] + [p.grad for p in layer.parameters() if p.requires_grad]
+    params = [p for m in [layer] + [a for a in args if isinstance(a, nn.Module)] for p in m.parameters()]
+    grads = [args[i].grad for i in grad_args] + [p.grad for p in params if p.requires_grad]
     return [o.detach() for o in flat], grads
 
 
@@ -169,9 +183,10 @@ def test_ccfpse_kernels_values_and_gradients(make, kwargs, training):
     """Every registered CC-FPSE kernel, in the forward context its network opens: its layer's values
     and the gradients of its inputs and parameters (float64)."""
     layer, args, semantics, grad_args = make(**kwargs)
-    layer.train(training)
+    for m in [layer] + [a for a in args if isinstance(a, nn.Module)]:
+        m.train(training)
     applies, run = registered()[type(layer)][0]
-    ref_layer, fast_layer = copy.deepcopy(layer), copy.deepcopy(layer)
+    (ref_layer, ref_args), (fast_layer, fast_args) = copy.deepcopy((layer, args)), copy.deepcopy((layer, args))
 
     at = next((i for i, a in enumerate(args) if a is semantics), None)
 
@@ -184,8 +199,8 @@ def test_ccfpse_kernels_values_and_gradients(make, kwargs, training):
         with reference_path():
             return net(*a)
 
-    fast, fast_grads = _values_and_gradients(fast_layer, args, grad_args, fast_call)
-    ref, ref_grads = _values_and_gradients(ref_layer, args, grad_args, ref_call)
+    fast, fast_grads = _values_and_gradients(fast_layer, fast_args, grad_args, fast_call)
+    ref, ref_grads = _values_and_gradients(ref_layer, ref_args, grad_args, ref_call)
     assert len(fast) == len(ref) and len(fast_grads) == len(ref_grads)
     for a, b in zip(fast + fast_grads, ref + ref_grads):
         torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-10)
