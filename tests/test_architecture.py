@@ -29,9 +29,7 @@ LAYERS = [
 ]
 # models/ modules whose layers still call a kernel directly instead of through models.dispatch
 # (being moved); a module leaves this set when its layers are Dispatched, and the set must end empty.
-KERNEL_IMPORTS_PENDING = {'models.ops.depthwise',
-                          'models.generators.ccfpse', 'models.discriminators.fpse', 'models.discriminators.base',
-                          'models.discriminators.multiscale'}
+KERNEL_IMPORTS_PENDING = {'models.discriminators.multiscale'}
 OPTIONAL_EXTRAS = {'torch.utils.tensorboard'}  # imported where used, with a clear error if absent
 
 

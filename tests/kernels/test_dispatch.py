@@ -107,8 +107,9 @@ def test_kernel_equals_the_layers_forward(layer_class):
         fast = run(layer, current_context(), *args)
         with reference_path():
             ref = layer(*args)
+            # the layer's own forward is what runs there (its sublayers may dispatch elsewhere)
+            torch.testing.assert_close(layer.forward(*args), ref, rtol=0, atol=0)
     torch.testing.assert_close(fast, ref, rtol=1e-11, atol=1e-12)
-    torch.testing.assert_close(layer.forward(*args), ref, rtol=0, atol=0)
 
 
 def test_dispatch_runs_the_kernel_and_steps_aside():
@@ -140,3 +141,136 @@ def test_compiled_reference_path_matches():
         ref = layer(*args)
     compiled = torch.compile(layer, backend='eager')
     torch.testing.assert_close(compiled(*args), ref, rtol=1e-11, atol=1e-12)
+
+
+# -- CC-FPSE's generator and discriminator, the latent input (kernels/ccfpse.py, fpse.py, resize.py) --
+# Each case: (layer, args, the forward context's input, the args that take a gradient); its layer
+# in eval mode for the generic test above, which calls it twice (spectral norm's power iteration
+# and batch statistics would differ in training mode); the test below runs both modes on copies.
+
+import copy  # noqa: E402
+from types import SimpleNamespace  # noqa: E402
+
+import torch.nn as nn  # noqa: E402
+
+from semsyn.models import create_network, options_from  # noqa: E402
+from semsyn.models.discriminators.fpse import FPSEDiscriminator  # noqa: E402
+from semsyn.models.generators.ccfpse import DepthConv, DepthsepCCBlock, LabelEncoding  # noqa: E402
+from semsyn.models.ops import get_nonspade_norm_layer  # noqa: E402
+from semsyn.models.ops.latent import LatentConv2d  # noqa: E402
+from semsyn.models.ops.spectral import SpectralNormWeight, spectral_norm  # noqa: E402
+
+
+def _labels(n, size, block=4, seed=1, edges=False):
+    return one_hot(blocky_labels(n, 6, size, block, seed=seed), 6, edges=edges, dtype=F64)
+
+
+def block_case(fin=8, fout=4, size=16, edges=False):
+    torch.manual_seed(1)
+    sem = _labels(2, 32, edges=edges)
+    block = DepthsepCCBlock(fin, fout, SimpleNamespace(norm_G='spectralspadesyncbatch3x3'), sem.shape[1] + 4)
+    args = (torch.randn(2, fin, size, size, dtype=F64), sem, torch.randn(2, 4, size, size, dtype=F64))
+    return block.double(), args, sem, (0, 2)
+
+
+def depth_conv_case():
+    torch.manual_seed(2)
+    args = (torch.randn(2, 3, 5, 7, dtype=F64), torch.randn(2, 27, 5, 7, dtype=F64))
+    return DepthConv(3).double(), args, None, (0, 1)
+
+
+def label_encoding_case(edges=True):
+    torch.manual_seed(3)
+    sem = _labels(2, 16, block=2, edges=edges)
+    level = LabelEncoding(get_nonspade_norm_layer('spectralinstance')(nn.Conv2d(sem.shape[1], 5, 3, padding=1)),
+                          nn.LeakyReLU(0.2, True))
+    return level.double(), (sem,), sem, ()
+
+
+def fpse_case(shared=True):
+    opt = options_from({'gpu_ids': '-1', 'dataset_mode': 'synthetic', 'label_nc': 6, 'crop_size': 64,
+                        'batchSize': 2, 'load_size': 64, 'ndf': 4, 'netD': 'fpse', 'no_instance': True})
+    torch.manual_seed(4)
+    net = create_network('D', opt).double()
+    sem = _labels(2, 64, block=2)
+    segmap = torch.cat([sem, sem]) if shared else _labels(4, 64, block=2, seed=9)
+    return net, (torch.randn(4, 3, 64, 64, dtype=F64), segmap), segmap, (0,)
+
+
+def latent_case():
+    torch.manual_seed(5)
+    sem = _labels(2, 32)
+    return LatentConv2d(6, 4, 4, 2).double(), (sem,), sem, ()
+
+
+def spectral_case(shape=(5, 4, 3, 3)):
+    torch.manual_seed(6)
+    conv = spectral_norm(nn.Conv2d(shape[1], shape[0], shape[2:])).double()
+    hook = next(h for h in conv._forward_pre_hooks.values() if hasattr(h, 'weight'))
+    return hook.weight, (conv,), None, ()
+
+
+CCFPSE_CASES = {DepthsepCCBlock: block_case, DepthConv: depth_conv_case, LabelEncoding: label_encoding_case,
+                FPSEDiscriminator: fpse_case, LatentConv2d: latent_case, SpectralNormWeight: spectral_case}
+
+
+def _eval_case(make):
+    def case():
+        layer, args, _, _ = make()
+        for a in args:
+            if isinstance(a, nn.Module):
+                a.eval()
+        return layer.eval(), args
+    return case
+
+
+CASES.update({cls: _eval_case(make) for cls, make in CCFPSE_CASES.items()})
+
+VARIANTS = [(block_case, {}), (block_case, {'fin': 4, 'fout': 4, 'edges': True}),
+            (block_case, {'fin': 4, 'fout': 2, 'size': 64}),  # Winograd kernels: recomputed in backward
+            (depth_conv_case, {}), (label_encoding_case, {}), (label_encoding_case, {'edges': False}),
+            (fpse_case, {}), (fpse_case, {'shared': False}), (latent_case, {}),
+            (spectral_case, {}), (spectral_case, {'shape': (16, 3, 1, 1)})]
+
+
+def _values_and_gradients(layer, args, grad_args, call):
+    args = [a.detach().requires_grad_(i in grad_args) if isinstance(a, torch.Tensor) else a
+            for i, a in enumerate(args)]
+    out = call(layer, args)
+    flat = out if isinstance(out, torch.Tensor) else [t for part in out for t in
+                                                     (part if isinstance(part, list) else [part])]
+    flat = [flat] if isinstance(flat, torch.Tensor) else flat
+    g = torch.Generator().manual_seed(7)
+    sum((o * torch.randn(o.shape, generator=g, dtype=o.dtype)).sum() for o in flat).backward()
+    params = [p for m in [layer] + [a for a in args if isinstance(a, nn.Module)] for p in m.parameters()]
+    grads = [args[i].grad for i in grad_args] + [p.grad for p in params if p.requires_grad]
+    return [o.detach() for o in flat], grads
+
+
+@pytest.mark.parametrize('training', [True, False], ids=['train', 'eval'])
+@pytest.mark.parametrize('make,kwargs', VARIANTS, ids=lambda v: v.__name__ if callable(v) else str(v))
+def test_ccfpse_kernels_values_and_gradients(make, kwargs, training):
+    """Every registered CC-FPSE kernel, in the forward context its network opens: its layer's values
+    and the gradients of its inputs and parameters (float64)."""
+    layer, args, semantics, grad_args = make(**kwargs)
+    for m in [layer] + [a for a in args if isinstance(a, nn.Module)]:
+        m.train(training)
+    applies, run = registered()[type(layer)][0]
+    (ref_layer, ref_args), (fast_layer, fast_args) = copy.deepcopy((layer, args)), copy.deepcopy((layer, args))
+
+    at = next((i for i, a in enumerate(args) if a is semantics), None)
+
+    def fast_call(net, a):
+        with forward_context(None if at is None else a[at], 6):
+            assert applies(net, current_context(), *a)
+            return run(net, current_context(), *a)
+
+    def ref_call(net, a):
+        with reference_path():
+            return net(*a)
+
+    fast, fast_grads = _values_and_gradients(fast_layer, fast_args, grad_args, fast_call)
+    ref, ref_grads = _values_and_gradients(ref_layer, ref_args, grad_args, ref_call)
+    assert len(fast) == len(ref) and len(fast_grads) == len(ref_grads)
+    for a, b in zip(fast + fast_grads, ref + ref_grads):
+        torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-10)

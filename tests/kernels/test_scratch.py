@@ -5,8 +5,10 @@ import torch
 import torch.nn.functional as F
 
 from semsyn.kernels import conv3x3, scratch
+from semsyn.kernels.depthwise import _channel_chunks, predicted_depthwise_conv
 from semsyn.kernels.winograd import winograd_conv3x3, winograd_weight_grad3x3
-from semsyn.models.ops.depthwise import _channel_chunks, pixel_depthwise_conv_unfold, predicted_depthwise_conv
+
+from .test_depthwise import pixel_depthwise_conv_unfold
 
 
 @pytest.fixture(autouse=True)

@@ -1,6 +1,6 @@
 """The discriminators' fast paths with a one-hot label map: the multiscale (and n_layer) one keeps
 its input apart (LabelledInput) and looks the label channels up in its first layer; the FPSE one
-pools the label map (as its LabelMap) before projecting it. Outputs, parameter gradients and the
+(kernels/fpse.py) pools the label map (as its LabelMap) before projecting it. Outputs, parameter gradients and the
 images' gradient equal the original computation's, for fake and real images sharing one map per
 pair, with and without instance edges; soft maps fall back."""
 import copy
@@ -62,14 +62,28 @@ def assert_same_runs(fast, ref):
         assert rel(fast[2][key], g) < 1e-12, key
 
 
+def spy(function, seen):
+    def wrapped(*args, **kwargs):
+        seen.append(args)
+        return function(*args, **kwargs)
+    return wrapped
+
+
 @pytest.mark.parametrize('name', ['multiscale', 'n_layer', 'fpse'])
 @pytest.mark.parametrize('instance', [False, True])
-def test_fast_path_equals_the_original(name, instance):
+def test_fast_path_equals_the_original(name, instance, monkeypatch):
     net = discriminator(name, instance)
     semantics = label_map(net, 2, instance)
     images = torch.randn(4, 3, 64, 64, dtype=F64)   # fake and real: two images per map
-    assert isinstance(net.inputs(images, semantics)[-1], LabelledInput if name != 'fpse' else LabelMap)
+    if name == 'fpse':  # the original's tensors; the kernel pools the LabelMap of the shared maps
+        assert net.inputs(images, semantics)[0] is images
+        seen = []
+        monkeypatch.setattr(LabelMap, 'block_means', spy(LabelMap.block_means, seen))
+    else:
+        assert isinstance(net.inputs(images, semantics)[-1], LabelledInput)
     fast = run(net, images, semantics)
+    if name == 'fpse':
+        assert len(seen) == 1
     with reference_path():
         original = net.inputs(images, semantics)
         if name == 'fpse':
@@ -81,7 +95,7 @@ def test_fast_path_equals_the_original(name, instance):
 
 
 @pytest.mark.parametrize('name', ['multiscale', 'fpse'])
-def test_soft_label_maps_fall_back(name):
+def test_soft_label_maps_fall_back(name, monkeypatch):
     """No lookups for a soft map: FPSE gets the maps, the multiscale one the maps and images apart."""
     net = discriminator(name, False)
     semantics = label_map(net, 1) * 0.9 + 0.1 / net.opt.semantic_nc
@@ -89,6 +103,13 @@ def test_soft_label_maps_fall_back(name):
     taken = net.inputs(images, semantics)[-1]
     if name == 'fpse':
         assert torch.equal(taken, torch.cat([semantics, semantics]))
+        seen = []
+        monkeypatch.setattr(LabelMap, 'block_means', spy(LabelMap.block_means, seen))
+        fast = run(net, images, semantics)
+        with reference_path():
+            ref = run(net, images, semantics)
+        assert not seen
+        assert_same_runs(fast, ref)
     else:
         assert taken.labels is None and taken.semantics is semantics and taken.images is images
 

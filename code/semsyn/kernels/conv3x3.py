@@ -2,22 +2,21 @@
 
 ``conv2d_same(x, weight, bias)`` is ``F.conv2d(x, weight, bias, padding=k // 2)``, computed
 
-- without a gradient, on the CPU, where ``winograd_pays``: Winograd (ops/winograd.py), F(4x4, 3x3)
+- without a gradient, on the CPU, where ``winograd_pays``: Winograd (winograd.py), F(4x4, 3x3)
   by default (inference), the training tile with ``tile=train_tile(x)`` (inside the training code
-  of ops/depthwise.py);
+  of depthwise.py);
 - with a gradient, on the CPU, where ``winograd_trains`` (wide 3x3 layers): by ``_Conv3x3``, an
   autograd Function whose forward and input gradient are Winograd with the training tile and whose
   weight gradient is ``conv3x3_weight_grad``'s (Winograd too where C_in >= 64, else GEMMs); all
-  their work buffers are kept (ops/scratch.py), where aten's convolutions take new ones on every call;
+  their work buffers are kept (scratch.py), where aten's convolutions take new ones on every call;
 - otherwise by ``F.conv2d``.
 
 The training tile (``train_tile``): F(3x3, 3x3) on maps of at least 64x64 pixels, F(2x2, 3x3) on
 smaller ones. F(2x2) is as accurate as the direct convolution; F(3x3) takes 2.8 products per
 output instead of 4 at about 3x F(2x2)'s float32 error (1e-6 of the largest output), and the
-gradients stay within 1e-5 of the reference path's. Measured against F(2x2), forward + backward
-(_Conv3x3, one process, best of 3): 0.71-0.85 on 128 -> 256..1152 and 64 -> 640 at 256x256,
-128x128 and 128x128 x8, 0.76-0.82 on 64x64; 0.92-1.20 on 32x32 and 16x16 (more tiles' transform
-work per product saved, smaller GEMMs), where F(2x2) stays.
+gradients stay within 1e-5 of the reference path's. F(3x3) is the faster of the two from 64x64
+pixels on; on smaller maps each product saved costs more tiles' transform work and the GEMMs are
+smaller, and F(2x2) stays.
 """
 import torch
 import torch.nn.functional as F
@@ -32,13 +31,13 @@ TAPS = [(i, j) for i in range(3) for j in range(3)]  # a 3x3 kernel's taps, row-
 
 def conv2d_same(x, weight, bias=None, tile=4, out=None, tiles=None):
     """``F.conv2d(x, weight, bias, padding=k // 2)`` (stride 1); see the module's docstring for the
-    algorithm. ``tile`` (no gradient): 4, F(4x4, 3x3), about half a direct convolution's time, float32
-    values within about 1e-5 of the largest output (float32 accumulation over C_in, amplified by the
-    output transform): inference; 2, F(2x2, 3x3), about 0.7 of the time, as accurate as the direct
-    convolution; 3, F(3x3, 3x3), in between (training on large maps: ``train_tile``). ``out``: where
-    the no-gradient Winograd path writes its result (a kept buffer); the other paths return a new
-    tensor. ``tiles``: ``winograd.input_tiles(x, tile)``, for the no-gradient Winograd path, when
-    the caller convolves x several times."""
+    algorithm. ``tile`` (no gradient): 4, F(4x4, 3x3), the fewest products, float32 values within about
+    1e-5 of the largest output (float32 accumulation over C_in, amplified by the output transform):
+    inference; 2, F(2x2, 3x3), as accurate as the direct convolution; 3, F(3x3, 3x3), in between
+    (training on large maps: ``train_tile``). ``out``: where the no-gradient Winograd path writes
+    its result (a kept buffer); the other paths return a new tensor. ``tiles``:
+    ``winograd.input_tiles(x, tile)``, for the no-gradient Winograd path, when the caller convolves
+    x several times."""
     if not _needs_grad(x, weight, bias):
         if winograd.winograd_pays(x, weight):
             return winograd.winograd_conv3x3(x, weight, bias, tile=tile, out=out, tiles=tiles)
@@ -58,8 +57,7 @@ def _needs_grad(*tensors):
 
 
 # with C_out >= this x C_in, _Conv3x3's two gradients come from one Winograd transform of the output
-# gradient (winograd_conv3x3_backward): 0.75 of the separate gradients' time at 64 -> 640 channels
-# (256x256 and 128x128), 0.9 at 128 -> 256; about even or slower at 256 -> 384 and 512 -> 768
+# gradient (winograd_conv3x3_backward), faster there than the separate gradients; not below
 SHARED_BACKWARD_RATIO = 2
 
 
@@ -103,7 +101,7 @@ def transposed_weight(weight):
 
 
 def padded(x, name, rows=None):
-    """``x`` zero-padded by one pixel on each side, in the kept buffer ``name`` (ops/scratch.py);
+    """``x`` zero-padded by one pixel on each side, in the kept buffer ``name`` (scratch.py);
     with ``rows`` = (p0, p1) only the padded map's rows p0..p1 (padded row p is x's row p - 1)."""
     n, c, h, w = x.shape
     p0, p1 = rows or (0, h + 2)
@@ -125,11 +123,10 @@ def conv3x3_weight_grad(grad_out, x, weight, with_bias, x_padded=None, tiles=Non
     ``winograd.input_tiles(x, train_tile(x))``, likewise, for the Winograd form.
 
     On the CPU, where ``winograd_weight_grad_pays`` (C_in >= 64 on the fast paths), as Winograd with
-    the training tile (ops/winograd.py; F(2x2): 4 products per pixel instead of 9, about 0.6-0.9 of
-    the GEMMs' time, as accurate; F(3x3): 2.8); otherwise as GEMMs of grad_out with the unfolded
-    input, block of image rows by block (the block in a kept buffer): aten's weight gradient runs
-    at about 80 GFLOP/s on CC-FPSE's kernel predictors' shapes (C_out 288, 256x256), a GEMM with
-    the pixels as its inner dimension at twice that. Elsewhere aten's."""
+    the training tile (winograd.py; F(2x2): 4 products per pixel instead of 9, as accurate);
+    otherwise as GEMMs of grad_out with the unfolded input, block of image rows by block (the block
+    in a kept buffer): a GEMM with the pixels as its inner dimension, faster than aten's weight
+    gradient on CC-FPSE's kernel predictors' shapes. Elsewhere aten's."""
     n, cin, h, w = x.shape
     cout = grad_out.shape[1]
     if x.device.type != 'cpu':

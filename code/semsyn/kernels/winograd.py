@@ -16,7 +16,7 @@ binary), in between.
 Layout and memory:
 
 - The work goes in chunks of tile rows x output channels sized so that M stays under
-  ``max_chunk_bytes`` (and under 16 MiB, which measured best here); the buffers are allocated
+  ``max_chunk_bytes`` (and at most 16 MiB); the buffers are allocated
   once per call and reused, as fresh pages cost about as much as the arithmetic around the GEMMs.
 - Input transform without a 36-fold tile gather: the 6 input rows of each tile row are copied
   once ([6, C_in, rows, W'], contiguous rows, 1.5x the input), B^T is applied over them by one
@@ -105,7 +105,7 @@ _AT = {
         [0, 1, -1, -1]],
 }
 
-_TARGET_BYTES = 16 * 2**20  # largest M chunk used even when max_chunk_bytes allows more (measured best)
+_TARGET_BYTES = 16 * 2**20  # largest M chunk used even when max_chunk_bytes allows more
 _MIN_TILES = 512            # tiles per chunk at least, where the budget allows (GEMM efficiency)
 _WIDE = {16: torch.complex128, 8: torch.int64}  # plain moves of 16 and 8 bytes
 
@@ -125,7 +125,7 @@ def _bounds(total, most):
 def _plan(n, th, tw1, cout, elems):
     """(images per chunk, tile rows per chunk, channels per chunk) with tiles * channels <= elems
     where possible (never less than one tile row of one channel). Tile rows come in multiples
-    making the GEMMs' tile count a multiple of 16 (measured ~20% faster than odd counts)."""
+    making the GEMMs' tile count a multiple of 16 (GEMMs of such sizes run faster than odd counts)."""
     per_img = th * tw1
     if elems >= cout * per_img:                                     # whole images, all channels
         return _even(n, elems // (cout * per_img)), th, cout
@@ -553,9 +553,8 @@ def _scatter(out, y, r0, r1, h, w, m):
 
 WINOGRAD_MIN_PIXELS = 64 * 64   # below this the tiles' bookkeeping outweighs the saved products
 WINOGRAD_MIN_MACS = 128 * 128   # C_in x C_out per pixel and tap
-# narrower layers pay too from these widths on (measured: C_in 64, C_out 96 at 256x256 and at
-# 128x128 x8, about 0.6 of the direct time); fewer output channels than this and the input
-# transform, whose cost grows with C_in alone, is not shared by enough GEMM work
+# narrower layers pay too from these widths on; with fewer output channels the input transform,
+# whose cost grows with C_in alone, is not shared by enough GEMM work
 WINOGRAD_MIN_IN, WINOGRAD_MIN_OUT = 64, 96
 
 
@@ -577,10 +576,8 @@ def winograd_pays(x, weight):
             and _wide_enough(*weight.shape[:2]))
 
 
-# under training (F(2x2) forward and input gradient, GEMM weight gradient: ops/conv3x3.py), measured
-# against aten's forward + backward: 0.71 of its time at 128 -> 256 channels on 256x256, 0.82 at
-# 512 -> 768 on 32x32 and at 256 -> 384 on 64x64, 0.83 at 64 -> 640 on 256x256; no gain with fewer
-# than 256 output channels (1.0 - 1.4 at C_out 32 - 192), nor below 32x32 pixels per batch
+# under training (F(2x2) forward and input gradient, GEMM weight gradient: conv3x3.py) Winograd
+# beats aten's forward + backward from 256 output channels and 32x32 pixels per batch on
 TRAIN_MIN_PIXELS, TRAIN_MIN_IN, TRAIN_MIN_OUT = 32 * 32, 64, 256
 
 
@@ -590,10 +587,8 @@ def winograd_trains(x, weight):
             and weight.shape[1] >= TRAIN_MIN_IN and weight.shape[0] >= TRAIN_MIN_OUT)
 
 
-# the weight gradient (winograd_weight_grad3x3, F(2x2)) against conv3x3_weight_grad's GEMMs, measured:
-# 0.66-0.67 of their time at C_in 128 on 256x256 and 128x128 (C_out 144..576), 0.70-0.86 from 64x64
-# down to 8x8, 0.58-0.65 at C_in 256..512 on 64x64 and 32x32, 0.88-0.99 at C_in 64; 2-2.6x the time at
-# C_in 8..16, where the input transform is not shared by enough GEMM work
+# the weight gradient (winograd_weight_grad3x3, F(2x2)) beats conv3x3_weight_grad's GEMMs from 64 input
+# channels on; below, the input transform is not shared by enough GEMM work
 WEIGHT_GRAD_MIN_IN = 64
 
 

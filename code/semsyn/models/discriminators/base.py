@@ -1,14 +1,14 @@
 """What the model wrapper needs from a discriminator, declared by each class."""
-from ...kernels.label_map import generator_labels
 from ..base import BaseNetwork
+from ..dispatch import Dispatched
 
 
-class Discriminator(BaseNetwork):
+class Discriminator(Dispatched, BaseNetwork):
     """A discriminator keeps its original's forward and declares:
 
-    - ``inputs(images, semantics)``: the arguments of its forward for a batch of images and their
-      one-hot label maps; ``semantics`` may hold one map per group of images stacked along the
-      batch (k*N images, N maps: fake and real share theirs);
+    - ``inputs(images, semantics)``: the arguments of its forward (tensors, as the original passes
+      them) for a batch of images and their one-hot label maps; ``semantics`` may hold one map per
+      group of images stacked along the batch (k*N images, N maps: fake and real share theirs);
     - ``predictions_and_features(out)``: its forward's return value -> (list of score maps, list of
       feature-matching groups); feature matching weighs each group lambda_feat / number of groups.
 
@@ -37,11 +37,9 @@ def image_groups(images, semantics):
     return times
 
 
-def shared_label_map(images, semantics, opt):
-    """The LabelMap of ``semantics`` for all of ``images``' groups on the fast paths, or None (reference
-    path, label channels not one-hot, or a map that needs a gradient: ops/label_map.py)."""
-    labels = generator_labels(semantics, opt)
-    return None if labels is None else labels.repeat(image_groups(images, semantics))
+def label_channels(opt):
+    """How many of the label map's channels are one-hot labels (all but the instance edges)."""
+    return opt.semantic_nc - (0 if opt.no_instance else 1)
 
 
 def maps_per_image(images, semantics):

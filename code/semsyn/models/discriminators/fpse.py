@@ -3,23 +3,17 @@
 Five stride-2 encoder levels on the image, a top-down path (1x1 laterals, bilinear upsampling),
 three output scales; each scale's score is a patch real/fake logit plus the semantic-embedding term:
 the inner product of per-pixel features with the projected, average-pooled label map.
-
-The projection is a 1x1 convolution, average-pooled twice before its first use: on the fast paths
-(ops/paths.py), with a one-hot map, the label map comes as its LabelMap and is pooled first (each
-4x4 block's label counts, a bincount), then projected: the same values (pooling and a 1x1
-convolution commute) for 1/16 of the projection's work and none of the full-resolution maps.
 """
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ...kernels.label_map import LabelMap
 from ..ops import get_nonspade_norm_layer
-from .base import Discriminator, maps_per_image, shared_label_map
+from .base import Discriminator, maps_per_image
 
 
 class FPSEDiscriminator(Discriminator):
-    """forward(image, semantics) -> [features (4, bottom-up), predictions (3, fine to coarse)];
-    ``semantics`` the one-hot label map or (fast paths) its LabelMap."""
+    """forward(fake_and_real_img, segmap) -> [features (4, bottom-up), predictions (3, fine to coarse)];
+    ``segmap`` the one-hot label map of every image."""
 
     METHOD = 'CC-FPSE'
     MIN_CROP = 64  # its five stride-2 levels end at crop/32, which instance norm needs larger than 1x1
@@ -55,7 +49,12 @@ class FPSEDiscriminator(Discriminator):
         self.seg = nn.Conv2d(nf * 2, nf * 2, kernel_size=1)
         self.embedding = nn.Conv2d(opt.semantic_nc, nf * 2, kernel_size=1)
 
-    def forward(self, image, semantics):
+    def forward(self, fake_and_real_img, segmap):
+        feats, finals = self.pyramid(fake_and_real_img)
+        return [feats, self.predictions(finals, self.embedded_quarter(segmap))]
+
+    def pyramid(self, image):
+        """(encoder features 2-5, the three final maps, fine to coarse)."""
         feat11 = self.enc1(image)
         feat12 = self.enc2(feat11)
         feat13 = self.enc3(feat12)
@@ -66,25 +65,25 @@ class FPSEDiscriminator(Discriminator):
         feat23 = self.up(feat24) + self.lat3(feat13)
         feat22 = self.up(feat23) + self.lat2(feat12)
         finals = [self.final2(feat22), self.final3(feat23), self.final4(feat24)]
+        return [feat12, feat13, feat14, feat15], finals
 
-        segemb = None
-        preds = []
-        for feat in finals:
-            segemb = self.embedded_quarter(semantics) if segemb is None else F.avg_pool2d(segemb, 2, 2)
-            preds.append(self.tf(feat) + (segemb * self.seg(feat)).sum(dim=1, keepdim=True))
-        return [[feat12, feat13, feat14, feat15], preds]
-
-    def embedded_quarter(self, semantics):
+    def embedded_quarter(self, segmap):
         """The projected label map average-pooled by 2, twice (to a quarter of the size)."""
-        if isinstance(semantics, LabelMap):
-            return self.embedding(semantics.block_means(4, self.embedding.weight.dtype))
-        segemb = F.avg_pool2d(self.embedding(semantics), kernel_size=2, stride=2)
+        segemb = F.avg_pool2d(self.embedding(segmap), kernel_size=2, stride=2)
         return F.avg_pool2d(segemb, kernel_size=2, stride=2)
 
+    def predictions(self, finals, segemb):
+        """Per scale: real/fake logit + <features, embedded label map>, the embedding pooled by 2 per scale."""
+        preds = []
+        for k, feat in enumerate(finals):
+            if k:
+                segemb = F.avg_pool2d(segemb, 2, 2)
+            preds.append(self.tf(feat) + (segemb * self.seg(feat)).sum(dim=1, keepdim=True))
+        return preds
+
     def inputs(self, images, semantics):
-        """(images, label maps): the label map is an input of its own (its LabelMap on the fast paths)."""
-        labels = shared_label_map(images, semantics, self.opt)
-        return images, maps_per_image(images, semantics) if labels is None else labels
+        """(images, their label maps): fake and real images share theirs, repeated."""
+        return images, maps_per_image(images, semantics)
 
     def predictions_and_features(self, out):
         """(score maps, feature-matching groups): each feature is its own group, so feature matching

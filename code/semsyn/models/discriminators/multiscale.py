@@ -16,10 +16,10 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ...kernels.label_conv import label_conv
-from ...kernels.label_map import LabelMap
+from ...kernels.label_map import LabelMap, generator_labels
 from ..ops import fast_paths_enabled, get_nonspade_norm_layer
 from ..ops.spectral import current_weight
-from .base import Discriminator, maps_per_image, shared_label_map
+from .base import Discriminator, image_groups, maps_per_image
 
 
 def discriminator_input_nc(opt):
@@ -38,6 +38,13 @@ class LabelledInput(NamedTuple):
     def joined(self):
         """The concatenation itself, each map repeated for its group's images."""
         return torch.cat([maps_per_image(self.images, self.semantics), self.images], dim=1)
+
+
+def shared_label_map(images, semantics, opt):
+    """The LabelMap of ``semantics`` for all of ``images``' groups on the fast paths, or None (reference
+    path, label channels not one-hot, or a map that needs a gradient: kernels/label_map.py)."""
+    labels = generator_labels(semantics, opt)
+    return None if labels is None else labels.repeat(image_groups(images, semantics))
 
 
 def discriminator_input(images, semantics, opt):

@@ -4,28 +4,16 @@ A label-encoding pyramid (stride-2 levels down to the latent size, one more leve
 upsampling) with an FPN top-down path gives a semantic feature per scale. Each residual block
 predicts, from cat([nearest-resized one-hot map, that feature]), per-pixel 3x3 depthwise kernels
 and sigmoid channel gates for its two conditional convolutions.
-
-Fast paths (ops/paths.py; the reference path is the original's computation): the first layers of
-the four predictors and of the shortcut's SPADE all read the same conditioning map, so they run as
-one convolution, its one-hot channels as lookups (ops/label_conv.py), as is the label encoder's
-first convolution; the conditional convolutions keep no unfolded copy (ops/depthwise.py).
 """
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ...kernels.conv3x3 import conv2d_same
-from ...kernels.label_conv import label_conv
-from ...kernels.label_map import generator_labels
-from ...kernels.relu_split import relu_split
-from ...kernels.winograd import winograd_pays
 from ...norm_spec import NormSpec
+from ..dispatch import Dispatched, forward_context
 from ..ops import SPADE, get_nonspade_norm_layer
-from ..ops.depthwise import pixel_depthwise_conv, pixel_depthwise_conv_unfold, predicted_depthwise_conv
 from ..ops.latent import latent_input
-from ..ops.paths import fast_paths_enabled
-from ..ops.resize import nearest_resize
-from ..ops.spectral import current_weight, spectral_norm
+from ..ops.spectral import spectral_norm
 from .base import Generator
 
 # the blocks' shortcut norm, whatever --norm_G says (as the original)
@@ -39,33 +27,24 @@ def batch_norm(channels):
     return nn.BatchNorm2d(channels, affine=True)
 
 
-class DepthConv(nn.Module):
-    """Per-pixel depthwise 3x3 conv whose kernels a predictor network computes from ``cond``.
+class DepthConv(Dispatched):
+    """Per-pixel depthwise 3x3 conv: every channel and pixel has its own kernel, ``conv_weights``
+    [N, C*9, H, W] (predicted from the conditioning map), applied to the unfolded input.
 
     ``norm_layer`` is built by the original but never used; it is kept so checkpoints load."""
 
-    def __init__(self, channels):
+    def __init__(self, fmiddle, kw=3, padding=1, stride=1):
         super().__init__()
-        self.norm_layer = batch_norm(channels).requires_grad_(False)  # unused: no gradient, none for DDP
+        self.kw, self.stride = kw, stride
+        self.unfold = nn.Unfold(kernel_size=(kw, kw), dilation=1, padding=padding, stride=stride)
+        self.norm_layer = batch_norm(fmiddle).requires_grad_(False)  # unused: no gradient, none for DDP
 
-    def forward(self, x, cond, predictor):
-        """The original: kernels predicted from cond, applied by unfold, kept for backward."""
-        return pixel_depthwise_conv_unfold(x, predictor(cond))
-
-    @staticmethod
-    def from_hidden(x, hidden, last, recompute=False):
-        """The fast path, from the predictor's hidden layer: ``last`` is its final convolution. Where
-        the kernels' convolution runs as Winograd (ops/winograd.py: maps of 64x64 pixels and more,
-        about half the time) it goes through predicted_depthwise_conv, which with ``recompute`` does
-        not store the kernels for backward but recomputes them from ``hidden`` (one more convolution,
-        C*9 channels less memory), else keeps them. On smaller maps ``recompute`` keeps them too,
-        through predicted_depthwise_conv: there they are small (at most 1/16 of a 256x256 map's per
-        image) and their direct convolution takes 2.25-3.2x the Winograd one's products (DepthsepCCBlock)."""
-        if torch.is_grad_enabled():
-            winograd = winograd_pays(hidden, last.weight)
-            if recompute or winograd:
-                return predicted_depthwise_conv(x, hidden, last.weight, last.bias, keep=not (recompute and winograd))
-        return pixel_depthwise_conv(x, conv2d_same(hidden, last.weight, last.bias))
+    def forward(self, x, conv_weights):
+        N, C, H, W = x.size()
+        # reshape, not the original's view: predicted kernels in channels_last order are not viewable
+        conv_weights = conv_weights.reshape(N * C, self.kw * self.kw, H // self.stride, W // self.stride)
+        x = self.unfold(x).view(N * C, self.kw * self.kw, H // self.stride, W // self.stride)
+        return torch.mul(conv_weights, x).sum(dim=1).view(N, C, H // self.stride, W // self.stride)
 
 
 def kernel_predictor(cond_nc, out_nc, gate=False):
@@ -76,21 +55,12 @@ def kernel_predictor(cond_nc, out_nc, gate=False):
     return nn.Sequential(*layers)
 
 
-class DepthsepCCBlock(nn.Module):
+class DepthsepCCBlock(Dispatched):
     """Residual block with predicted depthwise kernels:
     BN -> cond. depthwise conv -> 1x1 conv -> x gate -> LeakyReLU, twice; SPADE-normed 1x1 shortcut.
+    Its conditioning map is cat([the label map nearest-resized to x, the label feature of x's scale]).
 
-    ``norm_0`` is built by the original but never used; it is kept so checkpoints load.
-    Fast path memory: no unfolded input is stored (ops/depthwise.py), and on maps of 64x64 pixels
-    and more the first conditional conv (C_in*9 predicted channels, the largest tensor of the block)
-    recomputes its kernels in backward, in channel chunks; the block's backward peak is then set by
-    the second half, whose kernels are stored (recomputing those too lowers the generator's peak and
-    costs time: ADE20K configuration at 256x256 on the CPU, G step 1746 -> 1530 MiB and 1051 -> 1104
-    GFLOP, 1-6% of its time; keeping the first conv's kernels too would cost another C_in*9
-    channels). On smaller maps the first conv keeps its kernels: block forward + backward, medians
-    of alternating runs, 873 -> 780 ms on 32x32 (up_0 at 256x256), 301 -> 269 ms on 16x16, 3.3 ->
-    2.7 s and 1.86 -> 1.65 s on 32x32 and 16x16 at batch 8; the G step's peak +56 MiB at 256x256,
-    +256 MiB at 128x128 x8 (0.57x the reference's at both)."""
+    ``norm_0`` is built by the original but never used; it is kept so checkpoints load."""
 
     def __init__(self, fin, fout, opt, cond_nc):
         super().__init__()
@@ -113,52 +83,37 @@ class DepthsepCCBlock(nn.Module):
                 self.conv_s = spectral_norm(self.conv_s)
             self.norm_s = SPADE(SHORTCUT_NORM, fin, cond_nc)
 
-    def forward(self, x, semantics, label_feature, labels=None):
-        """``labels``: the semantics as a LabelMap (fast paths)."""
-        if not fast_paths_enabled(x):
-            return self.forward_reference(x, semantics, label_feature)
-        first = [self.gen_weights1[0], self.gen_weights2[0], self.gen_se_weights1[0], self.gen_se_weights2[0]]
-        if self.learned_shortcut:
-            first.append(self.norm_s.mlp_shared[0])
-        hidden = fused_first_layers(first, semantics, label_feature, labels)
-        x_s = self.conv_s(self.norm_s.modulate(x, hidden[4])) if self.learned_shortcut else x
-        dx = DepthConv.from_hidden(self.norm_1(x), hidden[0], self.gen_weights1[2], recompute=True)
-        dx = F.leaky_relu(self.conv_1(dx) * torch.sigmoid(_conv(hidden[2], self.gen_se_weights1[2])), 2e-1)
-        dx = DepthConv.from_hidden(self.norm_2(dx), hidden[1], self.gen_weights2[2])
-        dx = F.leaky_relu(self.conv_3(dx) * torch.sigmoid(_conv(hidden[3], self.gen_se_weights2[2])), 2e-1)
+    def forward(self, x, semantics, label_feature):
+        segmap = torch.cat([F.interpolate(semantics, size=x.size()[2:], mode='nearest'), label_feature], dim=1)
+        conv_weights1 = self.gen_weights1(segmap)
+        conv_weights2 = self.gen_weights2(segmap)
+        se_weights1 = self.gen_se_weights1(segmap)
+        se_weights2 = self.gen_se_weights2(segmap)
+
+        x_s = self.shortcut(x, segmap)
+
+        dx = self.norm_1(x)
+        dx = self.conv_0(dx, conv_weights1)
+        dx = self.conv_1(dx)
+        dx = torch.mul(dx, se_weights1)
+        dx = self.actvn(dx)
+        dx = self.norm_2(dx)
+        dx = self.conv_2(dx, conv_weights2)
+        dx = self.conv_3(dx)
+        dx = torch.mul(dx, se_weights2)
+        dx = self.actvn(dx)
         return x_s + dx
 
-    def forward_reference(self, x, semantics, label_feature):
-        """The original's computation: separate predictor convolutions over the resized map's copy."""
-        cond = torch.cat([F.interpolate(semantics, size=x.size()[2:], mode='nearest'), label_feature], dim=1)
-        x_s = self.conv_s(self.norm_s(x, cond)) if self.learned_shortcut else x
-        dx = self.conv_0(self.norm_1(x), cond, self.gen_weights1)
-        dx = F.leaky_relu(self.conv_1(dx) * self.gen_se_weights1(cond), 2e-1)
-        dx = self.conv_2(self.norm_2(dx), cond, self.gen_weights2)
-        dx = F.leaky_relu(self.conv_3(dx) * self.gen_se_weights2(cond), 2e-1)
-        return x_s + dx
+    def shortcut(self, x, segmap):
+        return self.conv_s(self.norm_s(x, segmap)) if self.learned_shortcut else x
+
+    @staticmethod
+    def actvn(x):
+        return F.leaky_relu(x, 2e-1)
 
 
-def _conv(x, conv):
-    return conv2d_same(x, conv.weight, conv.bias)
-
-
-def fused_first_layers(convs, semantics, label_feature, labels):
-    """relu(conv(cond)) of every conv in ``convs`` (3x3, 128 outputs each, all reading cond =
-    cat([semantics resized to label_feature's size, label_feature])) as one convolution, split
-    per conv (ops/relu_split.py: one gradient map in backward); with ``labels`` (a LabelMap) the
-    one-hot channels by lookups."""
-    weight = torch.cat([c.weight for c in convs])
-    bias = torch.cat([c.bias for c in convs])
-    size = label_feature.shape[2:]
-    if labels is not None:
-        at = labels.at(size)
-        rest = label_feature if at.extra is None else torch.cat([at.extra, label_feature], dim=1)
-        out = label_conv(at, weight, bias, rest)
-    else:
-        cond = torch.cat([nearest_resize(semantics, size), label_feature], dim=1)
-        out = conv2d_same(cond, weight, bias)
-    return relu_split(out, [c.weight.shape[0] for c in convs])
+class LabelEncoding(Dispatched, nn.Sequential):
+    """The label encoder's first level: [norm](conv(label map)) -> LeakyReLU, on the generator's input."""
 
 
 class CondConvGenerator(Generator):
@@ -186,7 +141,7 @@ class CondConvGenerator(Generator):
                                  nn.LeakyReLU(0.2, True))
 
         # bottom-up label encoder: full resolution, then stride-2 levels down to the latent size
-        self.add_module('labelenc1', level(opt.semantic_nc, nf, 3, 1))
+        self.add_module('labelenc1', LabelEncoding(*level(opt.semantic_nc, nf, 3, 1)))
         for i in range(2, levels + 1):
             self.add_module(f'labelenc{i}', level(nf, nf, 3, 2))
         # top-down path: 1x1 laterals, 3x3 smoothing
@@ -207,9 +162,9 @@ class CondConvGenerator(Generator):
         self.conv_img = nn.Conv2d(nf, 3, 3, padding=1)
         self.up = nn.Upsample(scale_factor=2)
 
-    def label_pyramid(self, semantics, labels=None):
+    def label_pyramid(self, semantics):
         """Semantic features from coarse (latent size) to full resolution."""
-        encoded = [self.encode_labels(semantics, labels)]
+        encoded = [self.labelenc1(semantics)]
         for i in range(2, self.levels + 1):
             encoded.append(getattr(self, f'labelenc{i}')(encoded[-1]))
         features = [encoded[-1]]
@@ -218,30 +173,23 @@ class CondConvGenerator(Generator):
             features.append(getattr(self, f'labeldec{i}')(self.up(features[-1]) + lateral))
         return features
 
-    def encode_labels(self, semantics, labels=None):
-        """labelenc1, its convolution over the one-hot map by lookups when ``labels`` is given."""
-        if labels is None:
-            return self.labelenc1(semantics)
-        norm_conv, act = self.labelenc1
-        conv, norm = (norm_conv[0], norm_conv[1]) if isinstance(norm_conv, nn.Sequential) else (norm_conv, None)
-        out = label_conv(labels, current_weight(conv), conv.bias, labels.extra)
-        return act(norm(out) if norm is not None else out)
-
     def forward(self, semantics, z=None):
-        labels = generator_labels(semantics, self.opt)
-        x = self.fc(semantics, z)
-        feats = self.label_pyramid(semantics, labels)
-        x = self.head_0(x, semantics, feats[0], labels)
-        x = self.up(x)
-        x = self.G_middle_0(x, semantics, feats[1], labels)
-        k = 1
-        if self.more:
+        # the layers of this forward share what they derive from the label map (one-hot channels:
+        # all but the instance edges)
+        with forward_context(semantics, self.opt.semantic_nc - (0 if self.opt.no_instance else 1)):
+            x = self.fc(semantics, z)
+            feats = self.label_pyramid(semantics)
+            x = self.head_0(x, semantics, feats[0])
             x = self.up(x)
-            k = 2
-        x = self.G_middle_1(x, semantics, feats[k], labels)
-        for block in (self.up_0, self.up_1, self.up_2, self.up_3):
-            x = self.up(x)
-            k += 1
-            x = block(x, semantics, feats[k], labels)
-        x = self.conv_img(F.leaky_relu(x, 2e-1))
-        return torch.tanh(x)
+            x = self.G_middle_0(x, semantics, feats[1])
+            k = 1
+            if self.more:
+                x = self.up(x)
+                k = 2
+            x = self.G_middle_1(x, semantics, feats[k])
+            for block in (self.up_0, self.up_1, self.up_2, self.up_3):
+                x = self.up(x)
+                k += 1
+                x = block(x, semantics, feats[k])
+            x = self.conv_img(F.leaky_relu(x, 2e-1))
+            return torch.tanh(x)

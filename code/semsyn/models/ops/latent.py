@@ -4,6 +4,7 @@ through a 3x3 convolution. The two layer classes keep the plain ``fc.weight``/``
 import torch
 import torch.nn as nn
 
+from ..dispatch import Dispatched
 from .resize import nearest_resize
 
 UPSAMPLING_LAYERS = {'normal': 5, 'more': 6, 'most': 7}
@@ -29,7 +30,7 @@ class LatentLinear(nn.Linear):
         return super().forward(z).view(-1, *self.shape)
 
 
-class LatentConv2d(nn.Conv2d):
+class LatentConv2d(Dispatched, nn.Conv2d):
     """The label map, nearest-downsampled to (sh, sw), through a 3x3 convolution."""
 
     def __init__(self, semantic_nc, channels, sw, sh):

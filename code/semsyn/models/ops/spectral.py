@@ -2,80 +2,40 @@
 weight_u, weight_v), so released checkpoints load, and safe under autocast: the power iteration
 and the normalisation by sigma always run in float32.
 
-On the fast paths (ops/paths.py) the division by sigma is one autograd function: torch's hook
-builds ``weight_orig / dot(u, W v)`` from four differentiable operations whose backward makes
-about eight passes over the weight; its gradient is ``G / sigma - (<G, W> / sigma^2) u v^T``, two
-passes. At batch 1 that bookkeeping on the large low-resolution weights costs as much as their
-convolutions. The power iteration is torch's own, u and v are updated in place as there.
+The hook's weight is a ``SpectralNormWeight`` call: torch's own computation (one power iteration
+in training mode, then weight_orig / sigma), a layer on which the dispatcher (models/dispatch.py)
+may run a registered implementation instead.
 """
 import torch
-import torch.nn.functional as F
-from torch.autograd.function import once_differentiable
 from torch.nn.utils import spectral_norm as torch_spectral_norm
 from torch.nn.utils.spectral_norm import SpectralNorm
 
-from .kept import Kept, reuse_allowed
-from .paths import fast_paths_enabled
+from ..dispatch import Dispatched
 
 
-class _DivideBySigma(torch.autograd.Function):
-    """weight / sigma with sigma = u^T W v (u, v constants), W = weight viewed as [out, -1]."""
+class SpectralNormWeight(Dispatched):
+    """forward(module) -> the module's spectral-normed weight, as torch's SpectralNorm hook computes
+    it (``fn``: that hook; u and v updated in place in training mode)."""
 
-    @staticmethod
-    def forward(ctx, weight, u, v):
-        sigma = torch.dot(u, torch.mv(weight.reshape(weight.shape[0], -1), v))
-        ctx.save_for_backward(weight, u, v, sigma)
-        return weight / sigma
+    def __init__(self, fn):
+        super().__init__()
+        self.fn = fn
 
-    @staticmethod
-    @once_differentiable
-    def backward(ctx, grad):
-        weight, u, v, sigma = ctx.saved_tensors
-        grad = grad.contiguous()
-        inner = torch.dot(grad.reshape(-1), weight.reshape(-1))
-        # (G - <G, W>/sigma u v^T) / sigma, with tensors only (no host sync for the scalars)
-        mat = torch.addr(grad.reshape(grad.shape[0], -1), u * (inner / sigma), v, alpha=-1).div_(sigma)
-        return mat.view_as(weight), None, None
-
-
-def _normalised_weight(fn, module):
-    """What SpectralNorm.compute_weight returns (power iteration in training mode), divided by sigma
-    with _DivideBySigma."""
-    weight = getattr(module, fn.name + '_orig')
-    u, v = getattr(module, fn.name + '_u'), getattr(module, fn.name + '_v')
-    if module.training:
-        mat = weight.reshape(weight.shape[0], -1)
-        with torch.no_grad():
-            for _ in range(fn.n_power_iterations):
-                v = F.normalize(torch.mv(mat.t(), u), dim=0, eps=fn.eps, out=v)
-                u = F.normalize(torch.mv(mat, v), dim=0, eps=fn.eps, out=u)
-            if fn.n_power_iterations > 0:  # later in-place updates must not reach this forward's graph
-                u, v = u.clone(memory_format=torch.contiguous_format), v.clone(memory_format=torch.contiguous_format)
-    return _DivideBySigma.apply(weight, u, v)
+    def forward(self, module):
+        return self.fn.compute_weight(module, do_power_iteration=module.training)
 
 
 class _Float32SpectralNorm:
-    """Forward pre-hook around torch's SpectralNorm hook with autocast disabled. On the fast paths, in
-    eval mode on the CPU without autograd, the divided weight is kept while ``weight_orig``, ``u`` and
-    ``v`` are unchanged (ops/kept.py); any other call drops it."""
+    """Forward pre-hook in place of torch's SpectralNorm hook: its weight with autocast disabled."""
 
     def __init__(self, fn):
         self.fn = fn
-        self.kept = Kept()
+        self.weight = SpectralNormWeight(fn)
 
     def __call__(self, module, inputs):
         weight = getattr(module, self.fn.name + '_orig')
         with torch.autocast(device_type=weight.device.type, enabled=False):
-            if fast_paths_enabled(weight) and self.fn.dim == 0:
-                if reuse_allowed(module, weight):
-                    sources = [weight] + [getattr(module, self.fn.name + s) for s in ('_u', '_v')]
-                    value = self.kept.get(sources, lambda: _normalised_weight(self.fn, module))
-                else:
-                    self.kept.clear()
-                    value = _normalised_weight(self.fn, module)
-                setattr(module, self.fn.name, value)
-                return None
-            return self.fn(module, inputs)
+            setattr(module, self.fn.name, self.weight(module))
 
 
 def _spectral_hooks(module):

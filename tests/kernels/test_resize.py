@@ -1,11 +1,12 @@
-"""ops/resize.py: nearest resizing by selection and bilinear halving by 2x2 sums give F.interpolate's
-values, forward and backward, and the reference path is F.interpolate itself."""
+"""kernels/resize.py: nearest resizing by selection and bilinear halving by 2x2 sums give F.interpolate's
+values, forward and backward; on the reference path, and in models/ops/resize.py, F.interpolate itself."""
 import pytest
 import torch
 import torch.nn.functional as F
 
+from semsyn.kernels.resize import bilinear_halve, nearest_resize
 from semsyn.models.ops import reference_path
-from semsyn.models.ops.resize import bilinear_halve, nearest_resize
+from semsyn.models.ops import resize as reference
 
 
 @pytest.mark.parametrize('size_in,size_out', [((128, 128), (4, 4)), ((37, 53), (5, 7)), ((30, 20), (45, 33)),
@@ -28,6 +29,16 @@ def test_nearest_resize_same_size_is_the_map_itself():
     with reference_path():
         same = nearest_resize(x, (5, 6))
     assert same is not x and torch.equal(same, x)
+    same = reference.nearest_resize(x, (5, 6))
+    assert same is not x and torch.equal(same, x)
+
+
+def test_the_models_resizings_are_interpolate():
+    x = torch.randn(2, 3, 8, 12)
+    assert torch.equal(reference.nearest_resize(x, (3, 5)), F.interpolate(x, size=(3, 5), mode='nearest'))
+    assert torch.equal(reference.bilinear_halve(x), F.interpolate(x, scale_factor=0.5, mode='bilinear',
+                                                                  align_corners=False))
+    assert torch.equal(reference.nearest_select(x, (3, 5)), F.interpolate(x, size=(3, 5), mode='nearest'))
 
 
 @pytest.mark.parametrize('shape', [(2, 3, 8, 12), (1, 151, 2, 2), (3, 1, 64, 32)])

@@ -3,8 +3,14 @@ import pytest
 import torch
 
 import semsyn.kernels.winograd as winograd
-from semsyn.models.ops import depthwise
-from semsyn.models.ops.depthwise import pixel_depthwise_conv, pixel_depthwise_conv_unfold, predicted_depthwise_conv
+from semsyn.kernels import depthwise
+from semsyn.kernels.depthwise import pixel_depthwise_conv, predicted_depthwise_conv
+from semsyn.models.generators.ccfpse import DepthConv
+
+
+def pixel_depthwise_conv_unfold(x, kernels):
+    """The reference: CC-FPSE's DepthConv.forward (unfold, multiply, sum)."""
+    return DepthConv(x.shape[1]).forward(x, kernels)
 
 
 @pytest.mark.parametrize('shape', [(1, 1, 1, 1), (2, 3, 5, 7), (3, 4, 8, 8), (2, 5, 9, 4), (4, 2, 16, 3)])

@@ -1,7 +1,8 @@
-"""Per-pixel depthwise 3x3 convolution with predicted kernels (CC-FPSE's conditional convolution).
+"""CC-FPSE's per-pixel depthwise 3x3 convolution with predicted kernels, without an unfolded copy.
 
 ``kernels`` [N, C*9, H, W] holds a 3x3 kernel for every channel and pixel, channel-major with the
-taps row-major (channel c's taps are channels 9c..9c+8), zero padding 1, cross-correlation, no bias:
+taps row-major (channel c's taps are channels 9c..9c+8), zero padding 1, cross-correlation, no bias
+(``DepthConv.forward`` in models/generators/ccfpse.py, the original's unfold, is the reference):
 
     out[n, c, h, w] = sum_{i,j in 0..2} kernels[n, 9c + 3i + j, h, w] * x_pad[n, c, h + i, w + j]
 
@@ -16,11 +17,10 @@ input, so no unfolded copy is ever stored:
   ``keep=True`` it stores them instead (the kernels' convolution still by Winograd where that pays).
 """
 import torch
-import torch.nn.functional as F
 from torch.autograd.function import once_differentiable
 
-from ...kernels import scratch, winograd
-from ...kernels.conv3x3 import (
+from . import scratch, winograd
+from .conv3x3 import (
     TAPS,
     conv2d_same,
     conv3x3_weight_grad,
@@ -31,14 +31,6 @@ from ...kernels.conv3x3 import (
 )
 
 CHUNKS = 4  # predicted_depthwise_conv works on this many channel groups
-
-
-def pixel_depthwise_conv_unfold(x, kernels):
-    """Reference implementation, as CC-FPSE's DepthConv.forward (unfold, multiply, sum)."""
-    n, c, h, w = x.shape
-    cols = F.unfold(x, kernel_size=3, padding=1).view(n * c, 9, h, w)
-    # reshape, not the original's view: predicted kernels in channels_last order are not viewable
-    return (kernels.reshape(n * c, 9, h, w) * cols).sum(dim=1).view(n, c, h, w)
 
 
 def _apply(x, kernels, out=None):
@@ -117,18 +109,15 @@ def _hidden_tiles(hidden, chunk_weight, kernels, weight_grads=False):
 
 class _PredictedDepthwiseConv(torch.autograd.Function):
     """The kernels' convolution (forward, its recomputation in backward) may run as Winograd
-    (ops/winograd.py: conv2d_same decides by size). Its weight and input (hidden) gradients: where
+    (winograd.py: conv2d_same decides by size). Its weight and input (hidden) gradients: where
     the weight gradient runs as Winograd (C_hidden >= 64), both from one transform of the kernels'
     gradient, which is written straight into Winograd's tile layout and never as a map
-    (winograd_conv3x3_backward; the whole function's forward + backward then takes 0.90-0.97 of the
-    time with separate gradients at 64-512 channels on 256x256-64x64, 0.75 at 1024 on 16x16, medians
-    of three alternating processes); otherwise the kernels' gradient map, ``conv3x3_weight_grad``
+    (winograd_conv3x3_backward); otherwise the kernels' gradient map, ``conv3x3_weight_grad``
     and the transposed convolution. Forward and backward go by channel chunks, so the kernels and
-    their gradient never exist whole; the chunks' temporaries live in kept buffers (ops/scratch.py).
+    their gradient never exist whole; the chunks' temporaries live in kept buffers (scratch.py).
     The fused gradients take all chunks in one call, as its output-channel groups (``group=``):
     each block of tile rows sums the chunks' hidden gradients in the Winograd domain and transforms
-    them back once, instead of once per chunk (the backward alone, alternating in one process, at 128
-    channels on 256x256 and 32 on 128x128 x8: medians 0.99 and 0.93 of the time, minima 0.97 and 0.92).
+    them back once, instead of once per chunk.
 
     ``keep``: the chunks' kernels are stored for x's gradient instead of recomputed (the memory of
     the whole kernel tensor for one convolution less). They are held on ``ctx``, not saved through
