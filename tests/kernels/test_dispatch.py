@@ -148,7 +148,6 @@ def test_compiled_reference_path_matches():
 # in eval mode for the generic test above, which calls it twice (spectral norm's power iteration
 # and batch statistics would differ in training mode); the test below runs both modes on copies.
 
-import copy  # noqa: E402
 from types import SimpleNamespace  # noqa: E402
 
 import torch.nn as nn  # noqa: E402

@@ -4,9 +4,9 @@ over beta's half of that one map (kernels/modulation.py). Applies where the kern
 from ..models.dispatch import register
 from ..models.ops.normalization import SPADE
 from ..models.ops.paths import fast_paths_enabled
-from .resize import nearest_resize
 from .label_map import context_labels
 from .modulation import modulate
+from .resize import nearest_resize
 from .spade_fast import label_modulation, modulation_from_hidden
 
 
