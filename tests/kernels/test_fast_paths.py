@@ -11,14 +11,14 @@ import semsyn.kernels.label_conv as label_conv_module
 import semsyn.kernels.spade_fast as spade_fast
 import semsyn.models.ops.spatial_conditional as spatial_conditional
 from semsyn.kernels.label_conv import label_conv
-from semsyn.kernels.label_map import generator_labels
+from semsyn.kernels.label_map import LabelMap, generator_labels
 from semsyn.kernels.modulation import modulate
 from semsyn.kernels.patch_conv import patch_conv
 from semsyn.kernels.relu_split import relu_split
 from semsyn.kernels.scatter import ScatterAdd
 from semsyn.models import create_network
 from semsyn.models.dispatch import forward_context
-from semsyn.models.ops import SPADE, LabelMap, fast_paths, fast_paths_enabled, reference_path, spectral_norm
+from semsyn.models.ops import SPADE, fast_paths, fast_paths_enabled, reference_path, spectral_norm
 
 F64 = torch.float64
 

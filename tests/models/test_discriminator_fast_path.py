@@ -8,9 +8,10 @@ import copy
 import pytest
 import torch
 
+from semsyn.kernels.label_map import LabelMap
 from semsyn.models import create_network, options_from
 from semsyn.models.discriminators.multiscale import LabelledInput
-from semsyn.models.ops import LabelMap, fast_paths, reference_path
+from semsyn.models.ops import fast_paths, reference_path
 
 from ..kernels.test_fast_paths import blocky_labels, one_hot, rel
 

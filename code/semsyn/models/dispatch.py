@@ -17,7 +17,7 @@ from contextlib import contextmanager
 import torch
 import torch.nn as nn
 
-from .ops.paths import fast_paths_enabled
+from .paths import fast_paths_enabled
 
 _REGISTRY = {}
 _CONTEXT = contextvars.ContextVar('semsyn_forward_context', default=None)
