@@ -319,6 +319,48 @@ def dataset_defaults(mode, is_train):
     return {}
 
 
+
+# ---- OASIS (temporary: merged over by declared options) ------------------------------------
+# OASIS's option names (boschresearch/OASIS config.py), its registry choices, the defaults
+# --netG oasis brings and its semantic_nc rule (label_nc + 1: channel 0 is its dontcare class).
+BASE_OPTIONS.update({
+    'channels_G': (int, 64, 'OASIS: generator width multiplier', AT_LEAST_1),
+    'num_res_blocks': (int, 6, 'OASIS: number of residual blocks of G and D (6, as the original)', AT_LEAST_1),
+    'param_free_norm': (str, 'syncbatch', 'OASIS: parameter-free norm of SPADE', ['syncbatch', 'batch', 'instance']),
+    'spade_ks': (int, 3, "OASIS: kernel size of SPADE's convolutions", AT_LEAST_1),
+    'no_3dnoise': (bool, False, 'OASIS: no 3D noise concatenated to the label map'),
+    'no_spectral_norm': (bool, False, 'OASIS: no spectral norm in G and D'),
+})
+TRAIN_OPTIONS.update({
+    'channels_D': (int, 64, 'OASIS: parsed and unused, as in the original (D widths are fixed)', AT_LEAST_1),
+    'lambda_labelmix': (float, 10.0, 'OASIS: weight of the LabelMix regularisation', AT_LEAST_0),
+    'no_labelmix': (bool, False, 'OASIS: no LabelMix regularisation'),
+    'no_balancing_inloss': (bool, False, 'OASIS: no class balancing in the N+1 cross-entropy'),
+    'add_vgg_loss': (bool, False, 'OASIS: add the VGG loss (lambda_vgg)'),
+})
+BASE_OPTIONS['netG'] = BASE_OPTIONS['netG'][:3] + (BASE_OPTIONS['netG'][3] + ['oasis'],)
+TRAIN_OPTIONS['netD'] = TRAIN_OPTIONS['netD'][:3] + (TRAIN_OPTIONS['netD'][3] + ['oasis'],)
+OASIS_DEFAULTS = {'z_dim': 64, 'ema': True, 'ema_decay': 0.9999, 'beta1': 0.0, 'beta2': 0.999, 'niter_decay': 0,
+                  'netD': 'oasis', 'no_ganFeat_loss': True, 'no_vgg_loss': True, 'no_instance': True,
+                  'ema_bn_batches': 51}
+_generator_defaults = generator_defaults
+
+
+def generator_defaults(netG):  # noqa: F811 (OASIS's defaults added)
+    return dict(OASIS_DEFAULTS) if netG == 'oasis' else _generator_defaults(netG)
+
+
+def oasis_finalize(opt):
+    """OASIS's label channels: label_nc + 1 (its datasets count class 0 as dontcare), no instance
+    edges (it has none); its VGG loss only with --add_vgg_loss."""
+    if getattr(opt, 'netG', None) != 'oasis':
+        return
+    opt.no_instance = True
+    opt.semantic_nc = opt.label_nc + 1
+    if opt.isTrain and opt.add_vgg_loss:
+        opt.no_vgg_loss = False
+# ---- end OASIS ------------------------------------------------------------------------------
+
 # ----------------------------------------------------------------------------------------------
 # parsing
 
@@ -510,7 +552,7 @@ def resolve(cli=None, is_train=True, overrides=None):
         saved = load_saved_options(chosen('checkpoints_dir', {}), chosen('name', {}), table)
 
     values = dict(base)
-    values.update(generator_defaults(chosen('netG', saved)))
+    values.update({k: v for k, v in generator_defaults(chosen('netG', saved)).items() if k in table})
     values.update(dataset_defaults(chosen('dataset_mode', saved), is_train))
     if is_train:
         values.update(ttur_defaults(chosen('no_TTUR', saved)))
@@ -541,6 +583,7 @@ def warn_ignored_betas(opt, given):
 def finalize(opt):
     """Compute derived values and check cross-option constraints."""
     opt.semantic_nc = opt.label_nc + (1 if opt.contain_dontcare_label else 0) + (0 if opt.no_instance else 1)
+    oasis_finalize(opt)
     opt.gpu_id_list = parse_gpu_ids(opt.gpu_ids)
     if opt.gpu_ids is None:
         opt.gpu_ids = ','.join(str(i) for i in opt.gpu_id_list) if opt.gpu_id_list else '-1'

@@ -1,5 +1,7 @@
 """Discriminators; DISCRIMINATORS maps --netD to the class."""
 from .fpse import FPSEDiscriminator
 from .multiscale import MultiscaleDiscriminator, NLayerDiscriminator
+from .oasis import OASISDiscriminator
 
-DISCRIMINATORS = {'multiscale': MultiscaleDiscriminator, 'n_layer': NLayerDiscriminator, 'fpse': FPSEDiscriminator}
+DISCRIMINATORS = {'multiscale': MultiscaleDiscriminator, 'n_layer': NLayerDiscriminator, 'fpse': FPSEDiscriminator,
+                  'oasis': OASISDiscriminator}

@@ -10,6 +10,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ...errors import UserError
+from ..ema import EMARule
 from ..norms_oasis import SPADE, get_spectral_norm
 from .base import Generator
 
@@ -39,6 +40,10 @@ class ResnetBlock_with_SPADE(nn.Module):  # noqa: N801 (the original's name)
 
 
 class OASISGenerator(Generator):
+    # utils.update_EMA: every state-dict entry averaged after the iteration; the statistics pass
+    # in training mode
+    ema_rule = EMARule(every_entry=True, after='D', statistics='running')
+
     def __init__(self, opt):
         super().__init__()
         if opt.num_res_blocks != 6:
@@ -53,6 +58,9 @@ class OASISGenerator(Generator):
                                   for i in range(len(self.channels) - 1))
         in_nc = opt.semantic_nc + (0 if opt.no_3dnoise else opt.z_dim)
         self.fc = nn.Conv2d(in_nc, 16 * ch, 3, padding=1)
+
+    def noise_shape(self, semantics):
+        return None if self.opt.no_3dnoise else (semantics.shape[0], self.opt.z_dim)
 
     @staticmethod
     def compute_latent_vector_size(opt):
