@@ -330,6 +330,8 @@ BASE_OPTIONS.update({
     'spade_ks': (int, 3, "OASIS: kernel size of SPADE's convolutions", AT_LEAST_1),
     'no_3dnoise': (bool, False, 'OASIS: no 3D noise concatenated to the label map'),
     'no_spectral_norm': (bool, False, 'OASIS: no spectral norm in G and D'),
+    'dontcare_first': (bool, False, "the dontcare label is class 0 and class k is k + 1 (OASIS's COCO-Stuff "
+                                    'loader: raw k -> k + 1, 255 -> 0); for its released coco model'),
 })
 TRAIN_OPTIONS.update({
     'channels_D': (int, 64, 'OASIS: parsed and unused, as in the original (D widths are fixed)', AT_LEAST_1),
@@ -338,6 +340,10 @@ TRAIN_OPTIONS.update({
     'no_balancing_inloss': (bool, False, 'OASIS: no class balancing in the N+1 cross-entropy'),
     'add_vgg_loss': (bool, False, 'OASIS: add the VGG loss (lambda_vgg)'),
 })
+OPTION_GROUPS.append(('OASIS', 'its generator, discriminator and losses (--netG oasis)',
+                      'channels_G num_res_blocks param_free_norm spade_ks no_3dnoise no_spectral_norm dontcare_first '
+                      'channels_D '
+                      'lambda_labelmix no_labelmix no_balancing_inloss add_vgg_loss'))
 BASE_OPTIONS['netG'] = BASE_OPTIONS['netG'][:3] + (BASE_OPTIONS['netG'][3] + ['oasis'],)
 TRAIN_OPTIONS['netD'] = TRAIN_OPTIONS['netD'][:3] + (TRAIN_OPTIONS['netD'][3] + ['oasis'],)
 OASIS_DEFAULTS = {'z_dim': 64, 'ema': True, 'ema_decay': 0.9999, 'beta1': 0.0, 'beta2': 0.999, 'niter_decay': 0,

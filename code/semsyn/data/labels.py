@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from ..errors import UserError
-from .base import SeededDataset, check_size, prepare_label
+from .base import SeededDataset, check_size, dontcare_id, prepare_label
 from .files import list_images, natural_sort, require_dir
 from .io import read_map
 from .pairing import check_pairs, stem
@@ -55,7 +55,7 @@ class LabelFolderDataset(SeededDataset):
         label = self.read_label(path)
         size = (label.shape[1], label.shape[0])
         params = get_params(opt, size, self.rng(index))
-        fill = opt.label_nc if opt.contain_dontcare_label else 0
+        fill = dontcare_id(opt)
         item = {'label': transform_map(label, opt, params, fill=fill), 'path': path}
         if opt.no_instance:
             item['instance'] = torch.tensor(0)
