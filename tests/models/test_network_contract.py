@@ -57,7 +57,10 @@ def run(role, net, opt, seed=1, call=None):
     semantics, images = inputs(opt, seed)
     call = call or net
     if role == 'G':
-        image, extras = net.image_and_extras(call(semantics))
+        # a generator with noise of its own (OASIS) gets the same noise on every run
+        shape = net.noise_shape(semantics)
+        z = None if shape is None else torch.randn(*shape, generator=torch.Generator().manual_seed(seed))
+        image, extras = net.image_and_extras(call(semantics) if z is None else call(semantics, z=z))
         return [image] + [t for v in extras.values() for t in (v if isinstance(v, (list, tuple)) else [v])]
     if role == 'D':
         preds, groups = net.predictions_and_features(call(*net.inputs(images, semantics)))
@@ -115,8 +118,8 @@ def test_deterministic_with_sane_outputs(role, name):
         assert [t.shape for t in first] == [(2, out), (2, out)]
     else:
         preds, groups = a.predictions_and_features(a(*a.inputs(*reversed(inputs(opt)))))
-        assert preds and all(p.shape[0] == 2 and p.shape[1] == 1 for p in preds)
-        assert groups and all(f.shape[0] == 2 for g in groups for f in g)
+        assert preds and all(p.shape[0] == 2 and p.shape[1] == a.score_channels(opt) for p in preds)
+        assert bool(groups) == a.feature_matching and all(f.shape[0] == 2 for g in groups for f in g)
 
 
 def perturbed(net, scale=0.05):

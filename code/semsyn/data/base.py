@@ -152,7 +152,7 @@ def prepare_label(raw, path, opt, map_labels=None):
                         f'must be in [0, {num_classes(opt)}) for --label_nc {opt.label_nc} {dc} '
                         f'--contain_dontcare_label, after the {opt.dataset_mode} label mapping){jpeg_hint(path)}')
     if getattr(opt, 'dontcare_first', False):  # OASIS's order: dontcare channel 0, class k channel k + 1
-        label = (label + 1) % num_classes(opt)
+        label = (label + 1) % (opt.label_nc + 1)
     return label
 
 

@@ -16,8 +16,16 @@ class Discriminator(BaseNetwork):
       ``generator_losses(d, fake, semantics, opt)`` -> {name: loss} of G's adversarial terms, and
       ``discriminator_losses(d, d_last, fake, real, semantics, opt, draws)`` -> {name: loss} of the
       D step; ``d`` runs the discriminator itself, ``d_last`` the (possibly DistributedDataParallel-
-      wrapped) one that the step's last D call must use, ``draws`` the random source (models/draws.py).
+      wrapped) one that the step's last D call must use, ``draws`` the random source (models/draws.py);
+    - ``score_channels(opt)``: channels of each score map (1: real/fake; OASIS: one per class + fake);
+      ``feature_matching``: whether its outputs carry feature groups for matching.
     """
+
+    feature_matching = True
+
+    @staticmethod
+    def score_channels(opt):
+        return 1
 
     def generator_losses(self, d, fake, semantics, opt):
         return None

@@ -90,6 +90,12 @@ class OASISDiscriminator(Discriminator):
             x = self.body_up[i](torch.cat((encoder_res[-i - 1], x), dim=1))
         return self.layer_up_last(x)
 
+    feature_matching = False
+
+    @staticmethod
+    def score_channels(opt):
+        return opt.semantic_nc + 1
+
     @staticmethod
     def inputs(images, semantics):
         return (images,)
