@@ -80,3 +80,21 @@ def save_network(net, path):
     """A single network file (training saves sets: checkpoint_sets.py)."""
     net = unwrap(net)
     atomic_torch_save({k: v.detach().cpu() for k, v in net.state_dict().items()}, path)
+
+
+# The layout of OASIS's runs and released models: <checkpoints_dir>/<name>/models/<iter>_{G,D,EMA}.pth,
+# its test using the EMA generator of the 'best' set by default.
+ORIGINAL_ROLE_FILES = {'G': 'G', 'D': 'D', 'A': 'EMA'}
+
+
+def original_layout_path(checkpoints_dir, name, label, role):
+    """The file of network `role` (G, D or A, the EMA generator) in a run folder of OASIS's layout,
+    or None when the folder is not one. semsyn's default set 'latest' falls back to 'best' (what
+    the original's test loads) when the folder has no latest files."""
+    models = os.path.join(checkpoints_dir, name, 'models')
+    if os.path.isfile(network_path(checkpoints_dir, name, label, 'G')) or not os.path.isdir(models):
+        return None
+    if label == 'latest' and not any(os.path.isfile(os.path.join(models, f'latest_{f}.pth'))
+                                     for f in ORIGINAL_ROLE_FILES.values()):
+        label = 'best'
+    return os.path.join(models, f'{label}_{ORIGINAL_ROLE_FILES[role]}.pth')

@@ -9,7 +9,7 @@ import torch
 from PIL import Image
 from tqdm import tqdm
 
-from .checkpoints import load_network, network_path
+from .checkpoints import load_network, network_path, original_layout_path
 from .data import is_label_only
 from .data.io import read_image
 from .data.transforms import image_to_tensor, resize_map
@@ -56,11 +56,16 @@ def check_output_size(value, what='--output_size'):
 def load_generator_model(opt, device):
     """SynthesisModel in eval mode with G (and E with --use_vae) loaded from checkpoints/<name>.
 
-    When the run kept an EMA generator (``<epoch>_net_A.pth``), G gets its weights, unless --no_ema."""
+    When the run kept an EMA generator (``<epoch>_net_A.pth``), G gets its weights, unless --no_ema.
+    A run folder in OASIS's layout (``models/<iter>_{G,EMA}.pth``, as its released models come) is
+    read as it is (checkpoints.original_layout_path)."""
+    def where(role):
+        original = original_layout_path(opt.checkpoints_dir, opt.name, opt.which_epoch, role)
+        return original or network_path(opt.checkpoints_dir, opt.name, opt.which_epoch, role)
+
     model = SynthesisModel(opt)
     for role, net in model.networks().items():
-        path = network_path(opt.checkpoints_dir, opt.name, opt.which_epoch, role)
-        ema = network_path(opt.checkpoints_dir, opt.name, opt.which_epoch, 'A')
+        path, ema = where(role), where('A')
         if role == 'G' and not opt.no_ema and os.path.isfile(ema):
             print(f'generator: the EMA weights {ema} (--no_ema for {os.path.basename(path)})')
             path = ema

@@ -17,6 +17,7 @@ What a network class declares (all optional; a class attribute or classmethod ea
 - ``ORIGINAL_FIXED``: keys of its original's options accepted at one value only (see ORIGINAL_FIXED);
 - ``METHOD``: the method's name for ``--help``;
 - ``check_options(opt)``: its rules across options, a UserError naming the option;
+- ``derive_options(opt)``: values its original fixes from other options (before semantic_nc);
 - generators: ``UPSAMPLING`` (the --num_upsampling_layers modes it supports; None: it has no latent
   size), ``TTUR_FIXED_BETAS`` (its original trainer uses Adam betas (0, 0.9) under TTUR, whatever
   --beta1/--beta2 say), ``semantic_nc(opt)`` (channels of its label input);
@@ -114,6 +115,8 @@ BASE_OPTIONS = {
     'image_dir': (str, None, 'custom: folder of images'),
     'instance_dir': (str, None, 'folder of instance maps named as the label maps (optional)'),
     'synthetic_size': (int, 64, 'synthetic: number of samples', AT_LEAST_1),
+    'dontcare_first': (bool, False, "the dontcare label is class 0 and class k is k + 1 (OASIS's COCO-Stuff "
+                                    'loader: raw k -> k + 1, 255 -> 0); for its released coco model'),
     'ade20k_raw_labels': (bool, False, "ade20k: annotation value k is channel k (SCGAN's loader) instead of SPADE's "
                                        "k-1 with 0 as dontcare; needed for SCGAN's ADE20K checkpoints"),
     # speed
@@ -221,7 +224,7 @@ OPTION_GROUPS = [
      'name checkpoints_dir seed config load_from_opt_file continue_train which_epoch results_dir '
      'replace_results'),
     ('data', 'the dataset', 'dataset_mode dataroot phase label_nc contain_dontcare_label no_instance '
-     'no_pairing_check coco_no_portraits synthetic_size ade20k_raw_labels how_many'),
+     'no_pairing_check coco_no_portraits synthetic_size ade20k_raw_labels dontcare_first how_many'),
     ('sizes and augmentation', None, 'batchSize preprocess_mode load_size crop_size aspect_ratio output_nc '
      'serial_batches no_flip display_winsize'),
     ('loading', None, 'nThreads max_dataset_size cache_filelist_write cache_filelist_read'),
@@ -645,7 +648,10 @@ def warn_ignored_betas(opt, given, networks):
 def derive(opt, networks):
     """The derived values: the generator's count of label channels, the norm options parsed (one
     NormSpec each, the strings kept), the list of GPU ids."""
-    rule = getattr(networks.generator(opt.netG), 'semantic_nc', spade_semantic_nc)
+    generator = networks.generator(opt.netG)
+    if hasattr(generator, 'derive_options'):
+        generator.derive_options(opt)
+    rule = getattr(generator, 'semantic_nc', spade_semantic_nc)
     opt.semantic_nc = rule(opt)
     for option, attr in NORM_OPTIONS.items():
         setattr(opt, attr, parse_norm(getattr(opt, option), option))

@@ -112,6 +112,11 @@ class Synthesizer:
         """The batch form: one-hot semantics [B, semantic_nc, H, W] -> images [B, 3, H, W] in [-1, 1]."""
         return self.model(semantics.to(self.device), None, mode='inference', z=z)
 
+    @property
+    def has_noise(self) -> bool:
+        """The generator takes a noise z of its own (z_dim per image), the picture's style control."""
+        return self.model.generator.noise_shape(torch.zeros(1, 1, 1, 1)) is not None
+
     def style(self, photo: LabelMap) -> torch.Tensor:
         """The style code [1, z_dim] of a photo (path, PIL image or HxWx3 uint8 array)."""
         return style_code(self.model, photo, self.opt)
@@ -122,7 +127,8 @@ class Synthesizer:
         map's own size (``output_size='model'``: at the size the generator takes).
 
         style: a photo whose style the picture takes (models trained with --use_vae); seed: the sample
-        of the prior a --use_vae model draws (the same seed, the same picture); palette: the label map
+        of the prior a --use_vae model draws, or the noise of a generator with its own (OASIS's 3D
+        noise): the same seed, the same picture; palette: the label map
         is a colour image in that palette (e.g. ``'semsyn'``, ``'ade20k'`` or a palette file)::
 
             picture = s(np.array([[0, 0, 3], [0, 3, 3]]), seed=7)
@@ -132,13 +138,13 @@ class Synthesizer:
         ids = self.class_ids(label, palette)
         semantics = self.semantics(ids)
         z = None
-        if self.opt.use_vae:
-            if style is not None:
-                z = self.style(style)
-            else:  # a sample from the prior: the same seed, the same picture
-                z = prior_codes(self.opt.seed if seed is None else seed, self.opt.z_dim, 0, 1, 0, self.device)
+        if self.opt.use_vae and style is not None:
+            z = self.style(style)
         elif style is not None:
-            raise UserError('style: this model has no style encoder (trained without --use_vae)')
+            raise UserError('style: this model has no style encoder (trained without --use_vae)' +
+                            ('; its noise is its style: pass seed' if self.has_noise else ''))
+        elif self.opt.use_vae or self.has_noise:  # a sample of the prior: the same seed, the same picture
+            z = prior_codes(self.opt.seed if seed is None else seed, self.opt.z_dim, 0, 1, 0, self.device)
         elif seed is not None:
             raise UserError('seed: this model has no style code (trained without --use_vae): its picture of a label '
                             'map is always the same; leave seed out')

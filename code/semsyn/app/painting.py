@@ -33,7 +33,8 @@ class PaintingApp:
             'name': name, 'netG': opt.netG, 'dataset_mode': opt.dataset_mode,
             'width': synthesizer.size[0], 'height': synthesizer.size[1],
             **palette_classes(opt, names_file),
-            'use_vae': bool(opt.use_vae), 'seed': int(opt.seed), 'max_seed': MAX_SEED,
+            'use_vae': bool(opt.use_vae), 'seeded': bool(opt.use_vae or synthesizer.has_noise),
+            'seed': int(opt.seed), 'max_seed': MAX_SEED,
             'examples': examples_kind(opt), 'upload_palettes': palettes,
         }
 
@@ -54,7 +55,8 @@ class PaintingApp:
                    seed: Optional[int] = None, output_size: str = 'label') -> Image.Image:
         """The picture of a label map of any size (the page's: painted in the semsyn palette; see
         label_input), at the map's size (output_size 'model': at the model's); --use_vae models take the
-        style of `style` when given, else the prior sample of `seed`."""
+        style of `style` when given, else the prior sample of `seed`; generators with their own noise
+        (OASIS) the noise of `seed`."""
         if seed is not None and not (isinstance(seed, int) and not isinstance(seed, bool) and 0 <= seed <= MAX_SEED):
             raise UserError(f'seed: expected an integer in [0, {MAX_SEED}], got {seed!r}')
         if not self.info['use_vae'] and style is not None:

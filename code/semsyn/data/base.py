@@ -109,7 +109,7 @@ class PairedDataset(SeededDataset):
         label = self.prepare_label(read_map(label_path, 'label map', 'class ids'), label_path)
         check_size(label, label_path, image.size, image_path)
         params = get_params(opt, image.size, self.rng(index))
-        fill = opt.label_nc if opt.contain_dontcare_label else 0
+        fill = dontcare_id(opt)
         item = {'label': transform_map(label, opt, params, fill=fill)}
         if opt.no_instance:
             item['instance'] = torch.tensor(0)
@@ -121,6 +121,14 @@ class PairedDataset(SeededDataset):
         item['image'] = transform_image(image, opt, params)
         item['path'] = image_path
         return item
+
+
+def dontcare_id(opt):
+    """The class id of dontcare pixels (and of padding): label_nc, or 0 with --dontcare_first; without
+    a dontcare label, 0."""
+    if not opt.contain_dontcare_label or getattr(opt, 'dontcare_first', False):
+        return 0
+    return opt.label_nc
 
 
 def num_classes(opt):
@@ -145,6 +153,8 @@ def prepare_label(raw, path, opt, map_labels=None):
                               f'--contain_dontcare_label, after the {opt.dataset_mode} label mapping)'
                               f'{jpeg_hint(path)}', [int(v) for v in values], opt,
                               mapped=map_labels is not None and map_labels is not PairedDataset.map_labels)
+    if getattr(opt, 'dontcare_first', False):  # OASIS's order: dontcare channel 0, class k channel k + 1
+        label = (label + 1) % (opt.label_nc + 1)
     return label
 
 

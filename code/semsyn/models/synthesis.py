@@ -19,7 +19,8 @@ from ..devices import unwrap
 from ..distributed import convert_sync_batchnorm
 from ..errors import UserError
 from . import create_network
-from .ema import ema_update, recalibrate_batch_norm
+from .draws import TorchDraws
+from .ema import ema_update, ema_update_every_entry, recalibrate_batch_norm, running_statistics_pass
 from .losses import GANLoss, VGGLoss, feature_matching_loss, kld_loss
 
 
@@ -29,7 +30,7 @@ def one_hot_semantics(label: Tensor, instance: Optional[Tensor], opt: Namespace)
     Label values are checked where they are read (the datasets, the synthesis API), not here: a check
     on the device would cost two host synchronisations per batch."""
     label = label.long()
-    nc = opt.label_nc + (1 if opt.contain_dontcare_label else 0)
+    nc = opt.semantic_nc - (0 if opt.no_instance else 1)
     b, _, h, w = label.shape
     semantics = torch.zeros(b, nc, h, w, device=label.device).scatter_(1, label, 1.0)
     if not opt.no_instance:
@@ -95,6 +96,7 @@ class SynthesisModel(nn.Module):
         super().__init__()
         self.opt = opt
         self.amp_dtype = self.AMP_DTYPES[getattr(opt, 'amp', 'none')]
+        self.draws = TorchDraws()  # the noise and coins the networks and losses take (a replay swaps it)
         self.netG = create_network('G', opt)
         self.netD = create_network('D', opt) if opt.isTrain else None
         self.netE = create_network('E', opt) if opt.use_vae else None
@@ -144,11 +146,18 @@ class SynthesisModel(nn.Module):
         nets = (('G', self.netG), ('D', self.netD), ('E', self.netE), ('A', self.netA))
         return {k: unwrap(v) for k, v in nets if v is not None}
 
+    @property
+    def ema_rule(self):
+        return self.generator.ema_rule
+
     @torch.no_grad()
     def update_ema(self):
         """netA <- decay * netA + (1 - decay) * netG for parameters; buffers (BatchNorm statistics,
-        spectral-norm vectors) are copied from netG."""
-        ema_update(self.netA, self.generator, self.opt.ema_decay)
+        spectral-norm vectors) copied from netG, or averaged too where the generator's rule says so."""
+        if self.ema_rule.every_entry:
+            ema_update_every_entry(self.netA, self.generator, self.opt.ema_decay)
+        else:
+            ema_update(self.netA, self.generator, self.opt.ema_decay)
 
     def recalibrate_ema(self, batches) -> int:
         """Re-estimate the EMA generator's batch-norm statistics on (semantics, real image) batches
@@ -167,6 +176,8 @@ class SynthesisModel(nn.Module):
             if encoder is not None:
                 encoder.eval()
             try:
+                if self.ema_rule.statistics == 'running':
+                    return running_statistics_pass(self.netA, feed)
                 return recalibrate_batch_norm(self.netA, feed)
             finally:
                 if encoder is not None:
@@ -215,10 +226,15 @@ class SynthesisModel(nn.Module):
         if kld is not None:
             losses['KLD'] = kld
         losses.update(self.generator.extra_losses(extras, real_image, opt, self.criterionVGG))
-        (pred_fake, feat_fake), (_, feat_real) = self.discriminate(semantics, fake_image, real_image, unwrapped=True)
-        losses['GAN'] = self.criterionGAN(pred_fake, True, for_discriminator=False)
-        if not opt.no_ganFeat_loss:
-            losses['GAN_Feat'] = feature_matching_loss(feat_fake, feat_real, opt.lambda_feat)
+        own = self.discriminator.generator_losses(self.discriminator, fake_image, semantics, opt)
+        if own is not None:
+            losses.update(own)
+        else:
+            (pred_fake, feat_fake), (_, feat_real) = self.discriminate(semantics, fake_image, real_image,
+                                                                       unwrapped=True)
+            losses['GAN'] = self.criterionGAN(pred_fake, True, for_discriminator=False)
+            if not opt.no_ganFeat_loss:
+                losses['GAN_Feat'] = feature_matching_loss(feat_fake, feat_real, opt.lambda_feat)
         if not opt.no_vgg_loss:
             losses['VGG'] = self.criterionVGG(fake_image, real_image).float() * opt.lambda_vgg
         return losses, fake_image
@@ -226,6 +242,10 @@ class SynthesisModel(nn.Module):
     def compute_discriminator_loss(self, semantics: Tensor, real_image: Tensor) -> Dict[str, Tensor]:
         with torch.no_grad():
             fake_image, _, _ = self.generate_fake(semantics, real_image, unwrapped=True)
+        own = self.discriminator.discriminator_losses(self.discriminator, self.netD, fake_image.detach(), real_image,
+                                                      semantics, self.opt, self.draws)
+        if own is not None:
+            return own
         fake_image = fake_image.detach().requires_grad_()
         (pred_fake, _), (pred_real, _) = self.discriminate(semantics, fake_image, real_image)
         return {'D_Fake': self.criterionGAN(pred_fake, False, for_discriminator=True),
@@ -243,12 +263,16 @@ class SynthesisModel(nn.Module):
                       z: Optional[Tensor] = None) -> Tuple[Tensor, Optional[Tensor], dict]:
         """(fake image, KLD loss or None, the generator's extra outputs, e.g. SCGAN's routing image).
         With --use_vae the style code is z when given, else the encoded real image, else (no real
-        image) a draw from the prior."""
+        image) a draw from the prior; a generator that draws its own noise gets it from ``draws``."""
         kld = None
         if self.opt.use_vae and z is None and real_image is not None:
             z, mu, logvar = self.encode_z(real_image, unwrapped)
             if compute_kld_loss:
                 kld = kld_loss(mu, logvar) * self.opt.lambda_kld
+        if z is None and not self.opt.use_vae:
+            shape = self.generator.noise_shape(semantics)
+            if shape is not None:
+                z = self.draws.normal(shape, semantics.device)
         net = self.netA if use_ema else self.generator if unwrapped else self.netG
         image, extras = self.generator.image_and_extras(net(semantics, z=z))
         return image, kld, extras

@@ -10,8 +10,8 @@ semsyn's configs against it.
 from ..errors import UserError
 from ..options import ALIASES, ORIGINAL_FIXED, check_original_fixed, make_options, option_table
 
-SPADE, CCFPSE, SCGAN = 'NVlabs/SPADE', 'xh-liu/CC-FPSE', 'dvlab-research/SCGAN'
-REPOSITORIES = (SPADE, CCFPSE, SCGAN)
+SPADE, CCFPSE, SCGAN, OASIS = 'NVlabs/SPADE', 'xh-liu/CC-FPSE', 'dvlab-research/SCGAN', 'boschresearch/OASIS'
+REPOSITORIES = (SPADE, CCFPSE, SCGAN, OASIS)
 
 # Keys of the originals' namespaces that say how a process runs (or are derived), not what it trains.
 RUN_ONLY = {'debug', 'isTrain', 'semantic_nc', 'mpdist', 'dist_url', 'gpu', 'idx_server', 'ngpus_per_node',
@@ -51,10 +51,50 @@ def effective_training(repository, options):
     return out
 
 
+# OASIS's config.py names -> semsyn's; its learning rates and EMA switch below.
+OASIS_NAMES = {'batch_size': 'batchSize', 'EMA_decay': 'ema_decay', 'num_epochs': 'niter', 'num_workers': 'nThreads',
+               'which_iter': 'which_epoch'}
+# OASIS's run bookkeeping (printing, FID and checkpoint frequencies, loss smoothing, resume point)
+OASIS_RUN_ONLY = {'freq_print', 'freq_fid', 'freq_save_ckpt', 'freq_save_latest', 'freq_save_loss',
+                  'freq_smooth_loss', 'loaded_latest_iter', 'semantic_nc', 'ckpt_iter', 'results_dir'}
+OASIS_STATS_BATCHES = 51  # utils.update_EMA: the running-statistics pass stops after its 51st batch
+
+
+def oasis_learning_rates(lr_g, lr_d):
+    """(lr, no_TTUR) giving G lr_g and D lr_d: TTUR halves and doubles lr (lr_d = 4 lr_g), else equal."""
+    if abs(lr_d - 4 * lr_g) <= 1e-12 * lr_d:
+        return 2 * lr_g, False
+    if lr_g == lr_d:
+        return lr_g, True
+    raise UserError(f'original options lr_g={lr_g}, lr_d={lr_d}: semsyn trains with lr_d = 4 lr_g (TTUR) or '
+                    'lr_g = lr_d (--no_TTUR)')
+
+
+def oasis_values(original):
+    """semsyn option values for OASIS's namespace ``original``."""
+    table = option_table(is_train=True)
+    values = {'netG': 'oasis', 'netD': 'oasis'}
+    for key, value in original.items():
+        if key in OASIS_RUN_ONLY or key in ('lr_g', 'lr_d', 'no_EMA'):
+            continue
+        name = OASIS_NAMES.get(key, key)
+        if name not in table:
+            raise UserError(f'original option {key}={value!r} has no semsyn equivalent')
+        values[name] = value
+    values['lr'], values['no_TTUR'] = oasis_learning_rates(float(original['lr_g']), float(original['lr_d']))
+    values['ema'] = not original.get('no_EMA', False)
+    values['ema_bn_batches'] = OASIS_STATS_BATCHES
+    values['ade20k_raw_labels'] = original.get('dataset_mode') == 'ade20k'  # its loader keeps 0 as channel 0
+    values['niter_decay'] = 0
+    return values
+
+
 def semsyn_options(original, repository):
     """A semsyn options namespace that trains as the original did with namespace ``original``."""
     if repository not in REPOSITORIES:
         raise UserError(f'unknown original repository {repository!r}; known: {", ".join(REPOSITORIES)}')
+    if repository == OASIS:
+        return checked_semantic_nc(original, make_options(oasis_values(original), is_train=True))
     table = option_table(is_train=True)
     values = {}
     for key, value in original.items():
@@ -80,7 +120,10 @@ def semsyn_options(original, repository):
     if repository == SCGAN:
         values['rw_loss'] = effective['routing_loss']
         values['lambda_w_recon'] = effective['lambda_w_recon']
-    opt = make_options(values, is_train=True)
+    return checked_semantic_nc(original, make_options(values, is_train=True))
+
+
+def checked_semantic_nc(original, opt):
     if 'semantic_nc' in original and original['semantic_nc'] != opt.semantic_nc:
         raise UserError(f"the original's semantic_nc {original['semantic_nc']} differs from semsyn's "
                         f'{opt.semantic_nc} for the same label options')

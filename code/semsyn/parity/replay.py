@@ -16,6 +16,38 @@ from .rule import check_train_step
 LOSS_STEPS = {'G': 'run_generator_one_step', 'D': 'run_discriminator_one_step'}
 
 
+class RecordedDraws:
+    """The original's random draws (a fixture's ``draws``) served in place of torch's: the noise and
+    coins of schedule entry ``entry``, in the order the original drew them. Entries the replay does
+    not run (visualisation: no state change) are skipped with their draws."""
+
+    def __init__(self, draws):
+        self.by_entry = {}
+        for d in sorted(draws, key=lambda d: d['seq']):
+            self.by_entry.setdefault(d['schedule_index'], []).append(d)
+        self.entry = None
+
+    def _next(self, fn, device):
+        queue = self.by_entry.get(self.entry, [])
+        if not queue or queue[0]['fn'] != fn:
+            found = queue[0]['fn'] if queue else 'nothing'
+            raise ValueError(f'schedule entry {self.entry}: semsyn draws {fn}, the original drew {found} there')
+        return queue.pop(0)['value'].to(device)
+
+    def normal(self, shape, device):
+        value = self._next('randn', device)
+        if tuple(value.shape) != tuple(shape):
+            raise ValueError(f'schedule entry {self.entry}: noise of shape {tuple(shape)}, the original drew '
+                             f'{tuple(value.shape)}')
+        return value
+
+    def coin(self, device):
+        return self._next('randint', device)
+
+    def left(self):
+        return {e: len(q) for e, q in self.by_entry.items() if q}
+
+
 def load_train_fixture(path):
     fx = load_untrusted(path, 'train-step fixture')
     if fx.get('kind') != 'train_step':
@@ -46,6 +78,10 @@ def replay_train_fixture(fx, device='cpu'):
     model = SynthesisModel(opt)
     model.netG.load_state_dict(fx['state_dict_initial']['G'], strict=True)
     model.netD.load_state_dict(fx['state_dict_initial']['D'], strict=True)
+    if 'EMA' in fx['state_dict_initial']:
+        model.netA.load_state_dict(fx['state_dict_initial']['EMA'], strict=True)
+    if 'draws' in fx:
+        model.draws = RecordedDraws(fx['draws'])
     model = model.to(device).train()
     trainer = Trainer(opt, model, device)
     grads = {}
@@ -53,20 +89,42 @@ def replay_train_fixture(fx, device='cpu'):
              _capture_first_gradients(trainer.optimizer_D, model.netD, grads, 'D')]
     losses = []
     try:
-        for step in fx['schedule']:
-            data = {k: v.clone() for k, v in fx['batches'][step['batch']].items()}
-            semantics, real, _ = prepare_batch(data, opt, device)
-            getattr(trainer, LOSS_STEPS[step['step']])(semantics, real)
-            step_losses = trainer.g_losses if step['step'] == 'G' else trainer.d_losses
-            losses.append({k: float(v) for k, v in step_losses.items()})
+        previous = None
+        for index, step in enumerate(fx['schedule']):
+            model.draws.entry = index
+            if step['step'] in LOSS_STEPS:
+                data = {k: v.clone() for k, v in fx['batches'][step['batch']].items()}
+                semantics, real, _ = prepare_batch(data, opt, device)
+                getattr(trainer, LOSS_STEPS[step['step']])(semantics, real)
+                step_losses = trainer.g_losses if step['step'] == 'G' else trainer.d_losses
+                losses.append({k: float(v) for k, v in step_losses.items()})
+            elif step['step'] == 'EMA':
+                run_ema_entry(model, fx, step, previous, opt, device)
+                losses.append({})
+            else:  # visualisation: evaluates the generators, changes no state
+                losses.append({})
+            previous = step['step']
     finally:
         for h in hooks:
             h.remove()
     return {'schedule': fx['schedule'], 'losses': losses,
             'grads': {k: {n: g.cpu() for n, g in v.items()} for k, v in grads.items()},
-            'state_dict_final': {'G': {k: v.detach().cpu() for k, v in model.netG.state_dict().items()},
-                                 'D': {k: v.detach().cpu() for k, v in model.netD.state_dict().items()}},
+            'state_dict_final': {name: {k: v.detach().cpu() for k, v in net.state_dict().items()}
+                                 for name, net in (('G', model.netG), ('D', model.netD), ('EMA', model.netA))
+                                 if net is not None},
             'optimizers': {'G': optimizer_report(trainer.optimizer_G), 'D': optimizer_report(trainer.optimizer_D)}}
+
+
+def run_ema_entry(model, fx, step, previous, opt, device):
+    """An EMA entry of the original's schedule: the average (which semsyn's trainer already moved
+    when its rule averages after the D step that precedes it), then the statistics pass over the
+    entry's batches, if any."""
+    if not (previous == 'D' and model.ema_rule.after == 'D'):
+        model.update_ema()
+    batches = [prepare_batch({k: v.clone() for k, v in fx['stats_batches'][j].items()}, opt, device)[:2]
+               for j in step.get('stats_batches', [])]
+    if batches:
+        model.recalibrate_ema(batches)
 
 
 def run_train_fixture(path, device='cpu'):

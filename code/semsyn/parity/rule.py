@@ -12,7 +12,13 @@ done by another implementation, as a dict ``{'losses', 'grads': {'G', 'D'}, 'sta
 4. final parameters: the updates (final - initial), over the entries with a significant first-step
    gradient, within ``param/<net>`` relative L2; every entry's update within 4 x lr x steps of the
    reference's; parameters without gradient unchanged;
-5. final float buffers: relative L2 per net within ``buffer/<net>``.
+5. final float buffers: relative L2 per net within ``buffer/<net>``;
+6. where the fixture has an EMA generator (OASIS): its update (final - initial) over G's entries
+   with a significant first-step gradient within ``param/EMA`` relative L2, its float buffers
+   within ``buffer/EMA``.
+
+Loss tolerances ``loss/<k>`` count the G and D entries of the schedule (EMA and visualisation
+entries have no losses).
 
 Tensors the fixture stores as samples (``{'offset', 'stride', 'values', ...}``) are compared at the
 stored positions. The report keeps, per check, the worst deviation over its tolerance, so a
@@ -32,6 +38,7 @@ class ParityReport:
     failures: list = field(default_factory=list)
     ratios: dict = field(default_factory=dict)
     worst_at: dict = field(default_factory=dict)
+    by_tolerance: dict = field(default_factory=dict)  # worst ratio per tolerance name (loss/3, param/EMA, ...)
 
     @property
     def ok(self):
@@ -39,6 +46,8 @@ class ParityReport:
 
     def measure(self, check, deviation, tolerance, where):
         ratio = deviation / tolerance if tolerance > 0 else (0.0 if deviation == 0 else math.inf)
+        key = where.split(' ')[0]
+        self.by_tolerance[key] = max(self.by_tolerance.get(key, -1.0), ratio)
         if ratio > self.ratios.get(check, -1.0):
             self.ratios[check] = ratio
             self.worst_at[check] = f'{where}: deviation {deviation:.4g}, tolerance {tolerance:.4g}'
@@ -107,12 +116,19 @@ def _check_losses(fx, result, report):
         report.fail(f'losses: {len(ours_all)} steps reported, the fixture has {len(fx["losses"])}')
         return
     first_g = next(i for i, s in enumerate(fx['schedule']) if s['step'] == 'G')
-    for s, (ref, ours) in enumerate(zip(fx['losses'], ours_all)):
-        step = fx['schedule'][s]
+    k = -1
+    for i, (ref, ours) in enumerate(zip(fx['losses'], ours_all)):
+        step = fx['schedule'][i]
+        if step['step'] not in NETS:
+            if ours or ref:
+                report.fail(f'schedule entry {i} ({step["step"]}): losses {sorted(ours)}, the original {sorted(ref)}')
+            continue
+        k += 1
+        s = k
         if set(ours) != set(ref):
             report.fail(f'loss/{s}: names {sorted(ours)}, the original reports {sorted(ref)}')
             continue
-        tol = rule['fixed']['loss/0'] if s == first_g else rule['tolerances'][f'loss/{s}']
+        tol = rule['fixed']['loss/0'] if i == first_g else rule['tolerances'][f'loss/{s}']
         for name, value in ref.items():
             dev = abs(float(ours[name]) - value) / max(abs(value), 1.0)
             report.measure('loss', dev, tol, f'loss/{s} (iter {step["iteration"]} {step["step"]} {name}: ours '
@@ -202,6 +218,37 @@ def _check_buffers(fx, result, report):
                            f'buffer/{net} ({b.numel()} entries)')
 
 
+def _check_ema(fx, result, report):
+    """The EMA generator's update over G's significant entries, and its float buffers."""
+    if 'EMA' not in fx['state_dict_final']:
+        return
+    rule, ours_final = fx['pass_rule'], result['state_dict_final'].get('EMA')
+    if ours_final is None:
+        report.fail('EMA: the original keeps an EMA generator, ours has none')
+        return
+    initial, final_ref, grads = fx['state_dict_initial']['EMA'], fx['state_dict_final']['EMA'], fx['grads']['G']
+    net_max, _ = _significant(grads, rule['significant'])
+    d_ours, d_ref, b_ours, b_ref = [], [], [], []
+    for name, ref in final_ref.items():
+        if name in grads:
+            start = at_reference_positions(initial[name], ref)
+            mask = reference_values(grads[name]).abs() > rule['significant'] * net_max
+            d_ours.append((at_reference_positions(ours_final[name], ref) - start)[mask])
+            d_ref.append((reference_values(ref) - start)[mask])
+            continue
+        values = ref['values'] if is_sampled(ref) else ref
+        if not name.endswith('num_batches_tracked') and values.is_floating_point():
+            b_ours.append(at_reference_positions(ours_final[name], ref))
+            b_ref.append(reference_values(ref))
+    if d_ref:
+        report.measure('ema_param', relative_l2(torch.cat(d_ours), torch.cat(d_ref)), rule['tolerances']['param/EMA'],
+                       'param/EMA')
+    if b_ref:
+        report.measure('ema_buffer', relative_l2(torch.cat(b_ours), torch.cat(b_ref)),
+                       rule['tolerances']['buffer/EMA'],
+                       'buffer/EMA')
+
+
 def check_train_step(fx, result):
     """Apply the fixture's pass rule to a result dict; returns a ParityReport."""
     report = ParityReport()
@@ -210,4 +257,5 @@ def check_train_step(fx, result):
     _check_grads(fx, result, report)
     _check_parameters(fx, result, report)
     _check_buffers(fx, result, report)
+    _check_ema(fx, result, report)
     return report

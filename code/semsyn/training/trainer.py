@@ -67,7 +67,7 @@ class Trainer:
             self.netD.requires_grad_(True)
         self.scaler_G.step(self.optimizer_G)
         self.scaler_G.update()
-        if self.core.netA is not None:
+        if self.core.netA is not None and self.core.ema_rule.after == 'G':
             self.core.update_ema()
         self.g_losses = {k: v.detach().mean() for k, v in g_losses.items()}
         self.generated = generated.detach()
@@ -79,6 +79,8 @@ class Trainer:
         self.scaler_D.scale(d_loss).backward()
         self.scaler_D.step(self.optimizer_D)
         self.scaler_D.update()
+        if self.core.netA is not None and self.core.ema_rule.after == 'D':
+            self.core.update_ema()
         self.d_losses = {k: v.detach().mean() for k, v in d_losses.items()}
 
     def latest_losses(self):

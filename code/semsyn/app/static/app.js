@@ -324,7 +324,7 @@ async function synthesize() {
   $('synthesize').disabled = true;
   setStatus('synthesizing\u2026');
   const body = {label: $('canvas').toDataURL('image/png')};
-  if (state.info.use_vae) {
+  if (state.info.seeded) {
     if (state.style) body.style = state.style;
     else body.seed = Number($('seed').value);
   }
@@ -361,7 +361,7 @@ async function showPicture(blob, body, start) {
   $('download').hidden = false;
   state.synthesized += 1;
   $('result').dataset.count = state.synthesized;  // tests wait on it
-  const how = state.info.use_vae ? (state.style ? ', style of the style image' : `, seed ${body.seed}`) : '';
+  const how = state.info.seeded ? (state.style ? ', style of the style image' : `, seed ${body.seed}`) : '';
   setStatus(`synthesized in ${((performance.now() - start) / 1000).toFixed(2)} s${how}`);
 }
 
@@ -446,7 +446,8 @@ async function start() {
   }
   state.ids = new Uint16Array(info.width * info.height);
   state.pixels = new ImageData(info.width, info.height);
-  const style = info.use_vae ? 'style: a seed or a style image' : 'no style input';
+  const style = info.use_vae ? 'style: a seed or a style image' : info.seeded ? 'style: a seed (the noise)' :
+    'no style input';
   $('model').textContent = `${info.name} \u00b7 ${info.netG} \u00b7 ${info.dataset_mode} \u00b7 ` +
     `${info.width}\u00d7${info.height} \u00b7 ${info.classes.length} classes \u00b7 ${style}`;
   document.title = `semsyn painting \u00b7 ${info.name}`;
@@ -463,8 +464,9 @@ async function start() {
     option.value = option.textContent = name;
     $('upload-palette').append(option);
   }
-  if (info.use_vae) {
+  if (info.seeded) {  // --use_vae models, and generators with their own noise (a seed only)
     $('style-controls').hidden = false;
+    $('style').parentElement.hidden = !info.use_vae;
     $('seed').value = Math.min(info.seed, Number($('seed').max));
     $('seed-value').textContent = $('seed').value;
   }

@@ -10,17 +10,33 @@ class Discriminator(Dispatched, BaseNetwork):
       them) for a batch of images and their one-hot label maps; ``semantics`` may hold one map per
       group of images stacked along the batch (k*N images, N maps: fake and real share theirs);
     - ``predictions_and_features(out)``: its forward's return value -> (list of score maps, list of
-      feature-matching groups); feature matching weighs each group lambda_feat / number of groups.
+      feature-matching groups); feature matching weighs each group lambda_feat / number of groups;
+    - its own objective, where its original trains with one (else both return None and the
+      wrapper's --gan_mode loss on [fake; real] with feature matching applies):
+      ``generator_losses(d, fake, semantics, opt)`` -> {name: loss} of G's adversarial terms, and
+      ``discriminator_losses(d, d_last, fake, real, semantics, opt, draws)`` -> {name: loss} of the
+      D step; ``d`` runs the discriminator itself, ``d_last`` the (possibly DistributedDataParallel-
+      wrapped) one that the step's last D call must use, ``draws`` the random source (models/draws.py);
+    - ``score_channels(opt)``: channels of each score map (1: real/fake; OASIS: one per class + fake);
+      ``feature_matching``: whether its outputs carry feature groups for matching.
 
     For the options (besides BaseNetwork's): ``MIN_CROP``, the smallest --crop_size it runs with.
     """
 
     MIN_CROP = None
 
+    feature_matching = True
+
     @staticmethod
     def score_channels(opt):
         """Channels of each score map (1: real/fake)."""
         return 1
+
+    def generator_losses(self, d, fake, semantics, opt):
+        return None
+
+    def discriminator_losses(self, d, d_last, fake, real, semantics, opt, draws):
+        return None
 
     def inputs(self, images, semantics):
         raise NotImplementedError

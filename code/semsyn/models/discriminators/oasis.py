@@ -1,11 +1,16 @@
 """OASIS's U-Net segmentation discriminator (boschresearch/OASIS models/discriminator.py): the
 image alone in, N+1 logits per pixel out (channel 0 = fake, channel k+1 = class k). Widths are
-the original's fixed ones; every conv but the last carries spectral norm."""
+the original's fixed ones; every conv but the last carries spectral norm.
+
+It trains with its own objective (models/losses_oasis.py): G's loss the class-balanced N+1
+cross-entropy of D(fake) against the labels; D's the fake and real terms and LabelMix, one D
+call each (fake, real, mixed: each a spectral-norm power iteration, as the original)."""
 import torch
 import torch.nn as nn
 
 from ...errors import UserError
 from ...option_table import AT_LEAST_0, AT_LEAST_1
+from ..losses_oasis import labelmix, labelmix_loss, labelmix_mask, oasis_loss
 from ..norms_oasis import get_spectral_norm
 from .base import Discriminator
 
@@ -72,16 +77,6 @@ class OASISDiscriminator(Discriminator):
     }
     OPTION_GROUP = ('OASIS', "--netG oasis --netD oasis, with the original's option names")
 
-    @staticmethod
-    def score_channels(opt):
-        return opt.semantic_nc + 1
-
-    def inputs(self, images, semantics):
-        return (images,)  # the labels enter through the loss only
-
-    def predictions_and_features(self, out):
-        return [out], []  # no feature matching
-
     def __init__(self, opt):
         super().__init__()
         if opt.num_res_blocks != 6:
@@ -108,3 +103,34 @@ class OASISDiscriminator(Discriminator):
         for i in range(1, len(self.body_down)):
             x = self.body_up[i](torch.cat((encoder_res[-i - 1], x), dim=1))
         return self.layer_up_last(x)
+
+    feature_matching = False
+
+    @staticmethod
+    def score_channels(opt):
+        return opt.semantic_nc + 1
+
+    @staticmethod
+    def inputs(images, semantics):
+        return (images,)  # the labels enter through the loss only
+
+    @staticmethod
+    def predictions_and_features(out):
+        return [out], []
+
+    def generator_losses(self, d, fake, semantics, opt):
+        return {'Generator': oasis_loss(d(fake).float(), semantics, True, not opt.no_balancing_inloss)}
+
+    def discriminator_losses(self, d, d_last, fake, real, semantics, opt, draws):
+        balancing = not opt.no_balancing_inloss
+        real = real.to(fake.dtype)
+        last_is_real = opt.no_labelmix
+        output_fake = d(fake).float()
+        output_real = (d_last if last_is_real else d)(real).float()
+        losses = {'D_fake': oasis_loss(output_fake, semantics, False, balancing),
+                  'D_real': oasis_loss(output_real, semantics, True, balancing)}
+        if not opt.no_labelmix:
+            mask = labelmix_mask(semantics, lambda: draws.coin(semantics.device))
+            output_mixed = d_last(labelmix(mask, fake, real)).float()
+            losses['LabelMix'] = opt.lambda_labelmix * labelmix_loss(mask, output_mixed, output_fake, output_real)
+        return losses

@@ -2,6 +2,7 @@
 names no method and a new one is its files plus an entry in ``GENERATORS``."""
 from ...option_table import spade_semantic_nc
 from ..base import BaseNetwork
+from ..ema import EMARule
 from ..encoder import ConvEncoder
 
 
@@ -14,7 +15,11 @@ class Generator(BaseNetwork):
       method's other outputs);
     - ``extra_losses(extras, real_image, opt, vgg)``: losses it adds to G's objective, by name;
     - ``vgg_switch(opt)``: when those losses use the VGG network (built once for the run), the option
-      that turns that use off (named when the VGG weights are missing); else None.
+      that turns that use off (named when the VGG weights are missing); else None;
+    - ``noise_shape(semantics)``: the shape of the noise z its forward draws when given none
+      (the wrapper then draws it from its draw source, so a replay can inject the original's
+      draws); None when it draws none;
+    - ``ema_rule``: how its original keeps the generator EMA (models/ema.py).
 
     and, for the options (besides BaseNetwork's): ``UPSAMPLING``, the --num_upsampling_layers modes it
     supports (None: it has no latent size), ``TTUR_FIXED_BETAS`` (its original trainer uses Adam
@@ -26,6 +31,10 @@ class Generator(BaseNetwork):
     UPSAMPLING = None
     TTUR_FIXED_BETAS = False
     semantic_nc = staticmethod(spade_semantic_nc)
+    ema_rule = EMARule()
+
+    def noise_shape(self, semantics):
+        return None
 
     @staticmethod
     def image_and_extras(out):

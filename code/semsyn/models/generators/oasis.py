@@ -11,6 +11,7 @@ import torch.nn.functional as F
 
 from ...errors import UserError
 from ...option_table import AT_LEAST_1
+from ..ema import EMARule
 from ..norms_oasis import SPADE, get_spectral_norm
 from .base import Generator
 
@@ -54,13 +55,23 @@ class OASISGenerator(Generator):
     OPTION_GROUP = ('OASIS', "--netG oasis --netD oasis, with the original's option names")
     # the original's training: Adam betas (0, 0.999), no learning-rate decay, the EMA generator
     # (EMA_decay 0.9999) with its batch-norm statistics recomputed; 3D noise of 64 channels
+    # (its statistics pass: 51 batches); its discriminator, no feature matching, no VGG loss unless
+    # --add_vgg_loss (derive_options), no instance maps
     OPTION_DEFAULTS = {'z_dim': 64, 'ema': True, 'ema_decay': 0.9999, 'beta1': 0.0, 'beta2': 0.999,
-                       'niter_decay': 0}
+                       'niter_decay': 0, 'ema_bn_batches': 51, 'netD': 'oasis', 'no_ganFeat_loss': True,
+                       'no_vgg_loss': True, 'no_instance': True}
 
     @staticmethod
     def semantic_nc(opt):
         """OASIS's count: the classes and the dontcare label 0 (no instance edges)."""
         return opt.label_nc + 1
+
+    @staticmethod
+    def derive_options(opt):
+        """The original's VGG loss is off unless --add_vgg_loss; it has no instance maps."""
+        opt.no_instance = True
+        if opt.isTrain and getattr(opt, 'add_vgg_loss', False):
+            opt.no_vgg_loss = False
 
     @classmethod
     def check_options(cls, opt):
@@ -71,6 +82,9 @@ class OASISGenerator(Generator):
             raise UserError(f'--crop_size {opt.crop_size}: --netG {opt.netG} halves the image '
                             f'{opt.num_res_blocks - 1} times; use a multiple of {step}, at least '
                             f'{step * max(1, round(opt.aspect_ratio))}')
+    # utils.update_EMA: every state-dict entry averaged after the iteration; the statistics pass
+    # in training mode
+    ema_rule = EMARule(every_entry=True, after='D', statistics='running')
 
     def __init__(self, opt):
         super().__init__()
@@ -86,6 +100,9 @@ class OASISGenerator(Generator):
                                   for i in range(len(self.channels) - 1))
         in_nc = opt.semantic_nc + (0 if opt.no_3dnoise else opt.z_dim)
         self.fc = nn.Conv2d(in_nc, 16 * ch, 3, padding=1)
+
+    def noise_shape(self, semantics):
+        return None if self.opt.no_3dnoise else (semantics.shape[0], self.opt.z_dim)
 
     @staticmethod
     def compute_latent_vector_size(opt):
