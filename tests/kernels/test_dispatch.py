@@ -158,6 +158,7 @@ from semsyn.models.generators.ccfpse import DepthConv, DepthsepCCBlock, LabelEnc
 from semsyn.models.ops import get_nonspade_norm_layer  # noqa: E402
 from semsyn.models.ops.latent import LatentConv2d  # noqa: E402
 from semsyn.models.ops.spectral import SpectralNormWeight, spectral_norm  # noqa: E402
+from semsyn.norm_spec import parse_norm  # noqa: E402
 
 
 def _labels(n, size, block=4, seed=1, edges=False):
@@ -167,7 +168,9 @@ def _labels(n, size, block=4, seed=1, edges=False):
 def block_case(fin=8, fout=4, size=16, edges=False):
     torch.manual_seed(1)
     sem = _labels(2, 32, edges=edges)
-    block = DepthsepCCBlock(fin, fout, SimpleNamespace(norm_G='spectralspadesyncbatch3x3'), sem.shape[1] + 4)
+    norm = 'spectralspadesyncbatch3x3'
+    opt = SimpleNamespace(norm_G=norm, norm_G_spec=parse_norm(norm, 'norm_G'))
+    block = DepthsepCCBlock(fin, fout, opt, sem.shape[1] + 4)
     args = (torch.randn(2, fin, size, size, dtype=F64), sem, torch.randn(2, 4, size, size, dtype=F64))
     return block.double(), args, sem, (0, 2)
 
