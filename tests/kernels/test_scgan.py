@@ -8,16 +8,9 @@ import torch.nn.functional as F
 
 import semsyn.kernels.scgan as scgan_kernels
 from semsyn.models.ops import reference_path
-from semsyn.models.ops.spatial_conditional import SpatialCondConv2d, SpatialCondNorm
+from semsyn.models.ops.spatial_conditional import SpatialCondNorm
 
-
-def _expert_conv(spectral, experts=3, cin=5, cout=4):
-    torch.manual_seed(0)
-    conv = SpatialCondConv2d(cin, cout, experts, spectral=spectral).double()
-    for base in conv.conv_bases:
-        w = base.weight_orig if spectral else base.weight
-        w.data.normal_(0, 0.3)
-    return conv
+from ..models.test_scgan_ops import _expert_conv
 
 
 def _run(conv, fused, x, w):

@@ -8,9 +8,8 @@ halves of the batch's maps are equal, the one-hot check runs on one half.
 """
 import torch
 
-from ..models.discriminators.base import label_channels
 from ..models.discriminators.fpse import FPSEDiscriminator
-from ..models.dispatch import register
+from ..models.dispatch import label_channels, register
 from ..models.ops.paths import fast_paths_enabled
 from .label_map import LabelMap
 

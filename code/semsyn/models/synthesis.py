@@ -19,6 +19,7 @@ from ..devices import unwrap
 from ..distributed import convert_sync_batchnorm
 from ..errors import UserError
 from . import create_network
+from .dispatch import label_channels
 from .draws import TorchDraws
 from .ema import ema_update, ema_update_every_entry, recalibrate_batch_norm, running_statistics_pass
 from .losses import GANLoss, VGGLoss, feature_matching_loss, kld_loss
@@ -30,7 +31,7 @@ def one_hot_semantics(label: Tensor, instance: Optional[Tensor], opt: Namespace)
     Label values are checked where they are read (the datasets, the synthesis API), not here: a check
     on the device would cost two host synchronisations per batch."""
     label = label.long()
-    nc = opt.semantic_nc - (0 if opt.no_instance else 1)
+    nc = label_channels(opt)
     b, _, h, w = label.shape
     semantics = torch.zeros(b, nc, h, w, device=label.device).scatter_(1, label, 1.0)
     if not opt.no_instance:

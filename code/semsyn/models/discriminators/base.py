@@ -53,9 +53,6 @@ def image_groups(images, semantics):
     return times
 
 
-def label_channels(opt):
-    """How many of the label map's channels are one-hot labels (all but the instance edges)."""
-    return opt.semantic_nc - (0 if opt.no_instance else 1)
 
 
 def maps_per_image(images, semantics):

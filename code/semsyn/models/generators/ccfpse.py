@@ -10,7 +10,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ...norm_spec import NormSpec
-from ..dispatch import Dispatched, forward_context
+from ..dispatch import Dispatched, forward_context, label_channels
 from ..ops import SPADE, get_nonspade_norm_layer
 from ..ops.latent import latent_input
 from ..ops.spectral import spectral_norm
@@ -176,7 +176,7 @@ class CondConvGenerator(Generator):
     def forward(self, semantics, z=None):
         # the layers of this forward share what they derive from the label map (one-hot channels:
         # all but the instance edges)
-        with forward_context(semantics, self.opt.semantic_nc - (0 if self.opt.no_instance else 1)):
+        with forward_context(semantics, label_channels(self.opt)):
             x = self.fc(semantics, z)
             feats = self.label_pyramid(semantics)
             x = self.head_0(x, semantics, feats[0])
