@@ -39,7 +39,7 @@ def main():
     import torch
     from torch.profiler import ProfilerActivity, profile
 
-    from semsyn.models.ops import reference_path
+    from semsyn.paths import reference_path
 
     spec = {'generator': args.generator, 'measure': args.measure, 'size': args.size, 'batch': args.batch,
             'device': args.device, 'precision': args.precision, 'channels_last': args.channels_last,

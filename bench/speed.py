@@ -5,7 +5,7 @@
 
 For each generator (its released ADE20K configuration, config/*_ade20k.yml) and row (256x256
 batch 1, 128x128 batch 8; real ADE20K label maps, bench/samples.py) it measures, for the fast
-path and for the reference path (ops/paths.py), in a fresh process each:
+path and for the reference path (semsyn/paths.py), in a fresh process each:
 
 - inference: the model wrapper's inference (netG forward, eval mode, no_grad; CC-FPSE's encoder too);
 - G step: netG forward + backward in training mode (loss: the mean of its outputs);
@@ -18,7 +18,7 @@ peak memory of a step (what it allocates on top of the model and inputs; CPU: th
 profiler's allocation events, GPU: max_memory_allocated) and its FLOPs (bench/flops.py).
 On a GPU it reports steps/s and images/s per precision (fp32, bf16/fp16 autocast through --amp);
 there the fast path is the reference computation plus fused Adam unless ``--fast_devices cpu,cuda``
-runs the fast operations on the GPU too (ops/paths.py: they lose there).
+runs the fast operations on the GPU too (semsyn/paths.py: they lose there).
 ``--json FILE`` keeps the raw numbers.
 
 Host memory (``--allocator``): train.py and test.py keep freed memory for reuse
@@ -102,7 +102,7 @@ def measure(spec):
     import torch
     from flops import counter
 
-    from semsyn.models.ops import fast_paths, reference_path
+    from semsyn.paths import fast_paths, reference_path
 
     devices = spec.get('fast_devices') and spec['fast_devices'].split(',')
     # the trainer's optimizers follow the path too
@@ -253,7 +253,7 @@ def main():
                         help="host memory: semsyn's setting (semsyn/host_memory.py) for the fast path only, both, "
                              'or neither')
     parser.add_argument('--fast_devices', help="where the fast paths' operations run, e.g. cpu,cuda "
-                        '(default: ops/paths.py, the CPU only)')
+                        '(default: semsyn/paths.py, the CPU only)')
     parser.add_argument('--json', help='also write the raw results here')
     parser.add_argument('--child', help=argparse.SUPPRESS)
     args = parser.parse_args()

@@ -12,7 +12,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / 'code' / 'semsyn'
 LAYERS = [
     {'errors'},
     {'faults'},
-    {'fileio', 'devices', 'rng', 'host_memory'},
+    {'fileio', 'devices', 'rng', 'host_memory', 'paths'},
     {'weights', 'distributed', 'checkpoints', 'checkpoint_sets'},
     {'norm_spec'},
     {'option_table'},
@@ -27,9 +27,6 @@ LAYERS = [
     {'synthesizer', 'evaluate'},
     {'parity', 'cli', 'app'},
 ]
-# models/ modules whose layers still call a kernel directly instead of through models.dispatch
-# (being moved); a module leaves this set when its layers are Dispatched, and the set must end empty.
-KERNEL_IMPORTS_PENDING = {'models.discriminators.multiscale'}
 OPTIONAL_EXTRAS = {'torch.utils.tensorboard'}  # imported where used, with a clear error if absent
 
 
@@ -86,8 +83,6 @@ def test_imports_run_one_way_and_sit_at_the_top(path, parts):
             continue
         assert at_top or name == 'semsyn', f'{path.name}:{line}: import {name} inside a function'
         if len(target) < 2 or target[1] == own:
-            continue
-        if target[1] == 'kernels' and '.'.join(parts[1:]) in KERNEL_IMPORTS_PENDING:
             continue
         assert layer_of(target[1]) < layer_of(own), \
             f'{path.name}:{line}: semsyn.{own} (layer {layer_of(own)}) imports {name} (layer {layer_of(target[1])})'

@@ -1,6 +1,6 @@
 """On a CUDA GPU (skipped elsewhere: CI and most development machines have none): the released
 checkpoints' fixtures within tolerance; the fast paths, which run on the CPU only by default
-(ops/paths.py) but may be asked for on the GPU, equal to the reference path (float64 and float32,
+(semsyn/paths.py) but may be asked for on the GPU, equal to the reference path (float64 and float32,
 small and released configurations); autocast training (bf16, fp16) of every released configuration
 on the reference path, the default and the fast operations on the GPU: finite losses, float32
 parameters, the same images within half precision's rounding."""
@@ -12,9 +12,9 @@ import torch
 
 import semsyn.kernels.scgan as scgan_kernels
 from semsyn.models import create_network
-from semsyn.models.ops import fast_paths, reference_path
 from semsyn.models.synthesis import SynthesisModel, one_hot_semantics
 from semsyn.options import resolve
+from semsyn.paths import fast_paths, reference_path
 from semsyn.training.trainer import Trainer
 from tests.conftest import REPO
 from tests.kernels.test_fast_paths import (

@@ -7,7 +7,7 @@ import torch.nn.functional as F
 import semsyn.kernels.winograd as winograd
 from semsyn.kernels import conv3x3
 from semsyn.kernels.conv3x3 import conv2d_same
-from semsyn.models.ops.paths import reference_path
+from semsyn.paths import reference_path
 
 
 @pytest.fixture

@@ -18,7 +18,8 @@ from semsyn.kernels.relu_split import relu_split
 from semsyn.kernels.scatter import ScatterAdd
 from semsyn.models import create_network
 from semsyn.models.dispatch import forward_context
-from semsyn.models.ops import SPADE, fast_paths, fast_paths_enabled, reference_path, spectral_norm
+from semsyn.models.ops import SPADE, spectral_norm
+from semsyn.paths import fast_paths, fast_paths_enabled, reference_path
 
 F64 = torch.float64
 

@@ -5,8 +5,8 @@ import torch
 import torch.nn.functional as F
 
 from semsyn.kernels.resize import bilinear_halve, nearest_resize
-from semsyn.models.ops import reference_path
 from semsyn.models.ops import resize as reference
+from semsyn.paths import reference_path
 
 
 @pytest.mark.parametrize('size_in,size_out', [((128, 128), (4, 4)), ((37, 53), (5, 7)), ((30, 20), (45, 33)),

@@ -7,8 +7,8 @@ import torch
 import torch.nn.functional as F
 
 import semsyn.kernels.scgan as scgan_kernels
-from semsyn.models.ops import reference_path
 from semsyn.models.ops.spatial_conditional import SpatialCondNorm
+from semsyn.paths import reference_path
 
 from ..models.test_scgan_ops import _expert_conv
 

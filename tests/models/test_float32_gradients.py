@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from semsyn.models import create_network
-from semsyn.models.ops import reference_path
+from semsyn.paths import reference_path
 from tests.conftest import REFERENCE, require
 from tests.models.test_fixtures import call_args
 

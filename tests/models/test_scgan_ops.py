@@ -8,9 +8,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from semsyn.models.ops import reference_path
 from semsyn.models.ops.routing import gaussian_window, label_pyramid, position_prior
 from semsyn.models.ops.spatial_conditional import SpatialCondConv2d, SpatialCondNorm, channel_pool, routing_activation
+from semsyn.paths import reference_path
 
 # ---------------------------------------------------------------------------------------------
 # expert convolution

@@ -47,10 +47,10 @@ def test_autocast_step_has_finite_losses(netG, extra, amp):
 
 @pytest.mark.parametrize('reference', [False, True])
 def test_spectral_norm_runs_in_float32_under_autocast(reference):
-    """On both paths (ops/paths.py: the fast path divides by sigma in its own function) the weight
+    """On both paths (semsyn/paths.py: the fast path divides by sigma in its own function) the weight
     the conv uses is computed in float32, the conv itself runs in bf16."""
-    from semsyn.models.ops import reference_path
     from semsyn.models.ops.spectral import spectral_norm
+    from semsyn.paths import reference_path
     conv = spectral_norm(torch.nn.Conv2d(3, 4, 3))
     with reference_path(reference), torch.autocast('cpu', dtype=torch.bfloat16):
         out = conv(torch.rand(1, 3, 8, 8))

@@ -4,7 +4,7 @@ fast paths' fused Adam resumes as exactly, and updates as the originals' default
 import pytest
 import torch
 
-from semsyn.models.ops import reference_path
+from semsyn.paths import reference_path
 from semsyn.training.trainer import adam, load_optimizer_state, optimizer_state
 
 

@@ -5,7 +5,7 @@ where it applies (device, one-hot input, sizes); elsewhere the layer's own forwa
 points that run networks (inference, training) import this package; code that builds networks
 directly imports it to get the same computation, or leaves it out for the reference one.
 """
-from . import ccfpse, fpse, resize, routing, scgan, spade, spectral  # noqa: F401  (register with models.dispatch)
+from . import ccfpse, fpse, patchgan, resize, routing, scgan, spade, spectral  # noqa: F401  (register with models.dispatch)
 
 
 def activate():

@@ -3,7 +3,7 @@ instead of the per-tensor loop of about six operations that the default runs on 
 to float rounding. Used wherever torch has the fused kernel for the parameters (CPU and CUDA), while
 the kernels are switched on (decided when the optimizer is built); the reference path keeps the
 originals' default implementation."""
-from ..models.ops.paths import fast_paths_enabled
+from ..paths import fast_paths_enabled
 
 FUSED_ADAM_DEVICES = ('cpu', 'cuda')
 

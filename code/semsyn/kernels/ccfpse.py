@@ -14,8 +14,8 @@ import torch
 
 from ..models.dispatch import register
 from ..models.generators.ccfpse import DepthConv, DepthsepCCBlock, LabelEncoding
-from ..models.ops.paths import fast_paths_enabled
 from ..models.ops.spectral import current_weight
+from ..paths import fast_paths_enabled
 from .conv3x3 import conv2d_same
 from .depthwise import pixel_depthwise_conv, predicted_depthwise_conv
 from .label_conv import label_conv

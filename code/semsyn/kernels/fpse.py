@@ -10,7 +10,7 @@ import torch
 
 from ..models.discriminators.fpse import FPSEDiscriminator
 from ..models.dispatch import label_channels, register
-from ..models.ops.paths import fast_paths_enabled
+from ..paths import fast_paths_enabled
 from .label_map import LabelMap
 
 

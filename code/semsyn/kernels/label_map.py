@@ -16,8 +16,8 @@ import torch
 import torch.nn.functional as F
 
 from ..models.dispatch import current_context, label_channels
-from ..models.ops.paths import fast_paths_enabled
 from ..models.ops.resize import nearest_select
+from ..paths import fast_paths_enabled
 from .scatter import ScatterAdd
 
 

@@ -12,14 +12,14 @@ pixels of it. Here:
   at 2i + 0.5, so every output is the mean of a 2x2 block: row pairs are added as contiguous
   half-rows, then column pairs (float rounding of the sum's order apart).
 
-Both run F.interpolate where the fast paths are off for the tensor's device (models/ops/paths.py).
+Both run F.interpolate where the fast paths are off for the tensor's device (semsyn/paths.py).
 """
 import torch.nn.functional as F
 
 from ..models.dispatch import register
 from ..models.ops.latent import LatentConv2d
-from ..models.ops.paths import fast_paths_enabled
 from ..models.ops.resize import nearest_select
+from ..paths import fast_paths_enabled
 
 
 def nearest_resize(x, size):

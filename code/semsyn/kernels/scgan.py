@@ -25,9 +25,9 @@ from torch.autograd.function import once_differentiable
 
 from ..models.dispatch import register
 from ..models.ops.kept import Kept, reuse_allowed
-from ..models.ops.paths import fast_paths_enabled
 from ..models.ops.spatial_conditional import SpatialCondConv2d, SpatialCondNorm
 from ..models.ops.spectral import current_weight
+from ..paths import fast_paths_enabled
 from .conv3x3 import conv2d_same
 
 # -- the expert convolution ------------------------------------------------------------------------

@@ -3,7 +3,7 @@ one-hot map the shared convolution as label lookups (kernels/spade_fast.py); the
 over beta's half of that one map (kernels/modulation.py). Applies where the kernels run on x's device."""
 from ..models.dispatch import register
 from ..models.ops.normalization import SPADE
-from ..models.ops.paths import fast_paths_enabled
+from ..paths import fast_paths_enabled
 from .label_map import context_labels
 from .modulation import modulate
 from .resize import nearest_resize

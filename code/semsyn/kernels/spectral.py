@@ -16,8 +16,8 @@ from torch.autograd.function import once_differentiable
 
 from ..models.dispatch import register
 from ..models.ops.kept import Kept, reuse_allowed
-from ..models.ops.paths import fast_paths_enabled
 from ..models.ops.spectral import SpectralNormWeight
+from ..paths import fast_paths_enabled
 
 _KEPT = weakref.WeakKeyDictionary()  # SpectralNormWeight -> Kept
 

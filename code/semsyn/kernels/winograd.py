@@ -56,7 +56,7 @@ import math
 
 import torch
 
-from ..models.ops.paths import fast_paths_enabled
+from ..paths import fast_paths_enabled
 from . import scratch
 
 _BT = {

@@ -4,8 +4,8 @@ A layer class deriving from ``Dispatched`` computes the original's values in its
 called, it first asks the registry for an implementation registered for its class (``register``,
 filled by ``semsyn.kernels`` when that package is imported: models/ never imports it); the first
 whose ``applies(layer, context, *args)`` holds runs instead, otherwise the forward runs. The
-dispatcher steps aside inside ``reference_path()`` (the switch is kept here, models/ops/paths.py
-gives its public names), while torch.compile traces, and for a layer with forward hooks.
+dispatcher steps aside inside ``semsyn.paths.reference_path()`` (the one switch: no layer asks
+it), while torch.compile traces, and for a layer with forward hooks.
 
 What the layers of one forward share (e.g. the label map checked once) lives in a ``ForwardContext``
 opened by the network's top-level forward (``forward_context``); it is a context variable, so each
@@ -17,7 +17,7 @@ from contextlib import contextmanager
 import torch
 import torch.nn as nn
 
-from .paths import fast_paths_enabled
+from ..paths import fast_paths_enabled
 
 _REGISTRY = {}
 

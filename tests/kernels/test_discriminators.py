@@ -1,17 +1,17 @@
-"""The discriminators' fast paths with a one-hot label map: the multiscale (and n_layer) one keeps
-its input apart (LabelledInput) and looks the label channels up in its first layer; the FPSE one
-(kernels/fpse.py) pools the label map (as its LabelMap) before projecting it. Outputs, parameter gradients and the
-images' gradient equal the original computation's, for fake and real images sharing one map per
-pair, with and without instance edges; soft maps fall back."""
+"""The discriminators' kernels: the multiscale one (kernels/patchgan.py) pools the label maps and
+images apart and, with a one-hot map, looks the label channels up in its first layer; the FPSE one
+(kernels/fpse.py) pools the label map (as its LabelMap) before projecting it. Outputs, parameter
+gradients and the images' gradient equal the original computation's, for fake and real images
+sharing one map per pair, with and without instance edges; soft maps take no lookups."""
 import copy
 
 import pytest
 import torch
 
+from semsyn.kernels import patchgan
 from semsyn.kernels.label_map import LabelMap
 from semsyn.models import create_network, options_from
-from semsyn.models.discriminators.multiscale import LabelledInput
-from semsyn.models.ops import fast_paths, reference_path
+from semsyn.paths import fast_paths, reference_path
 
 from ..kernels.test_fast_paths import blocky_labels, one_hot, rel
 
@@ -69,77 +69,99 @@ def spy(function, seen):
     return wrapped
 
 
-@pytest.mark.parametrize('name', ['multiscale', 'n_layer', 'fpse'])
+@pytest.mark.parametrize('name', ['multiscale', 'fpse'])
 @pytest.mark.parametrize('instance', [False, True])
-def test_fast_path_equals_the_original(name, instance, monkeypatch):
+def test_kernel_equals_the_original(name, instance, monkeypatch):
     net = discriminator(name, instance)
     semantics = label_map(net, 2, instance)
     images = torch.randn(4, 3, 64, 64, dtype=F64)   # fake and real: two images per map
+    seen = []
     if name == 'fpse':  # the original's tensors; the kernel pools the LabelMap of the shared maps
         assert net.inputs(images, semantics)[0] is images
-        seen = []
         monkeypatch.setattr(LabelMap, 'block_means', spy(LabelMap.block_means, seen))
-    else:
-        assert isinstance(net.inputs(images, semantics)[-1], LabelledInput)
+    else:  # the maps once per pair; the first scale's first layer by lookups
+        assert net.inputs(images, semantics) == (semantics, images)
+        monkeypatch.setattr(patchgan, 'label_conv', spy(patchgan.label_conv, seen))
     fast = run(net, images, semantics)
-    if name == 'fpse':
-        assert len(seen) == 1
+    assert len(seen) == 1
     with reference_path():
-        original = net.inputs(images, semantics)
         if name == 'fpse':
+            original = net.inputs(images, semantics)
             assert original[0] is images and torch.equal(original[1], torch.cat([semantics, semantics]))
-        else:
-            assert torch.equal(original[0], torch.cat([torch.cat([semantics, semantics]), images], 1))
         ref = run(net, images, semantics)
+    assert len(seen) == 1
     assert_same_runs(fast, ref)
 
 
 @pytest.mark.parametrize('name', ['multiscale', 'fpse'])
-def test_soft_label_maps_fall_back(name, monkeypatch):
-    """No lookups for a soft map: FPSE gets the maps, the multiscale one the maps and images apart."""
+def test_soft_label_maps_take_no_lookups(name, monkeypatch):
     net = discriminator(name, False)
     semantics = label_map(net, 1) * 0.9 + 0.1 / net.opt.semantic_nc
-    images = torch.zeros(2, 3, 64, 64, dtype=F64)
-    taken = net.inputs(images, semantics)[-1]
+    images = torch.randn(2, 3, 64, 64, dtype=F64)
+    seen = []
     if name == 'fpse':
-        assert torch.equal(taken, torch.cat([semantics, semantics]))
-        seen = []
+        assert torch.equal(net.inputs(images, semantics)[-1], torch.cat([semantics, semantics]))
         monkeypatch.setattr(LabelMap, 'block_means', spy(LabelMap.block_means, seen))
-        fast = run(net, images, semantics)
-        with reference_path():
-            ref = run(net, images, semantics)
-        assert not seen
-        assert_same_runs(fast, ref)
     else:
-        assert taken.labels is None and taken.semantics is semantics and taken.images is images
+        monkeypatch.setattr(patchgan, 'label_conv', spy(patchgan.label_conv, seen))
+    fast = run(net, images, semantics)
+    with reference_path():
+        ref = run(net, images, semantics)
+    assert not seen
+    assert_same_runs(fast, ref)
 
 
-@pytest.mark.parametrize('name', ['multiscale', 'n_layer'])
 @pytest.mark.parametrize('case', ['lookups off on this device (a GPU)', 'soft label map'])
-def test_maps_and_images_pooled_apart_equal_the_original(name, case):
-    """Without lookups the label maps and images still travel apart and are pooled apart at every
-    scale, joined at each scale's first convolution: the same outputs and gradients as pooling the
-    concatenation, whose backward also runs over the label channels (the GPU default)."""
-    net = discriminator(name, False)
+def test_maps_and_images_pooled_apart_equal_the_original(case, monkeypatch):
+    """Without lookups the label maps and images are still pooled apart at every scale, joined at
+    each scale's first convolution: the same outputs and gradients as pooling the concatenation,
+    whose backward also runs over the label channels."""
+    net = discriminator('multiscale', False)
     semantics = label_map(net, 2)
     if case == 'soft label map':
         semantics = semantics * 0.9 + 0.1 / net.opt.semantic_nc
     images = torch.randn(4, 3, 64, 64, dtype=F64)
+    pooled = []
+    monkeypatch.setattr(net, 'downsample', spy(net.downsample, pooled))
     with fast_paths(devices=() if case.startswith('lookups') else ('cpu',)):
-        taken = net.inputs(images, semantics)[-1]
-        assert isinstance(taken, LabelledInput) and taken.labels is None
         fast = run(net, images, semantics)
+    # run() works on a copy, whose downsample is the spy too: one map per pair, then the images
+    assert [tuple(a[0].shape) for a in pooled] == [(2, net.opt.semantic_nc, 64, 64), (4, 3, 64, 64)]
     with reference_path():
         ref = run(net, images, semantics)
     assert_same_runs(fast, ref)
 
 
+def test_multiscale_takes_the_originals_input_too():
+    """forward(cat([semantics, images], 1)), the original's call, runs the forward and gives what the
+    model wrapper's call (the maps and images apart, through the kernel) gives."""
+    net = discriminator('multiscale', False)
+    semantics = label_map(net, 2)
+    images = torch.randn(4, 3, 64, 64, dtype=F64)
+    net.eval()  # no power iteration between the calls
+    with torch.no_grad():
+        original = flat_outputs(net(torch.cat([torch.cat([semantics, semantics]), images], 1)))
+        apart = flat_outputs(net(*net.inputs(images, semantics)))
+    assert len(original) == len(apart) == 2 * net.opt.n_layers_D + 2
+    for a, b in zip(original, apart):
+        assert rel(a, b) < 1e-12
+
+
+def test_n_layer_takes_the_concatenation():
+    net = discriminator('n_layer', False)
+    semantics = label_map(net, 2)
+    images = torch.randn(4, 3, 64, 64, dtype=F64)
+    (input,) = net.inputs(images, semantics)
+    assert torch.equal(input, torch.cat([torch.cat([semantics, semantics]), images], 1))
+
+
 @pytest.mark.parametrize('name', ['multiscale', 'fpse'])
-def test_images_must_come_in_whole_groups(name):
+@pytest.mark.parametrize('reference', [False, True])
+def test_images_must_come_in_whole_groups(name, reference):
     net = discriminator(name, False)
     semantics = label_map(net, 2)
-    with pytest.raises(ValueError, match='expected a multiple'):
-        net.inputs(torch.zeros(3, 3, 64, 64, dtype=F64), semantics)
+    with reference_path(reference), pytest.raises(ValueError, match='expected a multiple'):
+        net(*net.inputs(torch.zeros(3, 3, 64, 64, dtype=F64), semantics))
 
 
 @pytest.mark.parametrize('size,block', [((30, 22), 4), ((16, 16), 2), ((9, 13), 3)])

@@ -5,14 +5,14 @@ layers that have a registered kernel (semsyn/kernels, through models/dispatch.py
 where it applies; the kernels compute the same values (to float rounding) by cheaper routes. Tests
 and benchmarks compare the two:
 
-    with semsyn.models.ops.reference_path():
+    with semsyn.paths.reference_path():
         out = net(semantics)
 
 The switch is process-wide (not per thread): DataParallel replicas run in threads of their own and
 must follow the caller's choice. The kernels run on the CPU only, by default: they trade FLOPs for
 more, smaller operations, and a GPU runs such steps at the pace of their launches
-(bench/RESULTS.md); ``fast_paths(devices=('cpu', 'cuda'))`` runs them on the GPU too. A leaf
-module: models/dispatch.py imports it without loading models/ops.
+(bench/RESULTS.md); ``fast_paths(devices=('cpu', 'cuda'))`` runs them on the GPU too. Only
+models/dispatch.py and the kernels ask the switch; it sits below models/ and imports nothing.
 """
 from contextlib import contextmanager
 
