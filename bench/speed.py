@@ -21,6 +21,13 @@ there the fast path is the reference computation plus fused Adam unless ``--fast
 runs the fast operations on the GPU too (semsyn/paths.py: they lose there).
 ``--json FILE`` keeps the raw numbers.
 
+Two more comparisons, both of the fast path, processes alternating the same way:
+
+- ``--against DIR``: another checkout of the project (e.g. ``git worktree add DIR COMMIT``), its
+  own bench/speed.py measuring its code: before/after a change, on one machine in one run;
+- ``--without PIECE[,PIECE]``: the fast path with kernel pieces replaced by the plain computation
+  they stand for (bench/ablations.py), against the whole fast path: what each piece buys.
+
 Host memory (``--allocator``): train.py and test.py keep freed memory for reuse
 (semsyn/host_memory.py); the originals run with glibc's defaults. By default ('semsyn') the fast
 processes run as train.py does and the reference processes as the originals do; 'both' gives the
@@ -40,7 +47,10 @@ ROOT = os.path.join(HERE, '..')
 sys.path.insert(0, os.path.join(ROOT, 'code'))
 sys.path.insert(0, HERE)
 
-GENERATORS = {'SPADE': 'spade_ade20k.yml', 'CC-FPSE': 'ccfpse_ade20k.yml', 'SCGAN': 'scgan_ade20k.yml'}
+from ablations import PIECES  # noqa: E402
+
+GENERATORS = {'SPADE': 'spade_ade20k.yml', 'CC-FPSE': 'ccfpse_ade20k.yml', 'SCGAN': 'scgan_ade20k.yml',
+              'OASIS': 'oasis_ade20k.yml'}
 MEASURES = ('inference', 'G step', 'G+D iteration')
 TARGETS = {'inference': 0.625, 'G step': 0.6, 'G+D iteration': 0.6}
 
@@ -100,11 +110,13 @@ def measure(spec):
     set_host_memory(spec['path'], spec['allocator'])  # before the model's and the step's allocations
 
     import torch
+    from ablations import take_out
     from flops import counter
 
     from semsyn.paths import fast_paths, reference_path
 
     devices = spec.get('fast_devices') and spec['fast_devices'].split(',')
+    take_out(spec.get('without', []))
     # the trainer's optimizers follow the path too
     with fast_paths(devices), reference_path(spec['path'] == 'reference'):
         opt, model, trainer, semantics, real = build(spec)
@@ -120,8 +132,8 @@ def measure(spec):
 
 
 # -- the table ---------------------------------------------------------------------------------
-def run_child(spec):
-    cmd = [sys.executable, os.path.abspath(__file__), '--child', json.dumps(spec)]
+def run_child(spec, script=None):
+    cmd = [sys.executable, script or os.path.abspath(__file__), '--child', json.dumps(spec)]
     done = subprocess.run(cmd, capture_output=True, text=True)
     if done.returncode != 0:
         raise RuntimeError(f'{spec} failed:\n{done.stderr[-3000:]}')
@@ -140,15 +152,27 @@ def cells(args):
                            'allocator': args.allocator, 'fast_devices': args.fast_devices}
 
 
+def sides(args):
+    """The two things compared: (label, child script, child spec additions)."""
+    if args.against:
+        return [('before', os.path.join(os.path.abspath(args.against), 'bench', 'speed.py'), {'path': 'fast'}),
+                ('after', None, {'path': 'fast'})]
+    if args.without:
+        return [('without', None, {'path': 'fast', 'without': args.without.split(',')}),
+                ('fast', None, {'path': 'fast'})]
+    return [('reference', None, {'path': 'reference'}), ('fast', None, {'path': 'fast'})]
+
+
 def collect(args):
-    """{cell key: {path: result}}: timing rounds alternate the paths, then one stats process each."""
+    """{cell key: {side: result}}: timing rounds alternate the two sides, the first round also
+    measures peak memory and FLOPs."""
     results = {}
     todo = list(cells(args))
     for round_ in range(args.rounds):
         for spec in todo:
             key = json.dumps(spec, sort_keys=True)
-            for path in ('reference', 'fast'):
-                run = run_child({**spec, 'path': path, 'stats': round_ == 0 and not args.no_stats})
+            for path, script, extra in sides(args):
+                run = run_child({**spec, **extra, 'stats': round_ == 0 and not args.no_stats}, script)
                 prev = results.setdefault(key, {'spec': spec}).get(path)
                 rounds = (prev['rounds'] if prev else []) + [run['seconds']]
                 if prev is not None:
@@ -196,8 +220,11 @@ def cpu_name():
 
 def print_table(rows, args):
     import torch
+    first, second = (label for label, _, _ in sides(args))
     device = (torch.cuda.get_device_name(0) if args.device == 'cuda'
-              else f'CPU ({cpu_name()}), {rows[0]["fast"]["threads"]} threads')
+              else f'CPU ({cpu_name()}), {rows[0][second]["threads"]} threads')
+    if first != 'reference':
+        return print_comparison(rows, args, first, second, device)
     allocator = {'semsyn': "fast processes keep freed host memory (as train.py), reference ones glibc's defaults",
                  'both': 'both paths keep freed host memory', 'default': "glibc's defaults for both paths"}
     print(f'fast paths vs reference path (the originals\' computation), {device}; seconds: fastest of '
@@ -234,6 +261,25 @@ def print_table(rows, args):
                       f'| {path} | {1 / seconds:.2f} | {spec["batch"] / seconds:.2f} |')
 
 
+def print_comparison(rows, args, first, second, device):
+    what = (f'the fast path of {args.against} ("before") and of this checkout ("after")' if args.against
+            else f'the fast path without {args.without} ("without") and whole ("fast")')
+    print(f'{what}, {device}; seconds: fastest of {args.rounds} alternating processes per side; per round: '
+          f'{second}/{first} of each round\'s pair of processes (median)')
+    print()
+    print(f'| generator | input | measure | {first} (s) | {second} (s) | {second}/{first} | per round (median) '
+          f'| peak MiB {first} | peak MiB {second} | peak ratio |')
+    print('|---|---|---|---:|---:|---:|---|---:|---:|---:|')
+    for row in rows:
+        spec, a, b = row['spec'], row[first], row[second]
+        pairs, median = round_ratios(a, b)
+        per_round = f'{" / ".join(f"{p:.2f}" for p in pairs)} ({median:.2f})' if pairs else '-'
+        print(f'| {spec["generator"]} | {spec["size"]}x{spec["size"]} x{spec["batch"]} | {spec["measure"]} '
+              f'| {a["seconds"]:.3f} | {b["seconds"]:.3f} | {b["seconds"] / a["seconds"]:.3f} | {per_round} '
+              f'| {mib(a.get("peak_bytes"))} | {mib(b.get("peak_bytes"))} '
+              f'| {fraction(b.get("peak_bytes"), a.get("peak_bytes"))} |')
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
@@ -254,9 +300,15 @@ def main():
                              'or neither')
     parser.add_argument('--fast_devices', help="where the fast paths' operations run, e.g. cpu,cuda "
                         '(default: semsyn/paths.py, the CPU only)')
+    parser.add_argument('--against', metavar='DIR', help="compare this checkout's fast path with the one of the "
+                        'checkout in DIR (before/after a change)')
+    parser.add_argument('--without', metavar='PIECES', help='compare the fast path with itself without these '
+                        'kernel pieces (bench/ablations.py: ' + ', '.join(sorted(PIECES)) + ')')
     parser.add_argument('--json', help='also write the raw results here')
     parser.add_argument('--child', help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.without and not set(args.without.split(',')) <= set(PIECES):
+        parser.error(f'--without {args.without}: expected pieces among {", ".join(sorted(PIECES))}')
     if args.child:
         print(json.dumps(measure(json.loads(args.child))))
         return

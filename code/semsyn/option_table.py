@@ -136,8 +136,8 @@ BASE_OPTIONS = {
 }
 
 TRAIN_OPTIONS = {
-    'compile': (bool, False, 'torch.compile G, D and E in place (GPU only: 1.35-1.66x faster fp32 and 1.8-2x '
-                             'faster bf16 training steps after 2-4.5 minutes of compiling; bench/RESULTS.md)'),
+    'compile': (bool, False, 'torch.compile G, D and E in place (GPU only; minutes of compiling before the first '
+                             'iteration, faster steps after it: bench/RESULTS.md)'),
     'display_freq': (int, 100, 'frequency (in samples) of showing results on the web page', AT_LEAST_1),
     'print_freq': (int, 100, 'frequency (in samples) of printing losses', AT_LEAST_1),
     'save_latest_freq': (int, 5000, 'frequency (in samples) of saving the latest checkpoint', AT_LEAST_1),

@@ -50,6 +50,7 @@ class FPSEDiscriminator(Discriminator):
         self.embedding = nn.Conv2d(opt.semantic_nc, nf * 2, kernel_size=1)
 
     def forward(self, fake_and_real_img, segmap):
+        segmap = maps_per_image(fake_and_real_img, segmap)  # (the model wrapper passes one map per group)
         feats, finals = self.pyramid(fake_and_real_img)
         return [feats, self.predictions(finals, self.embedded_quarter(segmap))]
 
@@ -82,8 +83,8 @@ class FPSEDiscriminator(Discriminator):
         return preds
 
     def inputs(self, images, semantics):
-        """(images, their label maps): fake and real images share theirs, repeated."""
-        return images, maps_per_image(images, semantics)
+        """(images, their label maps, one per group: fake and real share theirs)."""
+        return images, semantics
 
     def predictions_and_features(self, out):
         """(score maps, feature-matching groups): each feature is its own group, so feature matching
