@@ -368,6 +368,13 @@ def test_oasis_is_registered_with_the_original_names_and_defaults():
         options.resolve(['--netG', 'oasis', '--num_res_blocks', '5', '--gpu_ids', '-1'])
     with pytest.raises(UserError, match='--crop_size 48: --netG oasis halves the image 5 times'):
         options.resolve(['--netG', 'oasis', '--crop_size', '48', '--load_size', '48', '--gpu_ids', '-1'])
+    # its discriminator halves 6 times and concatenates each level back: a 32 multiple is not enough to train
+    for crop in ('32', '96'):
+        with pytest.raises(UserError, match=rf'--crop_size {crop}: --netD oasis halves the image 6 times .* '
+                                            rf'\({crop}x{crop}\) that are multiples of 64'):
+            options.resolve(['--netG', 'oasis', '--crop_size', crop, '--load_size', crop, '--gpu_ids', '-1'])
+    assert options.resolve(['--netG', 'oasis', '--crop_size', '96', '--load_size', '96', '--gpu_ids', '-1'],
+                           is_train=False).crop_size == 96  # the generator alone takes it
     with pytest.raises(UserError, match="'param_free_norm' must be one of instance, syncbatch, batch"):
         create_network('G', {'netG': 'oasis', 'param_free_norm': 'group'})
 

@@ -98,6 +98,14 @@ def broadcast_object(obj):
     return box[0]
 
 
+def broadcast_state(module):
+    """rank 0's parameters and buffers in module on every rank (in place)."""
+    if not is_initialized():
+        return
+    for tensor in module.state_dict().values():
+        dist.broadcast(tensor, src=0)
+
+
 def parameters_agree(module):
     """True when every rank holds the same parameters and buffers (checksums compared)."""
     if not is_initialized():

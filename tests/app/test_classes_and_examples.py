@@ -4,7 +4,10 @@ from argparse import Namespace
 
 import numpy as np
 import pytest
+from PIL import Image
 
+from semsyn import Synthesizer
+from semsyn.app import PaintingApp
 from semsyn.app.classes import palette_classes
 from semsyn.app.examples import example_ids, examples_kind
 from semsyn.data import DATASETS
@@ -80,3 +83,55 @@ def test_examples_fit_the_model(dataset_mode, label_nc, dontcare, raw, present):
     if present:
         assert present <= set(np.unique(first).tolist())
     assert examples_kind(opt)
+
+
+class NoisyLabelsOnly(LabelsOnly):
+    """An OASIS model's stand-in for the page: no style encoder, a noise of its own; it records the seed."""
+    has_noise = True
+
+    def __init__(self, opt, size):
+        super().__init__(opt, size)
+        self.map_labels = getattr(DATASETS[opt.dataset_mode], 'map_labels', None)
+
+    def class_ids(self, label, palette=None):
+        return Synthesizer.class_ids(self, label, palette)
+
+    def __call__(self, label, style=None, seed=None, palette=None, output_size='label'):
+        self.given = self.class_ids(label, palette), seed
+        return Image.new('RGB', self.size)
+
+
+def oasis_options(dataset_mode, label_nc):
+    """OASIS's label order (--dontcare_first: dontcare is channel 0, class k channel k + 1)."""
+    return options(dataset_mode, label_nc, dontcare=True, dontcare_first=True, netG='oasis', use_vae=False,
+                   z_dim=64)
+
+
+def test_dontcare_first_the_page_names_and_paints_the_datasets_classes():
+    opt = oasis_options('coco', 182)
+    assert palette_classes(opt) == palette_classes(options('coco', 182, dontcare=True))  # ids, names, eraser
+    app = PaintingApp(NoisyLabelsOnly(opt, (4, 2)), 'oasis')
+    raw = np.array([[0, 5, 255, 181], [5, 5, 0, 255]], np.uint8)  # COCO-Stuff values, 255 unlabeled
+    ids = app.upload_ids(Image.fromarray(raw))
+    assert np.array_equal(ids, np.where(raw == 255, 182, raw))  # in the page's ids: class k is k, dontcare 182
+    app.synthesize(Image.fromarray(builtin('semsyn', 182, 'coco').to_rgb(ids)))
+    given, seed = app.synthesizer.given
+    assert np.array_equal(given, (raw.astype(np.int64) + 1) % 256)  # what the model sees: dontcare 0, class k k + 1
+    assert seed is None
+
+
+def test_dontcare_first_examples_are_the_same_scenes():
+    plain, first = options('ade20k', 150, dontcare=True), oasis_options('ade20k', 150)
+    for opt in (plain, first):
+        opt.crop_size, opt.aspect_ratio = 40, 40 / 24
+    assert np.array_equal(example_ids(LabelsOnly(first, (40, 24)), 3), example_ids(LabelsOnly(plain, (40, 24)), 3))
+
+
+def test_the_seed_is_the_style_of_a_model_with_its_own_noise():
+    app = PaintingApp(NoisyLabelsOnly(oasis_options('synthetic', 6), (8, 8)), 'oasis')
+    assert app.info['seeded'] and not app.info['use_vae']
+    label = Image.fromarray(builtin('semsyn', 6, 'synthetic').to_rgb(np.zeros((8, 8), np.int64)))
+    app.synthesize(label, seed=7)
+    assert app.synthesizer.given[1] == 7
+    with pytest.raises(UserError, match='style image: this model takes none'):
+        app.synthesize(label, style=label)

@@ -62,3 +62,32 @@ def test_fid_options_in_a_config(tmp_path):
     assert resolve(['--config', str(cfg), '--gpu_ids', '-1']).fid_epoch == 5
     test_opt = resolve(['--config', str(cfg), '--gpu_ids', '-1'], is_train=False)
     assert test_opt.fid and test_opt.gt == '/data/val.npz'
+
+
+def test_oasis_training_evaluates_its_ema_generator(fid_env, tmp_path, monkeypatch):
+    """FID during an OASIS run: the validation set is synthesized by the EMA generator (the original
+    evaluates it), after its batch-norm statistics are recomputed; the best set keeps it."""
+    from semsyn.devices import unwrap
+    from semsyn.training.validation import Validation
+    ran = []
+    evaluate = Validation.evaluate
+
+    def recording(self, model, metrics):
+        core = unwrap(model)
+        hooks = [net.register_forward_hook(lambda *_, role=role: ran.append(role))
+                 for role, net in (('A', core.netA), ('G', core.netG))]
+        try:
+            return evaluate(self, model, metrics)
+        finally:
+            for hook in hooks:
+                hook.remove()
+
+    monkeypatch.setattr(Validation, 'evaluate', recording)
+    train_run(tmp_path, 'o', '--dataset_mode', 'synthetic', '--synthetic_size', '2', '--crop_size', '64',
+              '--label_nc', '4', '--netG', 'oasis', '--channels_G', '2', '--batchSize', '1', '--ema_decay', '0.9',
+              '--ema_bn_batches', '1', '--fid_epoch', '1')
+    assert ran and set(ran) == {'A'}
+    run = tmp_path / 'ck' / 'o'
+    history = [json.loads(line) for line in (run / 'fid_log.jsonl').read_text().splitlines()]
+    assert [h['epoch'] for h in history] == [1] and history[0]['fid'] > 0 and history[0]['num_fake'] == 2
+    assert all((run / f'best_net_{role}.pth').is_file() for role in 'GDA')

@@ -41,6 +41,20 @@ def test_torchrun_two_processes_agree_and_resume(tmp_path):
     assert 'resuming from' in proc.stdout and 'parameters identical across 2 processes' in proc.stdout
 
 
+def test_torchrun_oasis_keeps_one_ema_generator(tmp_path):
+    """OASIS's EMA generator is copied from G before DDP gives G rank 0's initial weights, and its
+    statistics pass draws OASIS's noise per process: both must leave every rank the same EMA weights."""
+    torchrun = os.path.join(os.path.dirname(sys.executable), 'torchrun')
+    args = [torchrun, '--nproc_per_node', '2', '--master_port', str(free_port()), str(REPO / 'train.py'), *COMMON,
+            '--batchSize', '1', '--checkpoints_dir', str(tmp_path), '--name', 'oasis', '--netG', 'oasis',
+            '--channels_G', '2', '--label_nc', '4', '--crop_size', '64', '--ema_decay', '0.9', '--ema_bn_batches',
+            '1', '--no_html']
+    proc = subprocess.run(args, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert 'parameters identical across 2 processes' in proc.stdout  # netA included
+    assert (tmp_path / 'oasis' / 'latest_net_A.pth').is_file()
+
+
 def _train_worker(rank, world, port, argv, sgd):
     """One process of a gloo run with the optimizers replaced by SGD (Adam's first step is about
     lr*sign(g), which would turn float noise in near-zero gradients into differences of 2*lr)."""

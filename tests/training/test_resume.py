@@ -54,6 +54,52 @@ def test_interrupted_run_resumes_exactly(tmp_path, monkeypatch):
     assert sa['progress'] == sb['progress'] and sa['trainer']['lr'] == sb['trainer']['lr']
 
 
+# OASIS: its 3D noise and LabelMix coins are draws of the global generators, its EMA generator has its
+# batch-norm statistics recomputed before each save; its discriminator's widths are fixed (a slow step)
+OASIS = ['--gpu_ids', '-1', '--dataset_mode', 'synthetic', '--synthetic_size', '2', '--crop_size', '64',
+         '--label_nc', '4', '--netG', 'oasis', '--channels_G', '2', '--batchSize', '1', '--niter', '1',
+         '--save_latest_freq', '1', '--print_freq', '1', '--display_freq', '2', '--ema_decay', '0.9',
+         '--ema_bn_batches', '2', '--no_html']
+
+
+def test_oasis_interrupted_run_resumes_exactly(tmp_path, monkeypatch):
+    def oasis_args(name, *extra):
+        return OASIS + ['--checkpoints_dir', str(tmp_path), '--name', name] + list(extra)
+
+    loop.train(resolve(oasis_args('straight')))
+    original = Trainer.run_discriminator_one_step
+    calls = {'n': 0}
+
+    def interrupted(self, *args):
+        calls['n'] += 1
+        if calls['n'] == 2:  # the 2nd batch, after its G step drew its noise: the last save was after the 1st
+            raise KeyboardInterrupt
+        return original(self, *args)
+
+    monkeypatch.setattr(Trainer, 'run_discriminator_one_step', interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        loop.train(resolve(oasis_args('resumed')))
+    state = load_untrusted(tmp_path / 'resumed' / 'latest_train_state.pth')
+    assert state['progress'] == {'epoch': 1, 'batches_done': 1, 'total_samples': 1, 'best_fid': float('inf')}
+    monkeypatch.setattr(Trainer, 'run_discriminator_one_step', original)
+    loop.train(resolve(oasis_args('resumed', '--continue_train')))
+
+    for role in ('G', 'D', 'A'):
+        a = load_untrusted(tmp_path / 'straight' / f'latest_net_{role}.pth')
+        b = load_untrusted(tmp_path / 'resumed' / f'latest_net_{role}.pth')
+        assert a.keys() == b.keys()
+        for key in a:
+            assert torch.equal(a[key], b[key]), f'{role}.{key} differs after resume'
+    a, g = (load_untrusted(tmp_path / 'straight' / f'latest_net_{r}.pth') for r in 'AG')
+    key = 'body.0.norm_0.first_norm.running_mean'  # recomputed for the EMA weights, not G's
+    assert not torch.equal(a[key], g[key])
+    assert not torch.equal(a['conv_img.weight'], g['conv_img.weight'])
+    sa = load_untrusted(tmp_path / 'straight' / 'latest_train_state.pth')
+    sb = load_untrusted(tmp_path / 'resumed' / 'latest_train_state.pth')
+    assert same_nested(sa['trainer'], sb['trainer']) and sa['progress'] == sb['progress']
+    assert same_nested(sa['rng'], sb['rng'])  # the generators the noise and LabelMix draw from
+
+
 def test_resume_without_state_starts_the_next_epoch(tmp_path):
     loop.train(resolve(run_args(tmp_path, 'ep', '--save_epoch_freq', '1', '--niter_decay', '0')))
     (tmp_path / 'ep' / 'latest_train_state.pth').unlink()
@@ -66,3 +112,13 @@ def test_learning_rate_schedule_is_spades():
     opt = resolve(['--gpu_ids', '-1', '--niter', '2', '--niter_decay', '4', '--lr', '0.0004'])
     assert [learning_rate(opt, e) for e in range(7)] == pytest.approx(
         [0.0004, 0.0004, 0.0004, 0.0003, 0.0002, 0.0001, 0.0])
+
+
+def same_nested(a, b):
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(same_nested(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)):
+        return len(a) == len(b) and all(same_nested(x, y) for x, y in zip(a, b))
+    if isinstance(a, torch.Tensor):
+        return torch.equal(a, b)
+    return a == b

@@ -42,6 +42,15 @@ def class_names(opt, names_file: Optional[str] = None) -> Dict[int, str]:
     return {}
 
 
+def painted_order(ids, opt):
+    """Class ids as the model sees them -> the ids the page paints and names (the semsyn palette's:
+    class k is k, dontcare label_nc). They differ with --dontcare_first (OASIS's order: dontcare 0,
+    class k at k + 1), which the synthesizer applies to whatever it is given."""
+    if getattr(opt, 'dontcare_first', False):
+        return (ids - 1) % (opt.label_nc + 1)
+    return ids
+
+
 def palette_classes(opt, names_file: Optional[str] = None) -> Dict[str, object]:
     """{'classes': [{id, colour, name[, looks]}], 'eraser': {id, colour, name, dontcare}} for the page.
 

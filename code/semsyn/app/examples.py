@@ -5,6 +5,7 @@ from argparse import Namespace
 import numpy as np
 
 from ..data.synthetic import SyntheticDataset
+from .classes import painted_order
 
 # In the values of the dataset's label files (the dataset's own mapping turns them into class ids):
 # bands from top to bottom, and the classes of a few objects in the lower part.
@@ -23,14 +24,15 @@ def examples_kind(opt) -> str:
 
 
 def example_ids(synthesizer, index: int) -> np.ndarray:
-    """HxW class ids (as the model sees them) of example `index`, at the model's size."""
+    """HxW class ids (as the page paints them, see painted_order) of example `index`, at the model's size."""
     opt = synthesizer.opt
     scene = SCENES.get(opt.dataset_mode)
     if scene is None:
         dataset = SyntheticDataset(Namespace(**{**vars(opt), 'phase': 'test'}))
         return dataset.generate(index)[0]
     width, height = synthesizer.size
-    return synthesizer.class_ids(scene_values(scene, width, height, np.random.default_rng(index)))
+    return painted_order(synthesizer.class_ids(scene_values(scene, width, height, np.random.default_rng(index))),
+                         opt)
 
 
 def scene_values(scene, width, height, rng) -> np.ndarray:

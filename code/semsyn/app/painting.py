@@ -12,7 +12,7 @@ from ..data.io import COLOUR_MODES, INTEGER_MODES
 from ..data.palette import BUILTIN
 from ..data.transforms import resize_map
 from ..errors import UserError
-from .classes import palette_classes
+from .classes import painted_order, palette_classes
 from .examples import example_ids, examples_kind
 
 # The palette of the dataset's own colour label maps, offered for uploads next to the semsyn palette.
@@ -43,7 +43,8 @@ class PaintingApp:
         """Class ids of an uploaded label map of any size (see label_input), resized (nearest) to the
         canvas, the model's size."""
         with page_words():
-            return resize_map(self.synthesizer.class_ids(*label_input(image, palette)), self.synthesizer.size)
+            ids = self.synthesizer.class_ids(*label_input(image, palette))
+            return resize_map(painted_order(ids, opt=self.synthesizer.opt), self.synthesizer.size)
 
     def example_ids(self, index: int) -> np.ndarray:
         if index < 0:
@@ -62,7 +63,7 @@ class PaintingApp:
         if not self.info['use_vae'] and style is not None:
             raise UserError('style image: this model takes none (it has no style encoder); its picture comes from '
                             'the label map alone')
-        if not self.info['use_vae'] and seed is not None:
+        if not self.info['seeded'] and seed is not None:  # OASIS's seed is its noise
             raise UserError('seed: this model takes none (it has no style code): a label map always gives the same '
                             'picture')
         label, palette = label_input(label, PAINTED)

@@ -16,7 +16,7 @@ from torch import Tensor
 from torch.nn.parallel import DistributedDataParallel
 
 from ..devices import unwrap
-from ..distributed import convert_sync_batchnorm
+from ..distributed import broadcast_state, convert_sync_batchnorm
 from ..errors import UserError
 from . import create_network
 from .dispatch import label_channels
@@ -202,6 +202,8 @@ class SynthesisModel(nn.Module):
             net = getattr(self, name)
             if net is not None:
                 setattr(self, name, DistributedDataParallel(convert_sync_batchnorm(net, device), device_ids=ids))
+        if self.netA is not None:  # copied from G before DDP gave G rank 0's initial weights
+            broadcast_state(self.netA)
 
     def autocast(self, device_type: str):
         return torch.autocast(device_type, dtype=self.amp_dtype or torch.float32, enabled=self.amp_dtype is not None)

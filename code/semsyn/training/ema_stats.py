@@ -1,10 +1,12 @@
 """--ema_bn_batches N: before the EMA generator is saved or evaluated, its batch-norm statistics are
 re-estimated on N training batches (models/ema.py). The batches are the first N of a fixed order of
-the training set, the same on every process, so all processes keep identical EMA generators."""
+the training set, the same on every process; rank 0's result (its noise draws) is kept on all, so all
+processes keep identical EMA generators."""
 from itertools import islice
 
 from torch.utils.data import DataLoader
 
+from .. import distributed as dist
 from ..data.sampler import ResumableSampler
 from ..devices import unwrap
 from ..models.synthesis import prepare_batch
@@ -24,4 +26,6 @@ class EMABatchNormCalibration:
         """Recalibrate unless that was done at this training step already."""
         if step != self.done_at:
             unwrap(model).recalibrate_ema(self.batches())
+            # the batches are the same everywhere, a generator's own noise (OASIS's z) is drawn per process
+            dist.broadcast_state(unwrap(model).netA)
             self.done_at = step

@@ -77,6 +77,17 @@ class OASISDiscriminator(Discriminator):
     }
     OPTION_GROUP = ('OASIS', "--netG oasis --netD oasis, with the original's option names")
 
+    @staticmethod
+    def check_options(opt):
+        """Its encoder halves the image once per block and its decoder concatenates each level back:
+        width and height must be multiples of 2 ** num_res_blocks."""
+        step = 2 ** opt.num_res_blocks
+        height = round(opt.crop_size / opt.aspect_ratio)
+        if opt.crop_size % step or height % step:
+            raise UserError(f'--crop_size {opt.crop_size}: --netD oasis halves the image {opt.num_res_blocks} '
+                            f'times and joins each level back; use a width and height ({opt.crop_size}x{height}) '
+                            f'that are multiples of {step}')
+
     def __init__(self, opt):
         super().__init__()
         if opt.num_res_blocks != 6:
