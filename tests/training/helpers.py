@@ -2,6 +2,8 @@
 import os
 import re
 
+import torch
+
 from semsyn.options import resolve
 from semsyn.testing import run_test
 from semsyn.training.loop import train
@@ -40,3 +42,14 @@ def logged_losses(run_dir):
                 pairs = re.findall(r'(\w+): (\S+)', m.group(1))
                 out.append({k: float(v) for k, v in pairs})
     return out
+
+
+def same_state(a, b):
+    """Nested dicts/lists of tensors and values equal exactly (tensors by torch.equal)."""
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(same_state(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)):
+        return len(a) == len(b) and all(same_state(x, y) for x, y in zip(a, b))
+    if isinstance(a, torch.Tensor):
+        return torch.equal(a, b)
+    return a == b

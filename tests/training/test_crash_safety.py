@@ -9,13 +9,14 @@ import subprocess
 import sys
 
 import pytest
-import torch
 
 from semsyn.checkpoint_sets import verify_set
 from semsyn.fileio import load_untrusted
 from semsyn.options import resolve
 from semsyn.training import loop
 from tests.conftest import REPO
+
+from .helpers import same_state
 
 pytestmark = pytest.mark.slow
 
@@ -57,16 +58,6 @@ def references(tmp_path_factory):
 
 def final_files(run):
     return sorted(n for n in os.listdir(run) if n.endswith('.pth'))
-
-
-def same_state(a, b):
-    if isinstance(a, dict):
-        return a.keys() == b.keys() and all(same_state(a[k], b[k]) for k in a)
-    if isinstance(a, (list, tuple)):
-        return len(a) == len(b) and all(same_state(x, y) for x, y in zip(a, b))
-    if isinstance(a, torch.Tensor):
-        return torch.equal(a, b)
-    return a == b
 
 
 @pytest.mark.parametrize('method,point,note', KILLS, ids=[f'{m}-{p}' for m, p, _ in KILLS])

@@ -7,6 +7,8 @@ from semsyn.options import resolve
 from semsyn.training import loop
 from semsyn.training.trainer import Trainer, learning_rate
 
+from .helpers import same_state
+
 pytestmark = pytest.mark.slow
 
 ARGS = ['--gpu_ids', '-1', '--dataset_mode', 'synthetic', '--synthetic_size', '8', '--crop_size', '64', '--ngf', '4',
@@ -19,32 +21,41 @@ def run_args(tmp_path, name, *extra):
     return ARGS + ['--checkpoints_dir', str(tmp_path), '--name', name] + list(extra)
 
 
-def test_interrupted_run_resumes_exactly(tmp_path, monkeypatch):
-    loop.train(resolve(run_args(tmp_path, 'straight')))
-
+def train_interrupted(monkeypatch, opt, at_call):
+    """Train with a KeyboardInterrupt at the ``at_call``-th D step (its G step has run)."""
     original = Trainer.run_discriminator_one_step
     calls = {'n': 0}
 
     def interrupted(self, *args):
         calls['n'] += 1
-        if calls['n'] == 8:  # epoch 2, 4th batch: the last save was after its 2nd batch
+        if calls['n'] == at_call:
             raise KeyboardInterrupt
         return original(self, *args)
 
     monkeypatch.setattr(Trainer, 'run_discriminator_one_step', interrupted)
     with pytest.raises(KeyboardInterrupt):
-        loop.train(resolve(run_args(tmp_path, 'resumed')))
-    state = load_untrusted(tmp_path / 'resumed' / 'latest_train_state.pth')
-    assert state['progress'] == {'epoch': 2, 'batches_done': 2, 'total_samples': 12, 'best_fid': float('inf')}
+        loop.train(opt)
     monkeypatch.setattr(Trainer, 'run_discriminator_one_step', original)
-    loop.train(resolve(run_args(tmp_path, 'resumed', '--continue_train')))
 
-    for role in ('G', 'D', 'E', 'A'):
-        a = load_untrusted(tmp_path / 'straight' / f'latest_net_{role}.pth')
-        b = load_untrusted(tmp_path / 'resumed' / f'latest_net_{role}.pth')
+
+def assert_same_networks(first, second, roles):
+    for role in roles:
+        a = load_untrusted(first / f'latest_net_{role}.pth')
+        b = load_untrusted(second / f'latest_net_{role}.pth')
         assert a.keys() == b.keys()
         for key in a:
             assert torch.equal(a[key], b[key]), f'{role}.{key} differs after resume'
+
+
+def test_interrupted_run_resumes_exactly(tmp_path, monkeypatch):
+    loop.train(resolve(run_args(tmp_path, 'straight')))
+    # epoch 2, 4th batch: the last save was after its 2nd batch
+    train_interrupted(monkeypatch, resolve(run_args(tmp_path, 'resumed')), 8)
+    state = load_untrusted(tmp_path / 'resumed' / 'latest_train_state.pth')
+    assert state['progress'] == {'epoch': 2, 'batches_done': 2, 'total_samples': 12, 'best_fid': float('inf')}
+    loop.train(resolve(run_args(tmp_path, 'resumed', '--continue_train')))
+
+    assert_same_networks(tmp_path / 'straight', tmp_path / 'resumed', 'GDEA')
     # the EMA generator's batch norms were recalibrated (--ema_bn_batches), not copied from G
     a, g = (load_untrusted(tmp_path / 'straight' / f'latest_net_{r}.pth') for r in 'AG')
     key = 'head_0.norm_0.param_free_norm.running_mean'
@@ -67,37 +78,21 @@ def test_oasis_interrupted_run_resumes_exactly(tmp_path, monkeypatch):
         return OASIS + ['--checkpoints_dir', str(tmp_path), '--name', name] + list(extra)
 
     loop.train(resolve(oasis_args('straight')))
-    original = Trainer.run_discriminator_one_step
-    calls = {'n': 0}
-
-    def interrupted(self, *args):
-        calls['n'] += 1
-        if calls['n'] == 2:  # the 2nd batch, after its G step drew its noise: the last save was after the 1st
-            raise KeyboardInterrupt
-        return original(self, *args)
-
-    monkeypatch.setattr(Trainer, 'run_discriminator_one_step', interrupted)
-    with pytest.raises(KeyboardInterrupt):
-        loop.train(resolve(oasis_args('resumed')))
+    # the 2nd batch, after its G step drew its noise: the last save was after the 1st
+    train_interrupted(monkeypatch, resolve(oasis_args('resumed')), 2)
     state = load_untrusted(tmp_path / 'resumed' / 'latest_train_state.pth')
     assert state['progress'] == {'epoch': 1, 'batches_done': 1, 'total_samples': 1, 'best_fid': float('inf')}
-    monkeypatch.setattr(Trainer, 'run_discriminator_one_step', original)
     loop.train(resolve(oasis_args('resumed', '--continue_train')))
 
-    for role in ('G', 'D', 'A'):
-        a = load_untrusted(tmp_path / 'straight' / f'latest_net_{role}.pth')
-        b = load_untrusted(tmp_path / 'resumed' / f'latest_net_{role}.pth')
-        assert a.keys() == b.keys()
-        for key in a:
-            assert torch.equal(a[key], b[key]), f'{role}.{key} differs after resume'
+    assert_same_networks(tmp_path / 'straight', tmp_path / 'resumed', 'GDA')
     a, g = (load_untrusted(tmp_path / 'straight' / f'latest_net_{r}.pth') for r in 'AG')
     key = 'body.0.norm_0.first_norm.running_mean'  # recomputed for the EMA weights, not G's
     assert not torch.equal(a[key], g[key])
     assert not torch.equal(a['conv_img.weight'], g['conv_img.weight'])
     sa = load_untrusted(tmp_path / 'straight' / 'latest_train_state.pth')
     sb = load_untrusted(tmp_path / 'resumed' / 'latest_train_state.pth')
-    assert same_nested(sa['trainer'], sb['trainer']) and sa['progress'] == sb['progress']
-    assert same_nested(sa['rng'], sb['rng'])  # the generators the noise and LabelMix draw from
+    assert same_state(sa['trainer'], sb['trainer']) and sa['progress'] == sb['progress']
+    assert same_state(sa['rng'], sb['rng'])  # the generators the noise and LabelMix draw from
 
 
 def test_resume_without_state_starts_the_next_epoch(tmp_path):
@@ -112,13 +107,3 @@ def test_learning_rate_schedule_is_spades():
     opt = resolve(['--gpu_ids', '-1', '--niter', '2', '--niter_decay', '4', '--lr', '0.0004'])
     assert [learning_rate(opt, e) for e in range(7)] == pytest.approx(
         [0.0004, 0.0004, 0.0004, 0.0003, 0.0002, 0.0001, 0.0])
-
-
-def same_nested(a, b):
-    if isinstance(a, dict):
-        return a.keys() == b.keys() and all(same_nested(a[k], b[k]) for k in a)
-    if isinstance(a, (list, tuple)):
-        return len(a) == len(b) and all(same_nested(x, y) for x, y in zip(a, b))
-    if isinstance(a, torch.Tensor):
-        return torch.equal(a, b)
-    return a == b

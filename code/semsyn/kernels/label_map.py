@@ -15,6 +15,7 @@ a gradient.
 import torch
 import torch.nn.functional as F
 
+from ..models.discriminators.base import image_groups
 from ..models.dispatch import current_context, label_channels
 from ..models.ops.resize import nearest_select
 from ..paths import fast_paths_enabled
@@ -182,3 +183,18 @@ def generator_labels(semantics, opt):
     if context is not None and context.semantics is semantics and context.label_channels == label_channels(opt):
         return context_labels(context, semantics)
     return LabelMap.of(semantics, label_channels(opt))
+
+
+def discriminator_labels(images, semantics, opt):
+    """The LabelMap of a discriminator's label maps for all of ``images``: ``semantics`` holds one map
+    per image or per group of images (fake and real share theirs); where its two halves are the same
+    maps, one per image, the one-hot check runs on the first half. None where the kernels do not run
+    on the maps' device, or the label channels are not one-hot (or need a gradient)."""
+    if not fast_paths_enabled(semantics):
+        return None
+    n = semantics.shape[0]
+    if n == images.shape[0] and n % 2 == 0 and not semantics.requires_grad \
+            and torch.equal(semantics[:n // 2], semantics[n // 2:]):
+        semantics = semantics[:n // 2]
+    labels = LabelMap.of(semantics, label_channels(opt))
+    return None if labels is None else labels.repeat(image_groups(images, semantics))

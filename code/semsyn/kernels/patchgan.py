@@ -10,19 +10,11 @@ fast-path device, that first layer (a 4x4 stride-2 convolution) looks the one-ho
 """
 import torch
 
-from ..models.discriminators.base import image_groups
 from ..models.discriminators.multiscale import MultiscaleDiscriminator, discriminator_input
 from ..models.dispatch import register
 from ..models.ops.spectral import current_weight
 from .label_conv import label_conv
-from .label_map import generator_labels
-
-
-def shared_label_map(images, semantics, opt):
-    """The LabelMap of ``semantics`` for all of ``images``' groups, or None (lookups off for the
-    device, label channels not one-hot, or a map that needs a gradient: kernels/label_map.py)."""
-    labels = generator_labels(semantics, opt)
-    return None if labels is None else labels.repeat(image_groups(images, semantics))
+from .label_map import discriminator_labels
 
 
 def first_layer(D, semantics, images, labels):
@@ -50,7 +42,7 @@ def applies(net, context, semantics, images=None):
 
 
 def run(net, context, semantics, images):
-    labels = shared_label_map(images, semantics, net.opt)
+    labels = discriminator_labels(images, semantics, net.opt)
     result = []
     for i, D in enumerate(net.children()):
         if i:
