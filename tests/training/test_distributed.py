@@ -11,6 +11,8 @@ import torch.multiprocessing as mp
 
 from tests.conftest import REPO
 
+from .helpers import same_state
+
 pytestmark = pytest.mark.slow
 
 COMMON = ['--gpu_ids', '-1', '--dataset_mode', 'synthetic', '--synthetic_size', '2', '--crop_size', '32', '--ngf', '4',
@@ -41,18 +43,28 @@ def test_torchrun_two_processes_agree_and_resume(tmp_path):
     assert 'resuming from' in proc.stdout and 'parameters identical across 2 processes' in proc.stdout
 
 
-def test_torchrun_oasis_keeps_one_ema_generator(tmp_path):
+def test_torchrun_oasis_keeps_one_ema_generator_and_resumes_exactly(tmp_path):
     """OASIS's EMA generator is copied from G before DDP gives G rank 0's initial weights, and its
-    statistics pass draws OASIS's noise per process: both must leave every rank the same EMA weights."""
-    torchrun = os.path.join(os.path.dirname(sys.executable), 'torchrun')
-    args = [torchrun, '--nproc_per_node', '2', '--master_port', str(free_port()), str(REPO / 'train.py'), *COMMON,
-            '--batchSize', '1', '--checkpoints_dir', str(tmp_path), '--name', 'oasis', '--netG', 'oasis',
-            '--channels_G', '2', '--label_nc', '4', '--crop_size', '64', '--ema_decay', '0.9', '--ema_bn_batches',
-            '1', '--no_html']
-    proc = subprocess.run(args, capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    assert 'parameters identical across 2 processes' in proc.stdout  # netA included
-    assert (tmp_path / 'oasis' / 'latest_net_A.pth').is_file()
+    statistics pass draws OASIS's noise per process: both must leave every rank the same EMA weights.
+    Two epochs straight equal one epoch and a --continue_train to the second."""
+    def torchrun(name, niter, *extra):
+        args = [os.path.join(os.path.dirname(sys.executable), 'torchrun'), '--nproc_per_node', '2',
+                '--master_port', str(free_port()), str(REPO / 'train.py'), *COMMON, '--batchSize', '1',
+                '--checkpoints_dir', str(tmp_path), '--name', name, '--netG', 'oasis', '--channels_G', '2',
+                '--label_nc', '4', '--crop_size', '64', '--ema_decay', '0.9', '--ema_bn_batches', '1', '--no_html',
+                '--niter', str(niter), *extra]
+        proc = subprocess.run(args, capture_output=True, text=True, timeout=600)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        assert 'parameters identical across 2 processes' in proc.stdout  # netA included
+        return proc.stdout
+
+    torchrun('straight', 2)
+    torchrun('resumed', 1)
+    assert 'resuming from' in torchrun('resumed', 2, '--continue_train')
+    for role in 'GDA':
+        straight, resumed = (torch.load(tmp_path / name / f'latest_net_{role}.pth', weights_only=True)
+                             for name in ('straight', 'resumed'))
+        assert same_state(straight, resumed), f'latest_net_{role}.pth differs'
 
 
 def _train_worker(rank, world, port, argv, sgd):

@@ -126,6 +126,11 @@ def _train(opt, device, interruption, run):
             ema_stats.refresh(model, progress.total_samples)
         return run.save(model, label, progress, trainer.state_dict() if with_state else None, share_with)
     progress = resume(trainer, run, label) if label is not None else Progress()
+    if ema_stats is not None and label is not None:
+        # every set is saved right after a recalibration at its step: a save the resumed run repeats
+        # at that step (the one a kill interrupted) must not recalibrate again, a cumulative pass
+        # (OASIS's running statistics) would move the statistics once more
+        ema_stats.done_at = progress.total_samples
     interruption.progress = progress
     if main:
         save_options(opt)  # only once everything above accepted the options
