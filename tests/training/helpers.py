@@ -4,6 +4,7 @@ import re
 
 import torch
 
+from semsyn.fileio import load_untrusted
 from semsyn.options import resolve
 from semsyn.testing import run_test
 from semsyn.training.loop import train
@@ -53,3 +54,13 @@ def same_state(a, b):
     if isinstance(a, torch.Tensor):
         return torch.equal(a, b)
     return a == b
+
+
+def assert_same_networks(first, second, roles):
+    """The latest networks of the run folders ``first`` and ``second`` equal exactly, per role."""
+    for role in roles:
+        a = load_untrusted(first / f'latest_net_{role}.pth')
+        b = load_untrusted(second / f'latest_net_{role}.pth')
+        assert a.keys() == b.keys()
+        for key in a:
+            assert torch.equal(a[key], b[key]), f'{role}.{key} differs after resume'

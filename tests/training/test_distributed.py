@@ -11,7 +11,7 @@ import torch.multiprocessing as mp
 
 from tests.conftest import REPO
 
-from .helpers import same_state
+from .helpers import assert_same_networks
 
 pytestmark = pytest.mark.slow
 
@@ -61,10 +61,7 @@ def test_torchrun_oasis_keeps_one_ema_generator_and_resumes_exactly(tmp_path):
     torchrun('straight', 2)
     torchrun('resumed', 1)
     assert 'resuming from' in torchrun('resumed', 2, '--continue_train')
-    for role in 'GDA':
-        straight, resumed = (torch.load(tmp_path / name / f'latest_net_{role}.pth', weights_only=True)
-                             for name in ('straight', 'resumed'))
-        assert same_state(straight, resumed), f'latest_net_{role}.pth differs'
+    assert_same_networks(tmp_path / 'straight', tmp_path / 'resumed', 'GDA')
 
 
 def _train_worker(rank, world, port, argv, sgd):

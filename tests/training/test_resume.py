@@ -7,7 +7,7 @@ from semsyn.options import resolve
 from semsyn.training import loop
 from semsyn.training.trainer import Trainer, learning_rate
 
-from .helpers import same_state
+from .helpers import assert_same_networks, same_state
 
 pytestmark = pytest.mark.slow
 
@@ -36,15 +36,6 @@ def train_interrupted(monkeypatch, opt, at_call):
     with pytest.raises(KeyboardInterrupt):
         loop.train(opt)
     monkeypatch.setattr(Trainer, 'run_discriminator_one_step', original)
-
-
-def assert_same_networks(first, second, roles):
-    for role in roles:
-        a = load_untrusted(first / f'latest_net_{role}.pth')
-        b = load_untrusted(second / f'latest_net_{role}.pth')
-        assert a.keys() == b.keys()
-        for key in a:
-            assert torch.equal(a[key], b[key]), f'{role}.{key} differs after resume'
 
 
 def test_interrupted_run_resumes_exactly(tmp_path, monkeypatch):

@@ -13,8 +13,10 @@ from ..models.synthesis import prepare_batch
 
 
 class EMABatchNormCalibration:
-    def __init__(self, opt, dataset, device):
-        self.opt, self.device, self.done_at = opt, device, None
+    def __init__(self, opt, dataset, device, done_at=None):
+        # done_at: the training step whose statistics are already in the EMA generator (a resumed
+        # set's); a second pass there would move cumulative statistics (OASIS's running ones) again
+        self.opt, self.device, self.done_at = opt, device, done_at
         sampler = ResumableSampler(len(dataset), shuffle=True, seed=opt.seed)  # one order, not sharded
         self.loader = DataLoader(dataset, batch_size=opt.batchSize, sampler=sampler, num_workers=0)
 

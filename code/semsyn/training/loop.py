@@ -119,18 +119,17 @@ def _train(opt, device, interruption, run):
         print('--compile: G, D and E compile during the first iterations (minutes; bench/RESULTS.md)')
     trainer = Trainer(opt, model, device)
     validation = Validation(opt, device) if opt.fid_epoch > 0 or opt.miou_epoch > 0 else None
-    ema_stats = EMABatchNormCalibration(opt, dataset, device) if opt.ema and opt.ema_bn_batches > 0 else None
 
     def save(label, with_state, share_with=None):
         if ema_stats is not None:
             ema_stats.refresh(model, progress.total_samples)
         return run.save(model, label, progress, trainer.state_dict() if with_state else None, share_with)
     progress = resume(trainer, run, label) if label is not None else Progress()
-    if ema_stats is not None and label is not None:
-        # every set is saved right after a recalibration at its step: a save the resumed run repeats
-        # at that step (the one a kill interrupted) must not recalibrate again, a cumulative pass
-        # (OASIS's running statistics) would move the statistics once more
-        ema_stats.done_at = progress.total_samples
+    # every set is saved right after a recalibration at its step: the resumed run starts with it done
+    ema_stats = None
+    if opt.ema and opt.ema_bn_batches > 0:
+        done_at = progress.total_samples if label is not None else None
+        ema_stats = EMABatchNormCalibration(opt, dataset, device, done_at)
     interruption.progress = progress
     if main:
         save_options(opt)  # only once everything above accepted the options
