@@ -2,41 +2,11 @@
 computation it stands for, to measure what it buys in a step and in peak memory."""
 import types
 
-import torch
-import torch.nn.functional as F
-
-
-def _plain_modulate(normalized, params):
-    scale, shift = params.split(normalized.shape[1], dim=1)
-    return torch.addcmul(shift, normalized, scale)
-
-
-def _plain_relu_split(x, sizes):
-    return tuple(p.contiguous() for p in F.relu(x).split(list(sizes), dim=1))
-
-
-def without_modulation():
-    """SPADE's modulation as addcmul into a new map (not over beta's half of the parameters)."""
-    from semsyn.kernels import ccfpse, spade
-    spade.modulate = ccfpse.modulate = _plain_modulate
-
-
-def without_relu_split():
-    """CC-FPSE's fused predictor layers: F.relu, then autograd's split."""
-    from semsyn.kernels import ccfpse
-    ccfpse.relu_split = _plain_relu_split
-
 
 def without_unjoined_experts():
     """SCGAN's experts joined into one convolution on small maps under autograd too."""
     from semsyn.kernels import scgan
     scgan.JOIN_MIN_PIXELS = 0
-
-
-def without_scratch():
-    """No kept work buffers: every temporary a new tensor."""
-    from semsyn.kernels import scratch
-    scratch.buffer = lambda name, shape, like: like.new_empty((shape,) if isinstance(shape, int) else tuple(shape))
 
 
 def without_grouped_depthwise_backward():
@@ -45,8 +15,7 @@ def without_grouped_depthwise_backward():
     depthwise.winograd = types.SimpleNamespace(**{**vars(winograd), 'winograd_weight_grad_pays': lambda *a: False})
 
 
-PIECES = {'modulation': without_modulation, 'relu_split': without_relu_split,
-          'unjoined_experts': without_unjoined_experts, 'scratch': without_scratch,
+PIECES = {'unjoined_experts': without_unjoined_experts,
           'grouped_depthwise': without_grouped_depthwise_backward}
 
 

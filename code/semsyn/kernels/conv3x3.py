@@ -7,8 +7,7 @@
   of depthwise.py);
 - with a gradient, on the CPU, where ``winograd_trains`` (wide 3x3 layers): by ``_Conv3x3``, an
   autograd Function whose forward and input gradient are Winograd with the training tile and whose
-  weight gradient is ``conv3x3_weight_grad``'s (Winograd too where C_in >= 64, else GEMMs); all
-  their work buffers are kept (scratch.py), where aten's convolutions take new ones on every call;
+  weight gradient is ``conv3x3_weight_grad``'s (Winograd too where C_in >= 64, else GEMMs);
 - otherwise by ``F.conv2d``.
 
 The training tile (``train_tile``): F(3x3, 3x3) on maps of at least 64x64 pixels, F(2x2, 3x3) on
@@ -22,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch.autograd.function import once_differentiable
 
-from . import scratch, winograd  # winograd's functions through the module: tests replace them
+from . import winograd  # winograd's functions through the module: tests replace them
 
 UNFOLD_BLOCK_BYTES = 16 * 2**20  # one block of image rows of the unfolded input (weight gradient)
 TRAIN_F3_MIN_PIXELS = 64 * 64  # training's F(3x3, 3x3) from this many pixels per image, else F(2x2)
@@ -35,7 +34,7 @@ def conv2d_same(x, weight, bias=None, tile=4, out=None, tiles=None):
     1e-5 of the largest output (float32 accumulation over C_in, amplified by the output transform):
     inference; 2, F(2x2, 3x3), as accurate as the direct convolution; 3, F(3x3, 3x3), in between
     (training on large maps: ``train_tile``). ``out``: where the no-gradient Winograd path writes
-    its result (a kept buffer); the other paths return a new tensor. ``tiles``:
+    its result (a tensor the caller made); the other paths return a new tensor. ``tiles``:
     ``winograd.input_tiles(x, tile)``, for the no-gradient Winograd path, when the caller convolves
     x several times."""
     if not _needs_grad(x, weight, bias):
@@ -100,12 +99,12 @@ def transposed_weight(weight):
     return weight.flip(2, 3).transpose(0, 1)
 
 
-def padded(x, name, rows=None):
-    """``x`` zero-padded by one pixel on each side, in the kept buffer ``name`` (scratch.py);
-    with ``rows`` = (p0, p1) only the padded map's rows p0..p1 (padded row p is x's row p - 1)."""
+def padded(x, rows=None):
+    """``x`` zero-padded by one pixel on each side; with ``rows`` = (p0, p1) only the padded map's
+    rows p0..p1 (padded row p is x's row p - 1)."""
     n, c, h, w = x.shape
     p0, p1 = rows or (0, h + 2)
-    xp = scratch.buffer(name, (n, c, p1 - p0, w + 2), x)
+    xp = x.new_empty((n, c, p1 - p0, w + 2))
     lo, hi = max(p0, 1), min(p1, h + 1)                             # padded rows holding x's rows
     xp[:, :, :lo - p0].zero_()
     xp[:, :, hi - p0:].zero_()
@@ -124,9 +123,9 @@ def conv3x3_weight_grad(grad_out, x, weight, with_bias, x_padded=None, tiles=Non
 
     On the CPU, where ``winograd_weight_grad_pays`` (C_in >= 64 on the fast paths), as Winograd with
     the training tile (winograd.py; F(2x2): 4 products per pixel instead of 9, as accurate);
-    otherwise as GEMMs of grad_out with the unfolded input, block of image rows by block (the block
-    in a kept buffer): a GEMM with the pixels as its inner dimension, faster than aten's weight
-    gradient on CC-FPSE's kernel predictors' shapes. Elsewhere aten's."""
+    otherwise as GEMMs of grad_out with the unfolded input, block of image rows by block: a GEMM
+    with the pixels as its inner dimension, faster than aten's weight gradient on CC-FPSE's kernel
+    predictors' shapes. Elsewhere aten's."""
     n, cin, h, w = x.shape
     cout = grad_out.shape[1]
     if x.device.type != 'cpu':
@@ -137,9 +136,9 @@ def conv3x3_weight_grad(grad_out, x, weight, with_bias, x_padded=None, tiles=Non
     bias_grad = grad_out.sum((0, 2, 3)) if with_bias else None
     if winograd.winograd_weight_grad_pays(x):
         return winograd.winograd_weight_grad3x3(grad_out, x, tile=train_tile(x), tiles=tiles), bias_grad
-    xp = padded(x, 'conv3x3.weight_grad_pad') if x_padded is None else x_padded
+    xp = padded(x) if x_padded is None else x_padded
     rows = max(1, min(h, UNFOLD_BLOCK_BYTES // (cin * 9 * w * x.element_size())))
-    buf = scratch.buffer('conv3x3.cols', cin * 9 * rows * w, x)
+    buf = x.new_empty(cin * 9 * rows * w)
     gw = x.new_zeros(cout, cin * 9)
     for i in range(n):
         for r0 in range(0, h, rows):
@@ -152,8 +151,8 @@ def conv3x3_weight_grad(grad_out, x, weight, with_bias, x_padded=None, tiles=Non
 
 
 def weight_grad_padding(x):
-    """For repeated conv3x3_weight_grad calls with the input ``x``: x zero-padded (a kept buffer),
+    """For repeated conv3x3_weight_grad calls with the input ``x``: x zero-padded once,
     where they run as GEMMs and would each pad it; None where they run as Winograd."""
     if x.device.type == 'cpu' and not winograd.winograd_weight_grad_pays(x):
-        return padded(x, 'conv3x3.weight_grad_pad')
+        return padded(x)
     return None

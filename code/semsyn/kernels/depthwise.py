@@ -19,7 +19,7 @@ input, so no unfolded copy is ever stored:
 import torch
 from torch.autograd.function import once_differentiable
 
-from . import scratch, winograd
+from . import winograd
 from .conv3x3 import (
     TAPS,
     conv2d_same,
@@ -37,30 +37,30 @@ def _apply(x, kernels, out=None):
     """The per-pixel products summed, into ``out`` (x's shape) or a new tensor."""
     n, c, h, w = x.shape
     k = kernels.view(n, c, 9, h, w)
-    xp = padded(x, 'depthwise.x_pad')
+    xp = padded(x)
     out = torch.zeros_like(x) if out is None else out.zero_()
     for t, (i, j) in enumerate(TAPS):
         out.addcmul_(k[:, :, t], xp[:, :, i:i + h, j:j + w])
     return out
 
 
-def _grad_input(grad_out, kernels, kept=False):
-    """The input gradient; with ``kept`` a view into a kept buffer (valid until the next call)."""
+def _grad_input(grad_out, kernels):
+    """The input gradient."""
     n, c, h, w = grad_out.shape
     k = kernels.view(n, c, 9, h, w)
     size = (n, c, h + 2, w + 2)
-    grad_xp = scratch.buffer('depthwise.grad_x_pad', size, grad_out).zero_() if kept else grad_out.new_zeros(size)
+    grad_xp = grad_out.new_zeros(size)
     for t, (i, j) in enumerate(TAPS):
         grad_xp[:, :, i:i + h, j:j + w].addcmul_(grad_out, k[:, :, t])
     return grad_xp[:, :, 1:h + 1, 1:w + 1]
 
 
-def _grad_kernels(grad_out, x, kept=False):
-    """The kernels' gradient; with ``kept`` in a kept buffer (valid until the next call)."""
+def _grad_kernels(grad_out, x):
+    """The kernels' gradient."""
     n, c, h, w = x.shape
-    xp = padded(x, 'depthwise.x_pad')
+    xp = padded(x)
     size = (n, c, 9, h, w)
-    grad_k = scratch.buffer('depthwise.grad_kernels', size, x) if kept else grad_out.new_empty(size)
+    grad_k = grad_out.new_empty(size)
     for t, (i, j) in enumerate(TAPS):
         torch.mul(grad_out, xp[:, :, i:i + h, j:j + w], out=grad_k[:, :, t])
     return grad_k.view(n, c * 9, h, w)
@@ -87,13 +87,11 @@ def _channel_chunks(c):
     return [(slice(c0, c0 + step), slice(9 * c0, 9 * (c0 + step))) for c0 in range(0, c, step)]
 
 
-def _chunk_kernels(hidden, weight, bias, tiles=None, new=False):
-    """The predicted kernels of one channel chunk (``weight`` and ``bias`` its rows), in a kept
-    buffer where the convolution runs as Winograd (from hidden's shared input ``tiles`` if given),
-    or with ``new`` in a tensor of their own (to be stored for backward)."""
+def _chunk_kernels(hidden, weight, bias, tiles=None):
+    """The predicted kernels of one channel chunk (``weight`` and ``bias`` its rows); by Winograd
+    from hidden's shared input ``tiles`` where given."""
     n, _, h, w = hidden.shape
-    shape = (n, weight.shape[0], h, w)
-    out = hidden.new_empty(shape) if new else scratch.buffer('depthwise.kernels', shape, hidden)
+    out = hidden.new_empty(n, weight.shape[0], h, w)
     return conv2d_same(hidden, weight, bias, tile=train_tile(hidden), out=out, tiles=tiles)
 
 
@@ -114,7 +112,7 @@ class _PredictedDepthwiseConv(torch.autograd.Function):
     gradient, which is written straight into Winograd's tile layout and never as a map
     (winograd_conv3x3_backward); otherwise the kernels' gradient map, ``conv3x3_weight_grad``
     and the transposed convolution. Forward and backward go by channel chunks, so the kernels and
-    their gradient never exist whole; the chunks' temporaries live in kept buffers (scratch.py).
+    their gradient never exist whole.
     The fused gradients take all chunks in one call, as its output-channel groups (``group=``):
     each block of tile rows sums the chunks' hidden gradients in the Winograd domain and transforms
     them back once, instead of once per chunk.
@@ -132,7 +130,7 @@ class _PredictedDepthwiseConv(torch.autograd.Function):
         tiles = _hidden_tiles(hidden, weight[chunks[0][1]], kernels=len(chunks) > 1)
         ctx.kept = []
         for ch, k in chunks:
-            kernels = _chunk_kernels(hidden, weight[k], None if bias is None else bias[k], tiles, new=keep)
+            kernels = _chunk_kernels(hidden, weight[k], None if bias is None else bias[k], tiles)
             _apply(x[:, ch], kernels, out[:, ch])
             if keep:
                 ctx.kept.append(kernels)
@@ -160,7 +158,7 @@ class _PredictedDepthwiseConv(torch.autograd.Function):
             wk, bk = weight[k], bias[k] if bias is not None else None
             if grad_x is not None:
                 kernels = _chunk_kernels(hidden, wk, bk, tiles) if recompute else kept[index]
-                grad_x[:, ch] = _grad_input(grad_out[:, ch], kernels, kept=True)
+                grad_x[:, ch] = _grad_input(grad_out[:, ch], kernels)
                 if kept:
                     kept[index] = kernels = None
             if not fused and (weight_grads or grad_hidden is not None):
@@ -180,13 +178,13 @@ class _PredictedDepthwiseConv(torch.autograd.Function):
 
 def _unfused_grads(grad_out, x, hidden, weight, with_bias, hidden_pad, weight_grads, grad_hidden):
     """(weight gradient, bias gradient) of one channel chunk's kernel convolution, the hidden
-    gradient added into ``grad_hidden``, from the kernels' gradient in a kept buffer."""
-    grad_k = _grad_kernels(grad_out, x, kept=True)
+    gradient added into ``grad_hidden``, from the kernels' gradient."""
+    grad_k = _grad_kernels(grad_out, x)
     gw = gb = None
     if weight_grads:
         gw, gb = conv3x3_weight_grad(grad_k, hidden, weight, with_bias, hidden_pad)
     if grad_hidden is not None:  # the transposed convolution: flipped taps, in/out swapped
-        part = scratch.buffer('depthwise.grad_hidden_part', hidden.shape, hidden)
+        part = hidden.new_empty(hidden.shape)
         grad_hidden += conv2d_same(grad_k, transposed_weight(weight), tile=train_tile(hidden), out=part)
     return gw, gb
 
@@ -203,7 +201,7 @@ def _kernel_grad_filler(grad_out, x):
     def fill(dy, n0, n1, r0, r1, c0, c1):
         x0, cc = c0 // 9, (c1 - c0) // 9
         y0 = m * r0                                                 # the window's first row, padded x's rows
-        xw = padded(x[n0:n1, x0:x0 + cc], 'depthwise.x_rows', rows=(y0, min(h + 2, m * r1 + 2)))
+        xw = padded(x[n0:n1, x0:x0 + cc], rows=(y0, min(h + 2, m * r1 + 2)))
         sn, sc, sy, sx = xw.stride()
         dy = dy.view(m, m, cc, 3, 3, n1 - n0, r1 - r0, dy.shape[-1])
         for i, j, rows, cols, (ys, xs) in winograd.tile_planes(r0, r1, h, w, m):

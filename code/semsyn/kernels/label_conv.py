@@ -54,7 +54,7 @@ def label_conv(label_map, weight, bias=None, rest=None, stride=1, padding=None):
                          f'expected {expected} other channels, got {None if rest is None else rest.shape[1]}')
     looked_up = label_conv_rows(label_map, weight, stride=stride, padding=padding, image_shape=(n, h, w))
     # the sums go in place into one new map (these maps are the largest of CC-FPSE's blocks,
-    # and on the CPU every new one costs its pages' faults: ops/scratch.py)
+    # and on the CPU every new one costs its pages' faults)
     if rest is None:
         out = _RowsIntoMap.apply(looked_up, None)  # never the Function's own view: added to in place
         return out if bias is None else out.add_(bias.view(-1, 1, 1))

@@ -57,7 +57,6 @@ import math
 import torch
 
 from ..paths import fast_paths_enabled
-from . import scratch
 
 _BT = {
     4: [[4, 0, -5, 0, 1, 0],
@@ -145,7 +144,7 @@ def _even(total, most):
 
 def _fill_rows(d, x, r0, r1, h, w, m):
     """d [a, cin, nb, r1 - r0, W'] = the a padded input rows of tile rows r0..r1: d[k, .., t, 1 + j]
-    = x[.., m*t + k - 1, j], zero outside the image (its padding columns too: d is a kept buffer)."""
+    = x[.., m*t + k - 1, j], zero outside the image (its padding columns too: d comes uninitialised)."""
     d[..., 0].zero_()
     d[..., w + 1:].zero_()
     for k in range(d.shape[0]):
@@ -176,16 +175,16 @@ def _row_blocks(th, rows):
 
 
 def _transform_buffers(x, m, tiles):
-    """The kept work buffers (d, t, v) of _input_tiles for blocks of up to ``tiles`` tiles of x."""
+    """The work buffers (d, t, v) of _input_tiles for blocks of up to ``tiles`` tiles of x."""
     a, cin = m + 2, x.shape[1]
-    return (scratch.buffer('winograd.d', a * cin * tiles * m, x),
-            scratch.buffer('winograd.t', a * cin * tiles * m + m, x),  # + the spare tile's overrun
-            scratch.buffer('winograd.v', a * a * cin * tiles, x))
+    return (x.new_empty(a * cin * tiles * m),
+            x.new_empty(a * cin * tiles * m + m),  # + the spare tile's overrun
+            x.new_empty(a * a * cin * tiles))
 
 
 def _input_tiles(x, r0, r1, m, bt, bufs):
     """V = B^T d B of the tiles of tile rows r0..r1 of x (all its images), [a*a, C_in, P] indexed
-    (b, a), P = images x rows x (tw + 1) tiles (the spare one included), in the kept buffers
+    (b, a), P = images x rows x (tw + 1) tiles (the spare one included), in the work buffers
     ``bufs`` (d, t, v; sized for at least this block)."""
     dbuf, tbuf, vbuf = bufs
     nb, cin, h, w = x.shape
@@ -206,7 +205,7 @@ def _input_tiles(x, r0, r1, m, bt, bufs):
 @torch.no_grad()
 def input_tiles(x, tile=2, max_chunk_bytes=_TARGET_BYTES):
     """All of x's input tiles V = B^T d B, [a*a, C_in, P] with P = N x th x (tw + 1) (the spare
-    tiles included), in the kept buffer 'winograd.tiles': for several convolutions of the same input
+    tiles included), in a new tensor: for several convolutions of the same input
     (``tiles=`` of winograd_conv3x3 and winograd_weight_grad3x3), which then skip their own
     transform. Computed block of tile rows by block through the usual work buffers."""
     _check_tile(tile, 'input_tiles')
@@ -217,7 +216,7 @@ def input_tiles(x, tile=2, max_chunk_bytes=_TARGET_BYTES):
     bt = torch.tensor(_BT[m], dtype=x.dtype, device=x.device)
     nb, rc = _row_blocks(th, max(1, max_chunk_bytes // (a * a * cin * tw1 * x.element_size())))
     bufs = _transform_buffers(x, m, nb * rc * tw1)
-    tiles = scratch.buffer('winograd.tiles', (a * a, cin, n * th * tw1), x)
+    tiles = x.new_empty((a * a, cin, n * th * tw1))
     for n0, n1, r0, r1 in _blocks(n, th, nb, rc):
         _block_of(tiles, x, n0, n1, r0, r1, m).copy_(_input_tiles(x[n0:n1], r0, r1, m, bt, bufs))
     return tiles
@@ -259,7 +258,7 @@ def winograd_conv3x3(x, weight, bias=None, max_chunk_bytes=64 * 2**20, tile=4, o
 
     tile: 4 for F(4x4, 3x3) (default, fastest), 2 for F(2x2, 3x3) (more accurate). Each chunk's M
     ([36, channels, tiles]) is kept under max_chunk_bytes, down to one tile row of one channel.
-    The work buffers are kept from call to call (ops/scratch.py). ``tiles``: ``input_tiles(x, tile)``
+    ``tiles``: ``input_tiles(x, tile)``
     when the caller has it (several convolutions of x), so x is not transformed again."""
     if weight.dim() != 4 or tuple(weight.shape[2:]) != (3, 3):
         raise ValueError(f'winograd_conv3x3: weight must be [C_out, C_in, 3, 3], got {tuple(weight.shape)}')
@@ -301,12 +300,12 @@ def winograd_conv3x3(x, weight, bias=None, max_chunk_bytes=64 * 2**20, tile=4, o
     nb, rc, cc = _plan(n, th, tw1, cout, elems)
     pmax = nb * rc * tw1
     bufs = _transform_buffers(x, m, pmax) if tiles is None else None
-    mbuf = scratch.buffer('winograd.m', a2 * cc * pmax, x)
-    ybuf = scratch.buffer('winograd.y', m * m * cc * pmax, x)
+    mbuf = x.new_empty(a2 * cc * pmax)
+    ybuf = x.new_empty(m * m * cc * pmax)
     if n <= nb and rc >= th:
         # one pass over the tiles: each U chunk is used once, computed into a reused buffer
         # (the whole U, 36 x C_out x C_in, would cost about as much in fresh pages as the GEMM)
-        u, ubuf = None, scratch.buffer('winograd.u', a2 * cc * cin, x)
+        u, ubuf = None, x.new_empty(a2 * cc * cin)
     else:
         u = torch.mm(gk, w9).view(a2, cout, cin)
     for n0, n1, r0, r1 in _blocks(n, th, nb, rc):
@@ -345,7 +344,7 @@ def winograd_weight_grad3x3(grad_out, x, tile=2, max_chunk_bytes=_TARGET_BYTES, 
 
     so the products are a*a / (m*m) per output pixel instead of 9: 4 with F(2x2), 2.8 with F(3x3). The
     spare and cropped tiles get dY = 0. Works by blocks of tile rows (and images) whose dM and V
-    stay under ``max_chunk_bytes`` each, in kept buffers. ``tiles``: ``input_tiles(x, tile)`` when
+    stay under ``max_chunk_bytes`` each. ``tiles``: ``input_tiles(x, tile)`` when
     the caller has it."""
     n, cin, h, w = x.shape
     cout = grad_out.shape[1]
@@ -437,12 +436,12 @@ def _gradients(x, cout, fill_grad_out, tiles, m, max_chunk_bytes, weight=None, g
     nb, rc = _row_blocks(th, max(1, max_chunk_bytes // per_row))
     pmax = nb * rc * tw1
     bufs = _transform_buffers(x, m, pmax) if tiles is None and du is not None else None
-    dybuf = scratch.buffer('winograd.y', m * m * gmax * pmax, x)
-    mbuf = scratch.buffer('winograd.m', a2 * gmax * pmax, x)
+    dybuf = x.new_empty(m * m * gmax * pmax)
+    mbuf = x.new_empty(a2 * gmax * pmax)
     for n0, n1, r0, r1 in _blocks(n, th, nb, rc) if n * h * w else ():
         pc = (n1 - n0) * (r1 - r0) * tw1
         v = _tiles_of(tiles, x, n0, n1, r0, r1, m, bt, bufs) if du is not None else None
-        dv = scratch.buffer('winograd.dv', (a2, cin, pc), x) if grad_x is not None else None
+        dv = x.new_empty((a2, cin, pc)) if grad_x is not None else None
         for index, (c0, c1) in enumerate(groups):
             dy = dybuf[:m * m * (c1 - c0) * pc].view(m, m, c1 - c0, n1 - n0, r1 - r0, tw1)
             fill_grad_out(dy, n0, n1, r0, r1, c0, c1)
@@ -474,15 +473,15 @@ def _add_input_grad(grad_x, dv, r0, r1, m, bt):
     a = m + 2
     rows = r1 - r0
     tw1 = dv.shape[2] // (nb * rows)
-    cols = scratch.buffer('winograd.adjoint_cols', dv.shape, grad_x).view(a, a, cin, nb, rows, tw1)  # [l, a, ..]
+    cols = grad_x.new_empty(dv.shape).view(a, a, cin, nb, rows, tw1)  # [l, a, ..]
     torch.mm(bt.t(), dv.view(a, -1), out=cols.view(a, -1))
-    dt = scratch.buffer('winograd.adjoint_t', (a, cin, nb, rows, m * tw1 + a - m), grad_x)
+    dt = grad_x.new_empty((a, cin, nb, rows, m * tw1 + a - m))
     for col in range(m):                   # the first m offsets cover each column once
         dt[..., col:col + m * tw1:m].copy_(cols[col])
     dt[..., m * tw1:].zero_()
     for col in range(m, a):
         dt[..., col:col + m * tw1:m].add_(cols[col])
-    dd = scratch.buffer('winograd.adjoint_d', (a,) + dt.shape[1:], grad_x)
+    dd = grad_x.new_empty((a,) + dt.shape[1:])
     torch.mm(bt.t(), dt.view(a, -1), out=dd.view(a, -1))                          # [k, C_in, nb, rows, W'']
     for k in range(a):
         lo = max(r0, -(-(1 - k) // m))                              # first tile row with a real row k

@@ -1,10 +1,11 @@
-"""Kept work buffers (ops/scratch.py) and the code that uses them: results must not depend on what
-an earlier call left in a buffer."""
+"""The kernels' work buffers are new uninitialised tensors: results must not read an element the
+code did not write. Under deterministic mode torch fills every new uninitialised tensor with NaN,
+so such a read shows in the result."""
 import pytest
 import torch
 import torch.nn.functional as F
 
-from semsyn.kernels import conv3x3, scratch
+from semsyn.kernels import conv3x3
 from semsyn.kernels.depthwise import _channel_chunks, predicted_depthwise_conv
 from semsyn.kernels.winograd import winograd_conv3x3, winograd_weight_grad3x3
 
@@ -12,48 +13,21 @@ from .test_depthwise import pixel_depthwise_conv_unfold
 
 
 @pytest.fixture(autouse=True)
-def fresh_buffers():
-    scratch.release()
+def nan_filled_empty():
+    before = torch.are_deterministic_algorithms_enabled()
+    torch.use_deterministic_algorithms(True)
+    assert torch.utils.deterministic.fill_uninitialized_memory
+    assert torch.empty(1, dtype=torch.float64).isnan().all()
     yield
-    scratch.release()
-
-
-def dirty_buffers():
-    """Fill every kept buffer with NaN: a result that reads an uninitialised element shows it."""
-    for t in scratch._buffers().values():
-        t.fill_(float('nan'))
-
-
-def test_buffer_is_kept_grown_and_released():
-    like = torch.zeros(1)
-    a = scratch.buffer('a', 10, like)
-    assert a.shape == (10,) and a.dtype == like.dtype
-    assert scratch.buffer('a', 6, like).data_ptr() == a.data_ptr()        # the same memory again
-    assert scratch.buffer('b', 6, like).data_ptr() != a.data_ptr()        # one buffer per name
-    assert scratch.buffer('a', 6, like.double()).dtype == torch.float64   # and per dtype
-    grown = scratch.buffer('a', 50, like)
-    assert grown.numel() == 50 and scratch.buffer('a', 10, like).data_ptr() == grown.data_ptr()
-    assert scratch.kept_bytes() == 50 * 4 + 6 * 4 + 6 * 8
-    shaped = scratch.buffer('a', (2, 3, 4), like)                         # a shape: a view of the same memory
-    assert shaped.shape == (2, 3, 4) and shaped.is_contiguous() and shaped.data_ptr() == grown.data_ptr()
-    scratch.release()
-    assert scratch.kept_bytes() == 0
-
-
-def test_off_the_cpu_a_new_tensor_each_time():
-    like = torch.zeros(1, device='meta')
-    out = scratch.buffer('a', 7, like)
-    assert out.device.type == 'meta' and out.shape == (7,)
-    assert scratch.kept_bytes() == 0
+    torch.use_deterministic_algorithms(before)
 
 
 @pytest.mark.parametrize('tile', [2, 4])
-def test_winograd_ignores_what_its_buffers_held(tile):
+def test_winograd_reads_only_what_it_wrote(tile):
     g = torch.Generator().manual_seed(0)
     big = torch.randn(2, 12, 19, 23, generator=g, dtype=torch.float64)
-    winograd_conv3x3(big, torch.randn(10, 12, 3, 3, generator=g, dtype=torch.float64), tile=tile)
-    dirty_buffers()
-    # narrower and shorter than the first call: the kept buffers are read through other shapes
+    w = torch.randn(10, 12, 3, 3, generator=g, dtype=torch.float64)
+    torch.testing.assert_close(winograd_conv3x3(big, w, tile=tile), F.conv2d(big, w, padding=1), rtol=0, atol=1e-11)
     x = torch.randn(1, 5, 9, 6, generator=g, dtype=torch.float64)
     w = torch.randn(7, 5, 3, 3, generator=g, dtype=torch.float64)
     b = torch.randn(7, generator=g, dtype=torch.float64)
@@ -72,11 +46,10 @@ def test_winograd_out_must_fit():
 
 @pytest.mark.parametrize('weight_grad_by_winograd', [False, True])
 @pytest.mark.parametrize('n, c', [(1, 5), (2, 6)])
-def test_predicted_depthwise_conv_by_winograd_with_dirty_buffers(monkeypatch, n, c, weight_grad_by_winograd):
+def test_predicted_depthwise_conv_by_winograd_reads_only_what_it_wrote(monkeypatch, n, c, weight_grad_by_winograd):
     """Kernels by Winograd in forward and backward (gates forced open), channel chunks (5 channels
-    in 4 chunks: a short last one; batch 2: strided chunks), every buffer NaN before each pass (the
-    forward's shared input tiles of hidden too: the backward transforms hidden again, once for all
-    its chunks' kernels and, with its gate open, their weight gradients)."""
+    in 4 chunks: a short last one; batch 2: strided chunks); hidden's input tiles are transformed
+    once per pass, for all the chunks' kernels and, with its gate open, their weight gradients."""
     import semsyn.kernels.winograd as winograd
     monkeypatch.setattr(winograd, 'WINOGRAD_MIN_PIXELS', 1)
     monkeypatch.setattr(winograd, 'WINOGRAD_MIN_MACS', 1)
@@ -98,14 +71,7 @@ def test_predicted_depthwise_conv_by_winograd_with_dirty_buffers(monkeypatch, n,
     bias = torch.randn(c * 9, generator=g, dtype=torch.float64, requires_grad=True)
     leaves = [x, hidden, weight, bias]
     copies = [t.detach().clone().requires_grad_() for t in leaves]
-    predicted_depthwise_conv(x * 2, hidden, weight, bias).sum().backward()  # fills the buffers
-    for t in leaves:
-        t.grad = None
-    dirty_buffers()
-    calls.clear()
-    shared.clear()
     ours = predicted_depthwise_conv(x, hidden, weight, bias)
-    dirty_buffers()
     grad = torch.randn(ours.shape, generator=g, dtype=torch.float64)
     ours.backward(grad)
     assert shared == [1, 1]                                   # hidden transformed once per pass
@@ -125,25 +91,21 @@ def test_predicted_depthwise_conv_by_winograd_with_dirty_buffers(monkeypatch, n,
     torch.testing.assert_close(ours, ref, rtol=0, atol=1e-10)
     for a, r in zip(leaves, copies):
         torch.testing.assert_close(a.grad, r.grad, rtol=0, atol=1e-10)
-    assert scratch.kept_bytes() > 0
 
 
-def test_conv3x3_weight_grad_with_padded_input_given_and_dirty_buffers():
+def test_conv3x3_weight_grad_with_padded_input_given():
     g = torch.Generator().manual_seed(5)
     x = torch.randn(2, 3, 7, 8, generator=g, dtype=torch.float64)
     weight = torch.randn(4, 3, 3, 3, generator=g, dtype=torch.float64, requires_grad=True)
     grad_out = torch.randn(2, 4, 7, 8, generator=g, dtype=torch.float64)
     ref = torch.autograd.grad(F.conv2d(x, weight, padding=1), weight, grad_out)[0]
-    conv3x3.conv3x3_weight_grad(grad_out, x, weight.detach(), False)
-    dirty_buffers()
     gw, _ = conv3x3.conv3x3_weight_grad(grad_out, x, weight.detach(), False, x_padded=F.pad(x, (1, 1, 1, 1)))
     torch.testing.assert_close(gw, ref, rtol=1e-12, atol=1e-12)
-    dirty_buffers()
     gw, _ = conv3x3.conv3x3_weight_grad(grad_out, x, weight.detach(), False)
     torch.testing.assert_close(gw, ref, rtol=1e-12, atol=1e-12)
 
 
-def test_winograd_weight_grad_with_dirty_buffers():
+def test_winograd_weight_grad_reads_only_what_it_wrote():
     """The spare tile of the last row reads one tile past its block's transform: a NaN there must
     not reach the weight gradient (its output gradient is zero, but 0 * NaN is NaN)."""
     g = torch.Generator().manual_seed(6)
@@ -151,8 +113,6 @@ def test_winograd_weight_grad_with_dirty_buffers():
     weight = torch.randn(4, 3, 3, 3, generator=g, dtype=torch.float64, requires_grad=True)
     grad_out = torch.randn(2, 4, 7, 9, generator=g, dtype=torch.float64)
     ref = torch.autograd.grad(F.conv2d(x, weight, padding=1), weight, grad_out)[0]
-    winograd_weight_grad3x3(grad_out, x)
     for max_bytes in (16 * 8 * 6 * 4, 10**9):                    # blocks of one tile row; one block
-        dirty_buffers()
         torch.testing.assert_close(winograd_weight_grad3x3(grad_out, x, max_chunk_bytes=max_bytes), ref,
                                    rtol=1e-12, atol=1e-12)
