@@ -2,6 +2,20 @@
 computation it stands for, to measure what it buys in a step and in peak memory."""
 import types
 
+import torch
+
+
+def _plain_modulate(normalized, params):
+    scale, shift = params.split(normalized.shape[1], dim=1)
+    return torch.addcmul(shift, normalized, scale)
+
+
+def without_modulation():
+    """SPADE's modulation as addcmul into a new map (not over beta's half of the parameters)."""
+    from semsyn.kernels import ccfpse, spade
+    spade.modulate = ccfpse.modulate = _plain_modulate
+
+
 
 def without_unjoined_experts():
     """SCGAN's experts joined into one convolution on small maps under autograd too."""
@@ -15,7 +29,7 @@ def without_grouped_depthwise_backward():
     depthwise.winograd = types.SimpleNamespace(**{**vars(winograd), 'winograd_weight_grad_pays': lambda *a: False})
 
 
-PIECES = {'unjoined_experts': without_unjoined_experts,
+PIECES = {'modulation': without_modulation, 'unjoined_experts': without_unjoined_experts,
           'grouped_depthwise': without_grouped_depthwise_backward}
 
 

@@ -12,6 +12,7 @@ import semsyn.kernels.scgan as scgan_kernels
 import semsyn.kernels.spade_fast as spade_fast
 from semsyn.kernels.label_conv import label_conv
 from semsyn.kernels.label_map import LabelMap, generator_labels
+from semsyn.kernels.modulation import modulate
 from semsyn.kernels.patch_conv import patch_conv
 from semsyn.kernels.scatter import ScatterAdd
 from semsyn.models import create_network
@@ -240,6 +241,32 @@ def test_tap_table_scatter_takes_one_label_windows_once():
     torch.testing.assert_close(scatter(src.float()), expected.float())
     with pytest.raises(ValueError, match='blocks=9'):
         ScatterAdd(index, 100, blocks=9)
+
+
+@pytest.mark.parametrize('as_view', [False, True])
+def test_modulate_writes_over_the_shift_half(as_view):
+    """normalized * params[:, :C] + params[:, C:] with params' values and gradients as addcmul's, the
+    result in params' own storage (no new map kept); params may be a view of another result."""
+    torch.manual_seed(4)
+    normalized = torch.randn(2, 3, 4, 5, dtype=F64, requires_grad=True)
+    source = torch.randn(2, 6, 20, dtype=F64, requires_grad=True)
+    weight = torch.randn(2, 3, 4, 5, dtype=F64)
+    runs = []
+    for fast in (True, False):
+        params = source * 2
+        params = params.view(2, 6, 4, 5) if as_view else params.reshape(2, 6, 4, 5).clone()
+        if fast:
+            out = modulate(normalized, params)
+            assert out.untyped_storage().data_ptr() == params.untyped_storage().data_ptr()
+        else:
+            out = torch.addcmul(params[:, 3:], normalized, params[:, :3])
+        runs.append([out.detach().clone()] + list(torch.autograd.grad((out * weight).sum(), [normalized, source])))
+    for a, b in zip(*runs):
+        torch.testing.assert_close(a, b, rtol=1e-14, atol=1e-14)
+    mixed = modulate(normalized.float(), torch.randn(2, 6, 4, 5, dtype=torch.bfloat16))  # autocast's dtypes
+    assert mixed.dtype == torch.float32
+    with pytest.raises(ValueError, match='2C'):
+        modulate(normalized, torch.randn(2, 5, 4, 5, dtype=F64))
 
 
 @pytest.mark.parametrize('train', [True, False])

@@ -21,8 +21,9 @@ from .conv3x3 import conv2d_same
 from .depthwise import pixel_depthwise_conv, predicted_depthwise_conv
 from .label_conv import label_conv
 from .label_map import context_labels
+from .modulation import modulate
 from .resize import nearest_resize
-from .spade_fast import modulate, modulation_from_hidden
+from .spade_fast import modulation_from_hidden
 from .winograd import winograd_pays
 
 

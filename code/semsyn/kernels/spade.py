@@ -1,12 +1,13 @@
 """SPADE's norm (models/ops/normalization.py) on the CPU: gamma and beta as one convolution, and on a
-one-hot map the shared convolution as label lookups (kernels/spade_fast.py). Applies where the
-kernels run on x's device."""
+one-hot map the shared convolution as label lookups (kernels/spade_fast.py); the modulation written
+over beta's half of that one map (kernels/modulation.py). Applies where the kernels run on x's device."""
 from ..models.dispatch import register
 from ..models.ops.normalization import SPADE
 from ..paths import fast_paths_enabled
 from .label_map import context_labels
+from .modulation import modulate
 from .resize import nearest_resize
-from .spade_fast import label_modulation, modulate, modulation_from_hidden
+from .spade_fast import label_modulation, modulation_from_hidden
 
 
 def applies(spade, context, x, semantics):
@@ -25,7 +26,7 @@ def run(spade, context, x, semantics):
 
 def modulate_hidden(spade, x, actv):
     """``spade.modulate(x, actv)`` (the norm from mlp_shared's output ``actv``) by the same route:
-    gamma and beta as one convolution; ``spade.modulate`` itself
+    gamma and beta as one convolution, the modulation over beta's half; ``spade.modulate`` itself
     where the kernels do not run on x's device."""
     if not fast_paths_enabled(x):
         return spade.modulate(x, actv)

@@ -15,7 +15,7 @@ Reference: ``actv = relu(conv_k(one_hot, W_s))``, ``[gamma; beta] = conv_k(actv,
 
 Both are the reference's arithmetic regrouped: equal to float rounding, gradients included. They
 return one map [1 + gamma; beta] [N, 2C, H, W]: the 1 is folded into gamma's bias, so the norm is
-one addcmul (``modulate``). Their outputs are contiguous (channels-first), as the reference's.
+one addcmul (ops/modulation.py). Their outputs are contiguous (channels-first), as the reference's.
 """
 import torch
 import torch.nn.functional as F
@@ -40,12 +40,6 @@ def modulation_from_hidden(spade, actv):
     """[1 + gamma; beta] from ``actv`` (the output of mlp_shared), one convolution."""
     weight, bias = fused_weight(spade)
     return conv2d_same(actv, weight, bias)
-
-
-def modulate(normalized, params):
-    """SPADE's last step, ``normalized * (1 + gamma) + beta``, from params = [1 + gamma; beta]."""
-    scale, shift = params.split(normalized.shape[1], dim=1)
-    return torch.addcmul(shift, normalized, scale)
 
 
 def modulation_dense(spade, label_map):
