@@ -16,7 +16,6 @@ def without_modulation():
     spade.modulate = ccfpse.modulate = _plain_modulate
 
 
-
 def without_unjoined_experts():
     """SCGAN's experts joined into one convolution on small maps under autograd too."""
     from semsyn.kernels import scgan

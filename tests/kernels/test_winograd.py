@@ -55,6 +55,14 @@ def test_default_tile_and_accuracy_at_256_channels():
     assert _rel_err(x, weight, b, torch.float32, tile=2) < 2e-6
 
 
+def test_winograd_out_must_fit():
+    x, w = torch.zeros(1, 2, 4, 4), torch.zeros(3, 2, 3, 3)
+    with pytest.raises(ValueError, match='out must be a contiguous torch.float32 tensor of shape'):
+        winograd_conv3x3(x, w, out=torch.zeros(1, 3, 4, 5))
+    with pytest.raises(ValueError, match='out must be'):
+        winograd_conv3x3(x, w, out=torch.zeros(1, 4, 4, 3).transpose(1, 3))
+
+
 def test_empty_batch():
     out = winograd_conv3x3(torch.zeros(0, 3, 5, 5), torch.zeros(2, 3, 3, 3))
     assert out.shape == (0, 2, 5, 5)

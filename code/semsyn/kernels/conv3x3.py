@@ -28,18 +28,17 @@ TRAIN_F3_MIN_PIXELS = 64 * 64  # training's F(3x3, 3x3) from this many pixels pe
 TAPS = [(i, j) for i in range(3) for j in range(3)]  # a 3x3 kernel's taps, row-major
 
 
-def conv2d_same(x, weight, bias=None, tile=4, out=None, tiles=None):
+def conv2d_same(x, weight, bias=None, tile=4, tiles=None):
     """``F.conv2d(x, weight, bias, padding=k // 2)`` (stride 1); see the module's docstring for the
     algorithm. ``tile`` (no gradient): 4, F(4x4, 3x3), the fewest products, float32 values within about
     1e-5 of the largest output (float32 accumulation over C_in, amplified by the output transform):
     inference; 2, F(2x2, 3x3), as accurate as the direct convolution; 3, F(3x3, 3x3), in between
-    (training on large maps: ``train_tile``). ``out``: where the no-gradient Winograd path writes
-    its result (a tensor the caller made); the other paths return a new tensor. ``tiles``:
+    (training on large maps: ``train_tile``). ``tiles``:
     ``winograd.input_tiles(x, tile)``, for the no-gradient Winograd path, when the caller convolves
     x several times."""
     if not _needs_grad(x, weight, bias):
         if winograd.winograd_pays(x, weight):
-            return winograd.winograd_conv3x3(x, weight, bias, tile=tile, out=out, tiles=tiles)
+            return winograd.winograd_conv3x3(x, weight, bias, tile=tile, tiles=tiles)
     elif winograd.winograd_trains(x, weight):
         return _Conv3x3.apply(x, weight, bias)
     return F.conv2d(x, weight, bias, padding=weight.shape[-1] // 2)

@@ -90,9 +90,7 @@ def _channel_chunks(c):
 def _chunk_kernels(hidden, weight, bias, tiles=None):
     """The predicted kernels of one channel chunk (``weight`` and ``bias`` its rows); by Winograd
     from hidden's shared input ``tiles`` where given."""
-    n, _, h, w = hidden.shape
-    out = hidden.new_empty(n, weight.shape[0], h, w)
-    return conv2d_same(hidden, weight, bias, tile=train_tile(hidden), out=out, tiles=tiles)
+    return conv2d_same(hidden, weight, bias, tile=train_tile(hidden), tiles=tiles)
 
 
 def _hidden_tiles(hidden, chunk_weight, kernels, weight_grads=False):
@@ -184,8 +182,7 @@ def _unfused_grads(grad_out, x, hidden, weight, with_bias, hidden_pad, weight_gr
     if weight_grads:
         gw, gb = conv3x3_weight_grad(grad_k, hidden, weight, with_bias, hidden_pad)
     if grad_hidden is not None:  # the transposed convolution: flipped taps, in/out swapped
-        part = hidden.new_empty(hidden.shape)
-        grad_hidden += conv2d_same(grad_k, transposed_weight(weight), tile=train_tile(hidden), out=part)
+        grad_hidden += conv2d_same(grad_k, transposed_weight(weight), tile=train_tile(hidden))
     return gw, gb
 
 
